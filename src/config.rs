@@ -1,0 +1,281 @@
+//! Configuration: the TOML file (`config/edgecase.toml` documents every key) and command-line
+//! overrides, turned into a typed [`Config`], plus the per-request choice of origin and
+//! timeouts ([`Config::target`]).
+//!
+//! The file goes `raw` (serde structs, unknown keys refused) → `validate` (every value checked,
+//! every problem collected with its key path) → [`Config`]. Defaults copy Cloudflare's edge:
+//! the `classic` profile follows the seed article, `current` the 2026 documentation. This module
+//! does not resolve names, bind sockets or enforce any timeout: it only says what they are.
+
+mod address;
+mod duration;
+mod error;
+mod modes;
+mod raw;
+mod route;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::ray::Colo;
+
+pub use address::{InvalidOriginAddress, OriginAddress};
+pub use error::{ConfigError, Problem};
+pub use modes::{Profile, SslMode, UnknownProfile, UnknownSslMode};
+pub use route::{Route, Target};
+
+/// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout
+/// exposes nothing.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8080));
+/// The origin's host when `origin.address` is not set (with [`DEFAULT_ORIGIN_PORT`]).
+pub const DEFAULT_ORIGIN_HOST: &str = "127.0.0.1";
+/// The origin's port when `origin.address` is not set: a local development server.
+pub const DEFAULT_ORIGIN_PORT: u16 = 3000;
+/// Cloudflare's "Off" SSL mode: plain HTTP on both sides, never a 525 or 526.
+pub const DEFAULT_SSL_MODE: SslMode = SslMode::Off;
+/// How long in-flight requests may finish after SIGTERM or Ctrl-C. edgecase's own setting:
+/// Cloudflare's edge has no visible equivalent.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The longest `edge.shutdown_grace` accepted.
+pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
+/// The profile used when `timeouts.profile` is not set.
+pub const DEFAULT_PROFILE: Profile = Profile::Classic;
+
+/// Classic: Cloudflare answered 522 when the origin had not completed the TCP handshake within
+/// 15 seconds (seed article).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Current: 19 seconds, the SYN retries of Cloudflare's 2026 docs (1, 1, 1, 1, 1, 2, 4, 8 s)
+/// added up, then 522.
+pub const CURRENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(19);
+/// Both profiles: Cloudflare answers 522 when request data sent to the origin stays
+/// unacknowledged by its TCP for 90 seconds.
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(90);
+/// Both profiles: Cloudflare's proxy write timeout, 30 seconds; a write that stalls longer ends
+/// in 524.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Classic: Cloudflare's proxy read timeout, 100 seconds without a response, then 524 (seed
+/// article).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(100);
+/// Current: the proxy read timeout of the 2026 docs, 125 seconds (120 in 2025), then 524.
+pub const CURRENT_READ_TIMEOUT: Duration = Duration::from_secs(125);
+/// The longest read timeout accepted: 6000 seconds, Cloudflare's Enterprise maximum for
+/// `proxy_read_timeout` (which starts at 1 s; edgecase also accepts less, for tests).
+pub const MAX_READ_TIMEOUT: Duration = Duration::from_secs(6000);
+/// The longest connect, ack or write timeout accepted: one hour. Cloudflare has no setting for
+/// these; the cap catches a unit slip such as `"15h"` for `"15s"`.
+pub const MAX_PHASE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Classic: Cloudflare answered 520 when the origin's response headers exceeded 16 KB (seed
+/// article: "usually too many cookies").
+pub const DEFAULT_ORIGIN_HEADER_BYTES: usize = 16 * 1024;
+/// Current: 128 KB of response headers in all before a 520 (2026 docs).
+pub const CURRENT_ORIGIN_HEADER_BYTES: usize = 128 * 1024;
+/// The smallest `limits.origin_header_bytes` accepted: 1 KiB, below which few real heads fit.
+pub const MIN_ORIGIN_HEADER_BYTES: usize = 1024;
+/// The largest `limits.origin_header_bytes` accepted: 1 MiB, eight times Cloudflare's largest.
+pub const MAX_ORIGIN_HEADER_BYTES: usize = 1024 * 1024;
+
+/// Everything edgecase needs to run, checked. Fields are public so tests can adjust a loaded
+/// config; [`Config::target`] reads them at each call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The visitor side: `[edge]`.
+    pub edge: EdgeConfig,
+    /// The default origin: `[origin]`.
+    pub origin: OriginConfig,
+    /// The profile the defaults of `timeouts` and `limits` came from.
+    pub profile: Profile,
+    /// The origin timeouts for requests no route overrides: the profile's, then explicit keys.
+    pub timeouts: OriginTimeouts,
+    /// Size limits on what the origin sends: `[limits]`.
+    pub limits: Limits,
+    /// How origin names resolve: `[dns]`.
+    pub dns: DnsConfig,
+    /// `[[route]]`s in file order; the first that matches a request wins.
+    pub routes: Vec<Route>,
+}
+
+/// `[edge]`: where visitors connect and how the edge presents itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeConfig {
+    /// The address visitors connect to, HTTP/1.1 and h2c. Port 0 lets the kernel choose.
+    pub listen: SocketAddr,
+    /// The data centre shown in `cf-ray`, `/cdn-cgi/trace` and on error pages.
+    pub colo: Colo,
+    /// How long in-flight requests may finish after SIGTERM or Ctrl-C; the clock starts at the
+    /// signal, and connections still open when it runs out are closed. Zero closes at once.
+    pub shutdown_grace: Duration,
+}
+
+/// `[origin]`: where requests go when no route says otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginConfig {
+    /// The origin's host and port.
+    pub address: OriginAddress,
+    /// How the edge talks to the origin; only [`SslMode::Off`] and [`SslMode::Flexible`] load
+    /// for now.
+    pub ssl: SslMode,
+}
+
+/// How long each phase of talking to the origin may take. Each is a wall-clock [`Duration`]
+/// (at least 1 ms once loaded; below a second is allowed so tests stay fast), enforced on its
+/// own so that 522 and 524 stay distinguishable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginTimeouts {
+    /// From the first SYN until the TCP handshake completes, in total over every address the
+    /// origin's name resolves to (name resolution is not counted). Exceeded → 522.
+    pub connect: Duration,
+    /// How long request bytes already sent may stay unacknowledged by the origin's TCP: the
+    /// clock runs while any sent byte is unacknowledged and restarts when acknowledgements
+    /// advance. Exceeded → 522.
+    pub ack: Duration,
+    /// How long one write to the origin may make no progress (the origin stopped reading and
+    /// the socket buffer is full): the clock runs while a write is blocked and restarts on each
+    /// byte accepted. Exceeded → 524.
+    pub write: Duration,
+    /// From the request being completely sent until the origin's complete response head has
+    /// arrived (at most 6000 s, Cloudflare's Enterprise maximum). Exceeded → 524.
+    pub read: Duration,
+}
+
+impl Default for OriginTimeouts {
+    /// The classic profile's values.
+    fn default() -> Self {
+        DEFAULT_PROFILE.timeouts()
+    }
+}
+
+/// Timeouts a route sets; `None` keeps the global value ([`Config::timeouts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartialTimeouts {
+    /// Overrides [`OriginTimeouts::connect`].
+    pub connect: Option<Duration>,
+    /// Overrides [`OriginTimeouts::ack`].
+    pub ack: Option<Duration>,
+    /// Overrides [`OriginTimeouts::write`].
+    pub write: Option<Duration>,
+    /// Overrides [`OriginTimeouts::read`].
+    pub read: Option<Duration>,
+}
+
+impl PartialTimeouts {
+    /// `base` with the values set here replacing its own.
+    pub fn over(&self, base: OriginTimeouts) -> OriginTimeouts {
+        OriginTimeouts {
+            connect: self.connect.unwrap_or(base.connect),
+            ack: self.ack.unwrap_or(base.ack),
+            write: self.write.unwrap_or(base.write),
+            read: self.read.unwrap_or(base.read),
+        }
+    }
+}
+
+/// `[limits]`: how much the origin may send before the edge gives up on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest origin response head, in bytes, counted as it arrives from the first byte
+    /// of the status line to the end of the blank line. One byte more → 520.
+    pub origin_header_bytes: usize,
+}
+
+impl Default for Limits {
+    /// The classic profile's values.
+    fn default() -> Self {
+        Limits {
+            origin_header_bytes: DEFAULT_PROFILE.origin_header_bytes(),
+        }
+    }
+}
+
+/// `[dns]`: how origin host names become addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// Whether names missing from `hosts` go to the system resolver; `false` makes every other
+    /// name fail to resolve (hermetic tests).
+    pub system: bool,
+    /// Static answers, consulted first: lowercase name → one or more addresses (never empty).
+    pub hosts: HashMap<String, Vec<IpAddr>>,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            system: true,
+            hosts: HashMap::new(),
+        }
+    }
+}
+
+/// Values from the command line, applied over the file's before validation, so their problems
+/// name `edge.listen` / `origin.address` like the file's would.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--listen`: replaces `edge.listen`.
+    pub listen: Option<String>,
+    /// `--origin`: replaces `origin.address`.
+    pub origin: Option<String>,
+}
+
+impl Config {
+    /// Parses and checks a config file's text, without overrides.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str_with(text, &Overrides::default())
+    }
+
+    /// Parses a config file's text, applies `overrides`, and checks the result. A TOML syntax
+    /// error, unknown key or wrongly typed value is reported alone; otherwise every problem is.
+    pub fn from_toml_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let raw = raw::parse(text).map_err(|problem| ConfigError::new(vec![problem]))?;
+        validate::build(raw, overrides).map_err(ConfigError::new)
+    }
+
+    /// Reads the file at `path`, then as [`Config::from_toml_str_with`]; errors name the file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let in_file = |mut error: ConfigError| {
+            error.file = Some(path.to_owned());
+            error
+        };
+        let text = std::fs::read_to_string(path).map_err(|io| {
+            in_file(ConfigError::new(vec![Problem::new(
+                "",
+                format_args!("cannot read: {io}"),
+            )]))
+        })?;
+        Config::from_toml_str_with(&text, overrides).map_err(in_file)
+    }
+
+    /// The defaults with `overrides` applied, for running without a config file.
+    pub fn defaults_with(overrides: &Overrides) -> Result<Config, ConfigError> {
+        validate::build(raw::RawConfig::default(), overrides).map_err(ConfigError::new)
+    }
+}
+
+impl Default for Config {
+    /// What an empty config file gives: the classic profile and the `DEFAULT_*` values.
+    fn default() -> Self {
+        Config {
+            edge: EdgeConfig {
+                listen: DEFAULT_LISTEN,
+                colo: Colo::DEFAULT,
+                shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            },
+            origin: OriginConfig {
+                address: OriginAddress {
+                    host: DEFAULT_ORIGIN_HOST.to_owned(),
+                    port: DEFAULT_ORIGIN_PORT,
+                },
+                ssl: DEFAULT_SSL_MODE,
+            },
+            profile: DEFAULT_PROFILE,
+            timeouts: OriginTimeouts::default(),
+            limits: Limits::default(),
+            dns: DnsConfig::default(),
+            routes: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The named choices of the config file: the SSL mode (`origin.ssl`) and the timeout profile
+//! (`timeouts.profile`). This module owns their words and what each profile's defaults are;
+//! which modes a build accepts is decided in `validate`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{
+    CURRENT_CONNECT_TIMEOUT, CURRENT_ORIGIN_HEADER_BYTES, CURRENT_READ_TIMEOUT,
+    DEFAULT_ACK_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ORIGIN_HEADER_BYTES,
+    DEFAULT_READ_TIMEOUT, DEFAULT_WRITE_TIMEOUT, OriginTimeouts,
+};
+
+/// Cloudflare's SSL/TLS encryption mode, edge to origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SslMode {
+    /// No HTTPS anywhere: plain HTTP to the origin.
+    Off,
+    /// Visitors may use HTTPS; the origin is always reached over plain HTTP. Never 525/526.
+    Flexible,
+    /// TLS to the origin when the visitor used HTTPS, certificate not checked; 525 on a failed
+    /// handshake.
+    Full,
+    /// As [`SslMode::Full`], and the certificate must be valid for the name; 526 if not.
+    FullStrict,
+    /// TLS to the origin whatever the visitor used, validated as [`SslMode::FullStrict`].
+    Strict,
+}
+
+impl SslMode {
+    /// Every mode, in the order the config documentation lists them.
+    pub const ALL: [SslMode; 5] = [
+        SslMode::Off,
+        SslMode::Flexible,
+        SslMode::Full,
+        SslMode::FullStrict,
+        SslMode::Strict,
+    ];
+
+    /// The word used in the config file: `off`, `flexible`, `full`, `full_strict`, `strict`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Off => "off",
+            SslMode::Flexible => "flexible",
+            SslMode::Full => "full",
+            SslMode::FullStrict => "full_strict",
+            SslMode::Strict => "strict",
+        }
+    }
+}
+
+/// Why a word is not an [`SslMode`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an SSL mode; choose one of \"off\", \"flexible\", \"full\", \"full_strict\" \
+     or \"strict\""
+)]
+pub struct UnknownSslMode(pub String);
+
+impl FromStr for SslMode {
+    type Err = UnknownSslMode;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        SslMode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == word)
+            .ok_or_else(|| UnknownSslMode(word.to_owned()))
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which era of Cloudflare's published limits supplies the defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// The seed article's values: connect 15 s, read 100 s, 16 KB of origin headers.
+    #[default]
+    Classic,
+    /// Cloudflare's 2026 values: connect 19 s, read 125 s, 128 KB of origin headers.
+    Current,
+}
+
+impl Profile {
+    /// The word used in the config file: `classic` or `current`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Classic => "classic",
+            Profile::Current => "current",
+        }
+    }
+
+    /// This profile's origin timeouts (ack and write are the same in both).
+    pub const fn timeouts(self) -> OriginTimeouts {
+        let (connect, read) = match self {
+            Profile::Classic => (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT),
+            Profile::Current => (CURRENT_CONNECT_TIMEOUT, CURRENT_READ_TIMEOUT),
+        };
+        OriginTimeouts {
+            connect,
+            ack: DEFAULT_ACK_TIMEOUT,
+            write: DEFAULT_WRITE_TIMEOUT,
+            read,
+        }
+    }
+
+    /// This profile's limit on the origin's response head, in bytes.
+    pub const fn origin_header_bytes(self) -> usize {
+        match self {
+            Profile::Classic => DEFAULT_ORIGIN_HEADER_BYTES,
+            Profile::Current => CURRENT_ORIGIN_HEADER_BYTES,
+        }
+    }
+}
+
+/// Why a word is not a [`Profile`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a profile; choose \"classic\" or \"current\"")]
+pub struct UnknownProfile(pub String);
+
+impl FromStr for Profile {
+    type Err = UnknownProfile;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        [Profile::Classic, Profile::Current]
+            .into_iter()
+            .find(|profile| profile.as_str() == word)
+            .ok_or_else(|| UnknownProfile(word.to_owned()))
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

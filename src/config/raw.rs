@@ -1,0 +1,188 @@
+//! The config file as written: serde structs mirroring the TOML keys. This module owns which
+//! keys exist (`deny_unknown_fields` everywhere) and their TOML types; values that can be
+//! mistyped stay text, so `validate` can report every such problem at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::duration::RawDuration;
+use super::error::Problem;
+
+/// The whole file. Every table and key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = "a TOML document of edgecase settings"
+)]
+pub(crate) struct RawConfig {
+    pub edge: RawEdge,
+    pub origin: RawOrigin,
+    pub timeouts: RawTimeouts,
+    pub limits: RawLimits,
+    pub dns: RawDns,
+    #[serde(rename = "route")]
+    pub routes: Vec<RawRoute>,
+}
+
+/// `[edge]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [edge] table")]
+pub(crate) struct RawEdge {
+    pub listen: Option<String>,
+    pub colo: Option<String>,
+    pub shutdown_grace: Option<RawDuration>,
+}
+
+/// `[origin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [origin] table")]
+pub(crate) struct RawOrigin {
+    pub address: Option<String>,
+    pub ssl: Option<String>,
+}
+
+/// `[timeouts]`: a profile and explicit values that override it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [timeouts] table")]
+pub(crate) struct RawTimeouts {
+    pub profile: Option<String>,
+    pub connect: Option<RawDuration>,
+    pub ack: Option<RawDuration>,
+    pub write: Option<RawDuration>,
+    pub read: Option<RawDuration>,
+}
+
+/// `[limits]`. Signed because TOML integers are: a negative value is then a range problem,
+/// reported with the others, rather than a type error reported alone.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [limits] table")]
+pub(crate) struct RawLimits {
+    #[serde(deserialize_with = "whole_number")]
+    pub origin_header_bytes: Option<i64>,
+}
+
+/// `[dns]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [dns] table")]
+pub(crate) struct RawDns {
+    pub system: Option<bool>,
+    pub hosts: RawHosts,
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [[route]] table")]
+pub(crate) struct RawRoute {
+    pub host: Option<String>,
+    pub path_prefix: Option<String>,
+    pub origin: Option<String>,
+    pub timeouts: RawRouteTimeouts,
+}
+
+/// A route's `timeouts = { ... }`: no profile here, only the four phases.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    default,
+    deny_unknown_fields,
+    expecting = r#"a table of timeouts, like { read = "5s" }"#
+)]
+pub(crate) struct RawRouteTimeouts {
+    pub connect: Option<RawDuration>,
+    pub ack: Option<RawDuration>,
+    pub write: Option<RawDuration>,
+    pub read: Option<RawDuration>,
+}
+
+/// `dns.hosts`, sorted by name as written, so problems come out in a stable order.
+#[derive(Debug, Default)]
+pub(crate) struct RawHosts(pub BTreeMap<String, RawIps>);
+
+/// A `dns.hosts` value: one IP string or a list of them, not yet parsed.
+#[derive(Debug)]
+pub(crate) enum RawIps {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Parses `text` into a [`RawConfig`], or the single problem that stops it: a TOML syntax
+/// error, an unknown key or a value of the wrong type, with its key path and line.
+pub(crate) fn parse(text: &str) -> Result<RawConfig, Problem> {
+    let deserializer =
+        toml::de::Deserializer::parse(text).map_err(|error| Problem::syntax(&error, text))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|error| Problem::shape(&error, text))
+}
+
+/// An integer, described to the user as such rather than as `i64`.
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    struct WholeNumber;
+
+    impl Visitor<'_> for WholeNumber {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<i64>, E> {
+            Ok(Some(v))
+        }
+    }
+
+    deserializer.deserialize_i64(WholeNumber)
+}
+
+impl<'de> Deserialize<'de> for RawHosts {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HostsVisitor)
+    }
+}
+
+struct HostsVisitor;
+
+impl<'de> Visitor<'de> for HostsVisitor {
+    type Value = RawHosts;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of host names to IP addresses")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawHosts, A::Error> {
+        let mut entries = BTreeMap::new();
+        while let Some((name, ips)) = map.next_entry()? {
+            entries.insert(name, ips);
+        }
+        Ok(RawHosts(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawIps {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(IpsVisitor)
+    }
+}
+
+struct IpsVisitor;
+
+impl<'de> Visitor<'de> for IpsVisitor {
+    type Value = RawIps;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an IP address string or a list of them")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawIps, E> {
+        Ok(RawIps::One(v.to_owned()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawIps, A::Error> {
+        let mut ips = Vec::new();
+        while let Some(ip) = seq.next_element()? {
+            ips.push(ip);
+        }
+        Ok(RawIps::Many(ips))
+    }
+}

@@ -1,0 +1,79 @@
+//! Routing: which origin and timeouts one request gets. This module owns the matching rule
+//! (first match wins, host without port and case, path by prefix); routes are read from
+//! `[[route]]` by `validate`.
+
+use super::address::strip_port;
+use super::{Config, OriginAddress, OriginTimeouts, PartialTimeouts, SslMode};
+
+/// One `[[route]]`: requests it matches go to its origin, with its timeouts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    /// Matches this Host only: a lowercase name, an IPv4 literal or a bracketed IPv6 literal.
+    /// `None` matches every host.
+    pub host: Option<String>,
+    /// Matches paths starting with this (always begins with `/`). `None` matches every path.
+    pub path_prefix: Option<String>,
+    /// Replaces [`OriginConfig::address`](super::OriginConfig::address); `None` keeps it.
+    pub origin: Option<OriginAddress>,
+    /// Replaces some of [`Config::timeouts`].
+    pub timeouts: PartialTimeouts,
+}
+
+impl Route {
+    /// Whether a request for `host` (a Host header value; the port is ignored, and so is ASCII
+    /// case) and `path` (without the query) falls under this route.
+    pub fn matches(&self, host: &str, path: &str) -> bool {
+        let host = strip_port(host);
+        self.host
+            .as_deref()
+            .is_none_or(|want| want.eq_ignore_ascii_case(host))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|prefix| path.starts_with(prefix))
+    }
+}
+
+/// Where one request goes: the chosen route's origin and timeouts merged over the globals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// The index in [`Config::routes`] of the route that matched; `None` for the `[origin]`
+    /// defaults.
+    pub route: Option<usize>,
+    /// The origin to connect to.
+    pub address: &'a OriginAddress,
+    /// How to talk to it.
+    pub ssl: SslMode,
+    /// The timeouts for this request.
+    pub timeouts: OriginTimeouts,
+}
+
+impl Config {
+    /// Where a request goes: the first route whose host (if set) equals `host` and whose
+    /// path_prefix (if set) starts `path`; else the `[origin]` defaults. Route timeouts are
+    /// merged over [`Config::timeouts`] at each call, so changes to the fields show at once.
+    ///
+    /// `host` is the Host header value; its port and ASCII case are ignored (the caller may
+    /// strip and lowercase it first). `path` excludes the query. Allocates nothing.
+    pub fn target(&self, host: &str, path: &str) -> Target<'_> {
+        let matched = self
+            .routes
+            .iter()
+            .enumerate()
+            .find(|(_, route)| route.matches(host, path));
+        match matched {
+            Some((index, route)) => Target {
+                route: Some(index),
+                address: route.origin.as_ref().unwrap_or(&self.origin.address),
+                ssl: self.origin.ssl,
+                timeouts: route.timeouts.over(self.timeouts),
+            },
+            None => Target {
+                route: None,
+                address: &self.origin.address,
+                ssl: self.origin.ssl,
+                timeouts: self.timeouts,
+            },
+        }
+    }
+}
