@@ -1,0 +1,59 @@
+//! The visitor side: accepting connections, serving HTTP/1.1 and h2c, and handling each
+//! request (ray ID, trace endpoint, forwarding, error pages, the access log line).
+//!
+//! [`serve`] takes an already-bound listener and a shutdown future, so tests run the real
+//! server on port 0 and the binary runs it until SIGTERM/Ctrl-C.
+
+pub mod access_log;
+pub mod body;
+pub mod forward;
+pub mod listener;
+pub mod service;
+
+pub use listener::{serve, shutdown_signal};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::origin::OriginClient;
+use crate::ray::RayGenerator;
+
+/// What every request handler shares: the config, the origin client and the ray generator.
+pub struct EdgeState {
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// Pooled connections to the origins.
+    pub origins: OriginClient,
+    /// Ray IDs for this process.
+    pub rays: RayGenerator,
+    /// This instance's `fl` value for `/cdn-cgi/trace`.
+    pub instance: String,
+}
+
+impl EdgeState {
+    /// State for serving `config`.
+    pub fn new(config: Arc<Config>) -> Self {
+        let rays = RayGenerator::random();
+        // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
+        // hex digits from this process's ray sequence.
+        let instance = format!("{:07x}", rays.next(config.edge.colo).id() >> 36);
+        EdgeState {
+            origins: OriginClient::new(&config),
+            config,
+            rays,
+            instance,
+        }
+    }
+}
+
+/// Facts about the visitor's connection that every request on it shares.
+#[derive(Clone, Copy, Debug)]
+pub struct Visit {
+    /// The visitor's address.
+    pub peer: SocketAddr,
+    /// The edge address the visitor connected to.
+    pub local: SocketAddr,
+    /// Whether the visitor came over TLS (always false until the TLS listener exists).
+    pub https: bool,
+}

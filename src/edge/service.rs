@@ -1,0 +1,172 @@
+//! Handling one visitor request: assign its ray ID, answer `/cdn-cgi/trace` at the edge, or
+//! forward it to the origin its route names and turn any failure into Cloudflare's answer.
+//! Each failure is logged once, here, through the request's [`AccessLog`].
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Request, Response, header};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use crate::edge::access_log::{AccessLog, Ending};
+use crate::edge::body::EdgeBody;
+use crate::edge::forward::{origin_request, visitor_response};
+use crate::edge::{EdgeState, Visit};
+use crate::failure::OriginFailure;
+use crate::origin::body::RequestBody;
+use crate::pages::{self, PageContext};
+use crate::config::Profile;
+use crate::ray::RayId;
+use crate::trace::{TRACE_PATH, Trace};
+
+/// Answers one visitor request. Never fails: every failure becomes a response.
+pub async fn handle(
+    state: Arc<EdgeState>,
+    visit: Visit,
+    request: Request<Incoming>,
+) -> Result<Response<EdgeBody>, Infallible> {
+    let started = Instant::now();
+    let at = SystemTime::now();
+    let config = &state.config;
+    let ray = state.rays.next(config.edge.colo);
+    let host = request_host(&request).into_owned();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let mut log = AccessLog {
+        ray,
+        method: request.method().clone(),
+        host,
+        path,
+        started,
+        status: 0,
+        origin_status: None,
+        cause: None,
+        exchange: None,
+        head_after: Default::default(),
+    };
+
+    if request.uri().path() == TRACE_PATH {
+        let trace = Trace {
+            instance: &state.instance,
+            host: &log.host,
+            ip: visit.peer.ip(),
+            at,
+            https: visit.https,
+            user_agent: request
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+            version: request.version(),
+            ray,
+        };
+        let response = trace.response();
+        return Ok(finish_local(response, log, None));
+    }
+
+    let target = config.target(&log.host, request.uri().path());
+    let (parts, body) = request.into_parts();
+    let outgoing = origin_request(parts, RequestBody::streaming(body), &visit, ray);
+    match state.origins.forward(&target, outgoing).await {
+        Ok(forwarded) => {
+            let status = forwarded.response.status().as_u16();
+            log.exchange = Some(forwarded.facts);
+            log.origin_status = Some(status);
+            if status == 502 || status == 504 {
+                // Cloudflare drops the origin's own 502/504 body for its branded page. The
+                // unread body goes with the connection, which is not reused.
+                let failure = OriginFailure::Gateway { status };
+                return Ok(error_page(&failure, &visit, ray, at, log, config.profile));
+            }
+            log.status = status;
+            log.head_after = started.elapsed();
+            let response = visitor_response(forwarded.response, ray);
+            Ok(response.map(|body| EdgeBody::Origin {
+                body,
+                log: Some(Box::new(log)),
+            }))
+        }
+        Err(failure) => Ok(error_page(&failure, &visit, ray, at, log, config.profile)),
+    }
+}
+
+/// The visitor's answer for `failure`, logged.
+fn error_page(
+    failure: &OriginFailure,
+    visit: &Visit,
+    ray: RayId,
+    at: SystemTime,
+    log: AccessLog,
+    profile: Profile,
+) -> Response<EdgeBody> {
+    let context = PageContext {
+        host: &log.host,
+        ray,
+        client_ip: visit.peer.ip(),
+        at,
+        retry_after: profile == Profile::Current,
+    };
+    let response = pages::render(failure.page(), &context);
+    tracing::debug!(ray = %ray, error = %failure, source = ?std::error::Error::source(failure), "origin failure");
+    finish_local(response, log, Some(failure.tag()))
+}
+
+/// Sends a body edgecase made itself and writes the log line at once.
+fn finish_local(
+    response: Response<Bytes>,
+    mut log: AccessLog,
+    cause: Option<&'static str>,
+) -> Response<EdgeBody> {
+    log.status = response.status().as_u16();
+    log.cause = cause;
+    log.head_after = log.started.elapsed();
+    log.finish(Ending::Complete);
+    response.map(EdgeBody::full)
+}
+
+/// The host the visitor asked for, lowercase and without a port: the Host header, or the
+/// URI's authority (HTTP/2), or empty.
+fn request_host<B>(request: &Request<B>) -> Cow<'_, str> {
+    let raw = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host())
+        .unwrap_or("");
+    let host = strip_port(raw);
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    }
+}
+
+/// `host:port` -> `host`, `[v6]:port` -> `[v6]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_lowercased_without_its_port() {
+        let request = |host: &str| Request::get("/").header("host", host).body(()).unwrap();
+        assert_eq!(request_host(&request("Site.Test:8080")), "site.test");
+        assert_eq!(request_host(&request("[::1]:8080")), "[::1]");
+        assert_eq!(request_host(&request("plain")), "plain");
+        let h2 = Request::get("http://h2.test:99/").body(()).unwrap();
+        assert_eq!(request_host(&h2), "h2.test");
+    }
+}

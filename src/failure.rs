@@ -1,0 +1,297 @@
+//! [`OriginFailure`]: why the origin did not give us a response we can forward.
+//!
+//! The code that detects a failure builds the variant on the spot, with its facts attached;
+//! this module only maps variants to what the visitor sees (status, page) and to the stable
+//! log tag. It never inspects error messages.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use crate::pages::{Hop, PageKind};
+
+/// Why the origin did not give us a response we can forward.
+#[derive(Debug)]
+pub enum OriginFailure {
+    /// The origin answered, but nothing forwardable (520).
+    Unknown(Unknown),
+    /// The TCP connection was refused or reset while connecting (521).
+    Refused(io::Error),
+    /// No TCP handshake within `timeouts.connect` (522).
+    ConnectTimeout {
+        /// The connect timeout in force.
+        after: Duration,
+    },
+    /// Request bytes stayed unacknowledged by the origin's TCP for `timeouts.ack` (522).
+    AckTimeout {
+        /// The ack timeout in force.
+        after: Duration,
+    },
+    /// No route to the origin: network or host unreachable (523).
+    Unreachable(io::Error),
+    /// Request sent, no complete response head within `timeouts.read` (524).
+    ReadTimeout {
+        /// The read timeout in force.
+        after: Duration,
+    },
+    /// A write to the origin made no progress for `timeouts.write` (524).
+    WriteTimeout {
+        /// The write timeout in force.
+        after: Duration,
+    },
+    /// The origin's host name did not resolve (530 with error 1016).
+    Dns(DnsFailure),
+    /// The origin itself answered 502 or 504: Cloudflare replaces it with its branded page.
+    Gateway {
+        /// The origin's status, 502 or 504.
+        status: u16,
+    },
+    /// The visitor's request body broke off or was malformed (400).
+    VisitorBody(hyper::Error),
+    /// edgecase itself failed, e.g. it could not open a socket (500).
+    Internal(io::Error),
+}
+
+/// The ways an origin can answer without giving a usable response head (all 520).
+#[derive(Debug)]
+pub enum Unknown {
+    /// The connection closed before a single byte of response.
+    EmptyReply,
+    /// The connection closed after part of the response head.
+    ClosedMidHead {
+        /// How many bytes of head had arrived.
+        received: usize,
+    },
+    /// The connection was reset (RST) before a complete response head.
+    Reset(io::Error),
+    /// The status line or headers could not be parsed.
+    MalformedHead(hyper::Error),
+    /// The response header block grew past `limits.origin_header_bytes`.
+    HeadersTooLarge {
+        /// The limit in force, in bytes.
+        limit: usize,
+    },
+}
+
+/// Why a name did not resolve.
+#[derive(Debug)]
+pub struct DnsFailure {
+    /// The name that was looked up.
+    pub name: String,
+    /// What the resolver said.
+    pub cause: DnsCause,
+}
+
+/// What went wrong while resolving.
+#[derive(Debug)]
+pub enum DnsCause {
+    /// The system resolver failed (no such name, no answer).
+    Lookup(io::Error),
+    /// The name returned no address.
+    NoAddress,
+    /// `[dns] system = false` and the name is not in `[dns] hosts`.
+    NotInStaticHosts,
+    /// The resolver did not answer within the connect timeout.
+    Timeout {
+        /// The timeout in force.
+        after: Duration,
+    },
+}
+
+impl OriginFailure {
+    /// The HTTP status the visitor gets.
+    pub fn status(&self) -> u16 {
+        // Exhaustive on purpose: a new variant does not compile until it is mapped.
+        match self {
+            Self::Unknown(_) => 520,
+            Self::Refused(_) => 521,
+            Self::ConnectTimeout { .. } | Self::AckTimeout { .. } => 522,
+            Self::Unreachable(_) => 523,
+            Self::ReadTimeout { .. } | Self::WriteTimeout { .. } => 524,
+            Self::Dns(_) => 530,
+            Self::Gateway { status } => *status,
+            Self::VisitorBody(_) => 400,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// Which page the visitor gets.
+    pub fn page(&self) -> PageKind {
+        let host_failed = |status| PageKind::Branded {
+            status,
+            failing: Hop::Host,
+        };
+        match self {
+            Self::Unknown(_)
+            | Self::Refused(_)
+            | Self::ConnectTimeout { .. }
+            | Self::AckTimeout { .. }
+            | Self::Unreachable(_)
+            | Self::ReadTimeout { .. }
+            | Self::WriteTimeout { .. }
+            | Self::Gateway { .. } => host_failed(self.status()),
+            Self::Dns(_) => PageKind::Numbered {
+                status: 530,
+                code: 1016,
+            },
+            Self::VisitorBody(_) => PageKind::Unbranded { status: 400 },
+            Self::Internal(_) => PageKind::Branded {
+                status: 500,
+                failing: Hop::Cloudflare,
+            },
+        }
+    }
+
+    /// A stable snake_case tag for logs and dashboards.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::Unknown(unknown) => unknown.tag(),
+            Self::Refused(_) => "refused",
+            Self::ConnectTimeout { .. } => "connect_timeout",
+            Self::AckTimeout { .. } => "ack_timeout",
+            Self::Unreachable(_) => "unreachable",
+            Self::ReadTimeout { .. } => "read_timeout",
+            Self::WriteTimeout { .. } => "write_timeout",
+            Self::Dns(_) => "dns_error",
+            Self::Gateway { status: 502 } => "origin_502",
+            Self::Gateway { .. } => "origin_504",
+            Self::VisitorBody(_) => "visitor_body",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl Unknown {
+    /// A stable snake_case tag for logs and dashboards.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::EmptyReply => "empty_reply",
+            Self::ClosedMidHead { .. } => "closed_mid_head",
+            Self::Reset(_) => "reset",
+            Self::MalformedHead(_) => "malformed_head",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
+        }
+    }
+}
+
+impl fmt::Display for OriginFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(unknown) => write!(f, "origin gave no usable response: {unknown}"),
+            Self::Refused(_) => f.write_str("origin refused the connection"),
+            Self::ConnectTimeout { after } => {
+                write!(f, "no TCP handshake with the origin within {after:?}")
+            }
+            Self::AckTimeout { after } => {
+                write!(f, "origin did not acknowledge request data within {after:?}")
+            }
+            Self::Unreachable(_) => f.write_str("origin is unreachable"),
+            Self::ReadTimeout { after } => {
+                write!(f, "origin sent no response head within {after:?}")
+            }
+            Self::WriteTimeout { after } => {
+                write!(f, "origin took no request data for {after:?}")
+            }
+            Self::Dns(dns) => write!(f, "origin name {:?} did not resolve", dns.name),
+            Self::Gateway { status } => write!(f, "origin answered {status}"),
+            Self::VisitorBody(_) => f.write_str("visitor's request body failed"),
+            Self::Internal(_) => f.write_str("edgecase failed internally"),
+        }
+    }
+}
+
+impl fmt::Display for Unknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyReply => f.write_str("connection closed without a response"),
+            Self::ClosedMidHead { received } => {
+                write!(f, "connection closed after {received} bytes of response head")
+            }
+            Self::Reset(_) => f.write_str("connection reset before a complete response head"),
+            Self::MalformedHead(_) => f.write_str("malformed response head"),
+            Self::HeadersTooLarge { limit } => {
+                write!(f, "response header block over {limit} bytes")
+            }
+        }
+    }
+}
+
+impl fmt::Display for DnsCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Lookup(_) => f.write_str("lookup failed"),
+            Self::NoAddress => f.write_str("no address in the answer"),
+            Self::NotInStaticHosts => f.write_str("not in [dns] hosts and [dns] system = false"),
+            Self::Timeout { after } => write!(f, "no answer within {after:?}"),
+        }
+    }
+}
+
+impl StdError for OriginFailure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Unknown(unknown) => Some(unknown),
+            Self::Refused(e) | Self::Unreachable(e) | Self::Internal(e) => Some(e),
+            Self::Dns(dns) => match &dns.cause {
+                DnsCause::Lookup(e) => Some(e),
+                _ => None,
+            },
+            Self::VisitorBody(e) => Some(e),
+            Self::ConnectTimeout { .. }
+            | Self::AckTimeout { .. }
+            | Self::ReadTimeout { .. }
+            | Self::WriteTimeout { .. }
+            | Self::Gateway { .. } => None,
+        }
+    }
+}
+
+impl StdError for Unknown {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Reset(e) => Some(e),
+            Self::MalformedHead(e) => Some(e),
+            Self::EmptyReply | Self::ClosedMidHead { .. } | Self::HeadersTooLarge { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_maps_to_cloudflares_status_and_page() {
+        let io = || io::Error::from(io::ErrorKind::ConnectionRefused);
+        let after = Duration::from_secs(1);
+        let cases: Vec<(OriginFailure, u16, &str)> = vec![
+            (OriginFailure::Unknown(Unknown::EmptyReply), 520, "empty_reply"),
+            (OriginFailure::Refused(io()), 521, "refused"),
+            (OriginFailure::ConnectTimeout { after }, 522, "connect_timeout"),
+            (OriginFailure::AckTimeout { after }, 522, "ack_timeout"),
+            (OriginFailure::Unreachable(io()), 523, "unreachable"),
+            (OriginFailure::ReadTimeout { after }, 524, "read_timeout"),
+            (OriginFailure::WriteTimeout { after }, 524, "write_timeout"),
+            (OriginFailure::Gateway { status: 502 }, 502, "origin_502"),
+            (OriginFailure::Gateway { status: 504 }, 504, "origin_504"),
+            (OriginFailure::Internal(io()), 500, "internal"),
+        ];
+        for (failure, status, tag) in cases {
+            assert_eq!(failure.status(), status, "{failure}");
+            assert_eq!(failure.tag(), tag);
+            let failing = if status == 500 { Hop::Cloudflare } else { Hop::Host };
+            assert_eq!(failure.page(), PageKind::Branded { status, failing });
+        }
+    }
+
+    #[test]
+    fn dns_failure_is_530_with_error_1016() {
+        let failure = OriginFailure::Dns(DnsFailure {
+            name: "nowhere.test".into(),
+            cause: DnsCause::NotInStaticHosts,
+        });
+        assert_eq!(failure.status(), 530);
+        assert!(matches!(failure.page(), PageKind::Numbered { code: 1016, .. }));
+    }
+}

@@ -1,0 +1,22 @@
+//! edgecase: a reverse proxy that fails exactly like Cloudflare's edge.
+//!
+//! How a request flows:
+//!
+//! 1. [`edge::listener`] accepts the visitor (HTTP/1.1 or h2c) and hands each request to
+//!    [`edge::service`], which gives it a [`ray::RayId`].
+//! 2. `/cdn-cgi/trace` is answered at the edge by [`trace`]. Anything else is matched to a
+//!    route ([`config::Config::target`]) and rewritten for the origin by [`edge::forward`].
+//! 3. [`origin::OriginClient`] resolves, connects, pools and exchanges with the origin, each
+//!    phase under its own timeout ([`config::OriginTimeouts`]), and classifies whatever goes
+//!    wrong into one [`failure::OriginFailure`] where it happens.
+//! 4. A response streams back to the visitor; a failure becomes Cloudflare's status and page
+//!    ([`pages`]). Either way [`edge::access_log`] writes one line when the response is over.
+
+pub mod config;
+pub mod demo;
+pub mod edge;
+pub mod failure;
+pub mod origin;
+pub mod pages;
+pub mod ray;
+pub mod trace;

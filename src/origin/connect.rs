@@ -1,0 +1,81 @@
+//! TCP connections to the origin, with the connect phase classified where it fails.
+//!
+//! `timeouts.connect` bounds the whole phase, across every address the name resolved to (as
+//! one Cloudflare connect attempt does): the addresses are tried in order, and what the last
+//! one said decides the failure. TLS comes later, on top of the stream returned here.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use socket2::SockRef;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::Instant;
+
+use crate::failure::OriginFailure;
+
+/// Connects to the first address of `addrs` that accepts, within `connect` in total.
+///
+/// Once connected, request data left unacknowledged by the origin's TCP for `ack` aborts the
+/// connection (TCP_USER_TIMEOUT on Linux; since Linux 5.12 it also covers a receiver that keeps
+/// its window at zero). It is set only after the handshake so it cannot cut SYN retries short.
+pub async fn connect(
+    addrs: &[SocketAddr],
+    connect: Duration,
+    ack: Duration,
+) -> Result<TcpStream, OriginFailure> {
+    let deadline = Instant::now() + connect;
+    let mut last = OriginFailure::ConnectTimeout { after: connect };
+    for &addr in addrs {
+        let socket = open_socket(addr).map_err(OriginFailure::Internal)?;
+        match tokio::time::timeout_at(deadline, socket.connect(addr)).await {
+            Err(_elapsed) => return Err(OriginFailure::ConnectTimeout { after: connect }),
+            Ok(Ok(stream)) => {
+                set_ack_timeout(&stream, ack).map_err(OriginFailure::Internal)?;
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last = classify_connect_error(e, connect),
+        }
+    }
+    Err(last)
+}
+
+/// A fresh, non-blocking TCP socket for `addr`'s family, with Nagle off.
+///
+/// Failing here (out of file descriptors, say) is edgecase's own failure, not the origin's.
+fn open_socket(addr: SocketAddr) -> io::Result<TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_nodelay(true)?;
+    Ok(socket)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_ack_timeout(stream: &TcpStream, ack: Duration) -> io::Result<()> {
+    SockRef::from(stream).set_tcp_user_timeout(Some(ack))
+}
+
+/// Without TCP_USER_TIMEOUT the write timeout (524) is the only guard on unacked data.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_ack_timeout(_stream: &TcpStream, _ack: Duration) -> io::Result<()> {
+    Ok(())
+}
+
+/// What a failed `connect()` means for the visitor.
+fn classify_connect_error(e: io::Error, connect: Duration) -> OriginFailure {
+    use io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused | ConnectionReset | ConnectionAborted => OriginFailure::Refused(e),
+        // The kernel gave up on SYN retries before our own timer did.
+        TimedOut => OriginFailure::ConnectTimeout { after: connect },
+        NetworkUnreachable | HostUnreachable | NetworkDown | AddrNotAvailable => {
+            OriginFailure::Unreachable(e)
+        }
+        // Anything else (EACCES from a firewall rule, EINVAL...) still means we could not
+        // reach the origin: Cloudflare shows such failures as unreachable.
+        _ => OriginFailure::Unreachable(e),
+    }
+}

@@ -1,0 +1,132 @@
+//! One request/response exchange on an origin connection, with each phase timed and
+//! classified where it fails: writing the request (write stall -> 524, unacknowledged data ->
+//! 522, reset), then reading the head (read timeout -> 524, empty reply, reset, malformed or
+//! oversized head -> 520).
+
+use std::error::Error as StdError;
+use std::io;
+
+use http::Request;
+use hyper::body::Incoming;
+use hyper::Response;
+use http_body::Body;
+use tokio::time::Instant;
+
+use crate::config::OriginTimeouts;
+use crate::failure::{OriginFailure, Unknown};
+use crate::origin::body::RequestBody;
+use crate::origin::io::{HeadTooLarge, HeadMeter, WriteStalled};
+use crate::origin::pool::Conn;
+
+/// Sends `request` on `conn` and waits for the response head.
+///
+/// The read clock (`timeouts.read`) starts once the request is handed over: at once for a
+/// bodiless request, after the last body frame otherwise (a slow upload is the write timeout's
+/// business, not the read timeout's).
+pub async fn exchange(
+    conn: &mut Conn,
+    mut request: Request<RequestBody>,
+    timeouts: &OriginTimeouts,
+    head_limit: usize,
+) -> Result<Response<Incoming>, OriginFailure> {
+    let read = timeouts.read;
+    if let Err(e) = conn.sender.ready().await {
+        return Err(classify(e, &conn.meter, timeouts, head_limit));
+    }
+    let sent = (!request.body().is_end_stream()).then(|| request.body_mut().on_sent());
+    conn.meter.rearm();
+    let response = conn.sender.send_request(request);
+    tokio::pin!(response);
+
+    let read_deadline = match sent {
+        None => Instant::now() + read,
+        Some(sent) => {
+            tokio::select! {
+                outcome = &mut response => return outcome.map_err(|e| classify(e, &conn.meter, timeouts, head_limit)),
+                // Either the body was handed over, or the body went away with an error that
+                // the response future is about to report: both start the read clock.
+                _ = sent => Instant::now() + read,
+            }
+        }
+    };
+    match tokio::time::timeout_at(read_deadline, response).await {
+        Err(_elapsed) => Err(OriginFailure::ReadTimeout { after: read }),
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) => Err(classify(e, &conn.meter, timeouts, head_limit)),
+    }
+}
+
+/// Whether a failure on a reused connection means the origin had closed it while idle, so the
+/// request may go again on a new connection.
+pub fn is_stale_connection(failure: &OriginFailure) -> bool {
+    matches!(
+        failure,
+        OriginFailure::Unknown(Unknown::EmptyReply | Unknown::Reset(_))
+    )
+}
+
+/// What a hyper client error means, read by type and by the markers our IO left in it.
+fn classify(
+    err: hyper::Error,
+    meter: &HeadMeter,
+    timeouts: &OriginTimeouts,
+    head_limit: usize,
+) -> OriginFailure {
+    // The visitor's own body failed while we streamed it: the visitor's problem, not the
+    // origin's. Checked first, since that error may itself wrap an io error.
+    let visitor_body = err.is_user()
+        && err
+            .source()
+            .is_some_and(|s| s.downcast_ref::<hyper::Error>().is_some());
+    if visitor_body {
+        return OriginFailure::VisitorBody(err);
+    }
+    if let Some(io) = find_io(&err) {
+        if io.get_ref().is_some_and(|e| e.is::<WriteStalled>()) {
+            return OriginFailure::WriteTimeout {
+                after: timeouts.write,
+            };
+        }
+        if io.get_ref().is_some_and(|e| e.is::<HeadTooLarge>()) {
+            return OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: head_limit });
+        }
+        return match io.kind() {
+            // TCP_USER_TIMEOUT: request bytes went unacknowledged for `timeouts.ack`.
+            io::ErrorKind::TimedOut => OriginFailure::AckTimeout {
+                after: timeouts.ack,
+            },
+            _ => OriginFailure::Unknown(Unknown::Reset(copy_io(io))),
+        };
+    }
+    if err.is_parse_too_large() {
+        return OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: head_limit });
+    }
+    if err.is_parse() || err.is_parse_status() {
+        return OriginFailure::Unknown(Unknown::MalformedHead(err));
+    }
+    match meter.seen() {
+        0 => OriginFailure::Unknown(Unknown::EmptyReply),
+        received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
+    }
+}
+
+/// The first `io::Error` in `err`'s source chain.
+fn find_io(err: &hyper::Error) -> Option<&io::Error> {
+    let mut current = err.source();
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// An owned copy of a borrowed io error: same OS code or kind, for the failure's source.
+fn copy_io(io: &io::Error) -> io::Error {
+    match io.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(io.kind(), io.to_string()),
+    }
+}
+

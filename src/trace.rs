@@ -1,0 +1,130 @@
+//! `/cdn-cgi/trace`: the edge's own plain-text report on the visitor's request, answered on
+//! every host and never forwarded. This module renders it; [`crate::edge::service`] routes to it.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, Version};
+
+use crate::ray::RayId;
+
+/// The path Cloudflare answers itself on every proxied host.
+pub const TRACE_PATH: &str = "/cdn-cgi/trace";
+
+/// What the trace reports about one request.
+pub struct Trace<'a> {
+    /// The front-line instance id (`fl`).
+    pub instance: &'a str,
+    /// The Host requested (`h`).
+    pub host: &'a str,
+    /// The visitor's IP (`ip`).
+    pub ip: IpAddr,
+    /// When the request arrived (`ts`).
+    pub at: SystemTime,
+    /// Whether the visitor came over TLS (`visit_scheme`, `tls`, `sni`, `kex`).
+    pub https: bool,
+    /// The visitor's User-Agent (`uag`), empty when absent.
+    pub user_agent: &'a str,
+    /// The visitor's HTTP version (`http`).
+    pub version: Version,
+    /// The request's ray ID (its colo gives `colo`).
+    pub ray: RayId,
+}
+
+impl Trace<'_> {
+    /// The body: one `key=value` line per key, in Cloudflare's order.
+    pub fn render(&self) -> String {
+        let ts = self
+            .at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let http = match self.version {
+            Version::HTTP_09 => "http/0.9",
+            Version::HTTP_10 => "http/1.0",
+            Version::HTTP_2 => "http/2",
+            Version::HTTP_3 => "http/3",
+            _ => "http/1.1",
+        };
+        let (scheme, tls, sni, kex) = if self.https {
+            // TODO(tls): report the negotiated version, SNI and group once TLS lands.
+            ("https", "TLSv1.3", "plaintext", "X25519")
+        } else {
+            ("http", "off", "off", "none")
+        };
+        let mut out = String::with_capacity(256);
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "fl={}\nh={}\nip={}\nts={ts:.3}\nvisit_scheme={scheme}\nuag={}\ncolo={}\n\
+             sliver=none\nhttp={http}\nloc=XX\ntls={tls}\nsni={sni}\nwarp=off\ngateway=off\n\
+             rbi=off\nkex={kex}\n",
+            self.instance,
+            self.host,
+            self.ip,
+            self.user_agent,
+            self.ray.colo(),
+        );
+        out
+    }
+
+    /// The whole response, with the headers Cloudflare sends on the trace.
+    pub fn response(&self) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from(self.render()));
+        let headers = response.headers_mut();
+        let fixed = [
+            (header::CONTENT_TYPE, "text/plain"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::SERVER, "cloudflare"),
+        ];
+        for (name, value) in fixed {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        if let Ok(ray) = HeaderValue::from_str(&self.ray.to_string()) {
+            headers.insert("cf-ray", ray);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ray::Colo;
+    use std::time::Duration;
+
+    #[test]
+    fn trace_lists_cloudflares_keys_in_order() {
+        let trace = Trace {
+            instance: "464f193",
+            host: "site.test",
+            ip: "127.0.0.1".parse().unwrap(),
+            at: UNIX_EPOCH + Duration::from_millis(1_725_552_998_600),
+            https: false,
+            user_agent: "curl/8",
+            version: Version::HTTP_11,
+            ray: RayId::new(1, Colo::DEFAULT),
+        };
+        let body = trace.render();
+        let keys: Vec<&str> = body.lines().map(|l| l.split('=').next().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "fl", "h", "ip", "ts", "visit_scheme", "uag", "colo", "sliver", "http", "loc",
+                "tls", "sni", "warp", "gateway", "rbi", "kex"
+            ]
+        );
+        assert!(body.contains("ts=1725552998.600\n"));
+        assert!(body.contains("h=site.test\nip=127.0.0.1\n"));
+        assert!(body.contains("colo=CDG\n"));
+        assert!(body.contains("tls=off\nsni=off\n"));
+        let response = trace.response();
+        assert_eq!(response.headers()["content-type"], "text/plain");
+        assert_eq!(response.headers()["cf-ray"], "0000000000000001-CDG");
+    }
+}
