@@ -1,0 +1,154 @@
+//! Shared by the integration tests: the real edge started in-process on 127.0.0.1:0
+//! ([`spawn_edge`]), scripted misbehaving origins ([`origins`]) and visitor-side helpers
+//! ([`visitor`]).
+#![allow(dead_code)]
+
+pub mod origins;
+pub mod visitor;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use edgecase::config::Config;
+
+/// Test timeouts: tens of milliseconds where a test waits for them on purpose, a couple of
+/// seconds where a test expects them never to fire.
+pub const CONNECT_MS: u64 = 2_000;
+/// See [`CONNECT_MS`].
+pub const ACK_MS: u64 = 2_000;
+/// See [`CONNECT_MS`].
+pub const WRITE_MS: u64 = 2_000;
+/// See [`CONNECT_MS`].
+pub const READ_MS: u64 = 2_000;
+
+/// Guard for awaits that should complete quickly.
+pub const GUARD: Duration = Duration::from_secs(10);
+
+/// Milliseconds as a Duration.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A hermetic config forwarding to `origin`: static DNS only, test timeouts.
+pub fn test_config(origin: SocketAddr) -> Config {
+    let text = format!(
+        "[edge]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\
+         [origin]\naddress = \"{origin}\"\n\
+         [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
+         write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
+         [dns]\nsystem = false\n"
+    );
+    Config::from_toml_str(&text).expect("the test config is valid")
+}
+
+/// The edge running in-process; shut down (gracefully) when dropped or by [`Edge::shutdown`].
+pub struct Edge {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Edge {
+    /// Where visitors connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Signals shutdown and waits for `serve` to return.
+    pub async fn shutdown(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("shutdown runs once");
+        task.await.expect("serve did not panic")
+    }
+
+    /// Signals shutdown without waiting; returns the join handle.
+    pub fn begin_shutdown(mut self) -> JoinHandle<io::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.take().expect("shutdown runs once")
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Binds 127.0.0.1:0 and serves `config` there. The listener is bound before this returns,
+/// so visitors can connect at once.
+pub async fn spawn_edge(config: Config) -> Edge {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the edge on loopback");
+    spawn_edge_on(listener, config)
+}
+
+/// Serves `config` on an already-bound listener.
+pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
+    let addr = listener.local_addr().expect("bound listener has an address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(edgecase::edge::serve(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    Edge {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// Asserts the response is an edge-made error page for `status`, with a well-formed ray ID
+/// that appears (hex part) in the page footer. Returns the ray ID.
+#[track_caller]
+pub fn assert_error_page(response: &visitor::Response, status: u16) -> String {
+    assert_eq!(response.status().as_u16(), status, "body: {}", response.text());
+    let ray = response.header("cf-ray").expect("cf-ray header").to_owned();
+    assert_ray_format(&ray);
+    assert_eq!(response.header("server"), Some("cloudflare"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/html; charset=UTF-8")
+    );
+    assert!(
+        response
+            .header("cache-control")
+            .is_some_and(|v| v.contains("no-store")),
+        "error pages are not cacheable"
+    );
+    let hex = &ray[..16];
+    assert!(
+        response.text().contains(hex),
+        "the page footer shows the ray ID {hex}"
+    );
+    ray
+}
+
+/// Asserts `ray` is `<16 lowercase hex>-<3 uppercase letters>`.
+#[track_caller]
+pub fn assert_ray_format(ray: &str) {
+    let (hex, colo) = ray.split_once('-').expect("ray has a dash");
+    assert_eq!(hex.len(), 16, "{ray}");
+    assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{ray}");
+    assert_eq!(colo.len(), 3, "{ray}");
+    assert!(colo.bytes().all(|b| b.is_ascii_uppercase()), "{ray}");
+}
+
+/// Asserts `elapsed` is within `[expected, expected + slack]`.
+#[track_caller]
+pub fn assert_took(elapsed: Duration, expected: Duration, slack: Duration) {
+    assert!(
+        elapsed >= expected && elapsed <= expected + slack,
+        "took {elapsed:?}, expected {expected:?} (+{slack:?})"
+    );
+}
