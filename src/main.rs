@@ -13,7 +13,12 @@ use edgecase::config::{Config, ConfigError, Overrides};
 
 /// A reverse proxy that fails exactly like Cloudflare's edge.
 #[derive(Parser)]
-#[command(name = "edgecase", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "edgecase",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     /// TOML config file (see config/edgecase.toml).
     #[arg(long, value_name = "FILE")]
@@ -66,7 +71,10 @@ fn main() -> ExitCode {
         }
     };
     if cli.check {
-        let source = cli.config.as_ref().map_or("command line".into(), |p| p.display().to_string());
+        let source = cli
+            .config
+            .as_ref()
+            .map_or("command line".into(), |p| p.display().to_string());
         println!("edgecase: {source}: config is valid");
         return ExitCode::SUCCESS;
     }

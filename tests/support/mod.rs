@@ -96,7 +96,9 @@ pub async fn spawn_edge(config: Config) -> Edge {
 
 /// Serves `config` on an already-bound listener.
 pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
-    let addr = listener.local_addr().expect("bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("bound listener has an address");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(edgecase::edge::serve(listener, config, async move {
         let _ = stopped.await;
@@ -112,7 +114,12 @@ pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
 /// that appears (hex part) in the page footer. Returns the ray ID.
 #[track_caller]
 pub fn assert_error_page(response: &visitor::Response, status: u16) -> String {
-    assert_eq!(response.status().as_u16(), status, "body: {}", response.text());
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "body: {}",
+        response.text()
+    );
     let ray = response.header("cf-ray").expect("cf-ray header").to_owned();
     assert_ray_format(&ray);
     assert_eq!(response.header("server"), Some("cloudflare"));
@@ -139,7 +146,11 @@ pub fn assert_error_page(response: &visitor::Response, status: u16) -> String {
 pub fn assert_ray_format(ray: &str) {
     let (hex, colo) = ray.split_once('-').expect("ray has a dash");
     assert_eq!(hex.len(), 16, "{ray}");
-    assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{ray}");
+    assert!(
+        hex.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{ray}"
+    );
     assert_eq!(colo.len(), 3, "{ray}");
     assert!(colo.bytes().all(|b| b.is_ascii_uppercase()), "{ray}");
 }
