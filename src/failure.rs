@@ -184,7 +184,10 @@ impl fmt::Display for OriginFailure {
                 write!(f, "no TCP handshake with the origin within {after:?}")
             }
             Self::AckTimeout { after } => {
-                write!(f, "origin did not acknowledge request data within {after:?}")
+                write!(
+                    f,
+                    "origin did not acknowledge request data within {after:?}"
+                )
             }
             Self::Unreachable(_) => f.write_str("origin is unreachable"),
             Self::ReadTimeout { after } => {
@@ -206,7 +209,10 @@ impl fmt::Display for Unknown {
         match self {
             Self::EmptyReply => f.write_str("connection closed without a response"),
             Self::ClosedMidHead { received } => {
-                write!(f, "connection closed after {received} bytes of response head")
+                write!(
+                    f,
+                    "connection closed after {received} bytes of response head"
+                )
             }
             Self::Reset(_) => f.write_str("connection reset before a complete response head"),
             Self::MalformedHead(_) => f.write_str("malformed response head"),
@@ -266,9 +272,17 @@ mod tests {
         let io = || io::Error::from(io::ErrorKind::ConnectionRefused);
         let after = Duration::from_secs(1);
         let cases: Vec<(OriginFailure, u16, &str)> = vec![
-            (OriginFailure::Unknown(Unknown::EmptyReply), 520, "empty_reply"),
+            (
+                OriginFailure::Unknown(Unknown::EmptyReply),
+                520,
+                "empty_reply",
+            ),
             (OriginFailure::Refused(io()), 521, "refused"),
-            (OriginFailure::ConnectTimeout { after }, 522, "connect_timeout"),
+            (
+                OriginFailure::ConnectTimeout { after },
+                522,
+                "connect_timeout",
+            ),
             (OriginFailure::AckTimeout { after }, 522, "ack_timeout"),
             (OriginFailure::Unreachable(io()), 523, "unreachable"),
             (OriginFailure::ReadTimeout { after }, 524, "read_timeout"),
@@ -280,7 +294,11 @@ mod tests {
         for (failure, status, tag) in cases {
             assert_eq!(failure.status(), status, "{failure}");
             assert_eq!(failure.tag(), tag);
-            let failing = if status == 500 { Hop::Cloudflare } else { Hop::Host };
+            let failing = if status == 500 {
+                Hop::Cloudflare
+            } else {
+                Hop::Host
+            };
             assert_eq!(failure.page(), PageKind::Branded { status, failing });
         }
     }
@@ -292,6 +310,9 @@ mod tests {
             cause: DnsCause::NotInStaticHosts,
         });
         assert_eq!(failure.status(), 530);
-        assert!(matches!(failure.page(), PageKind::Numbered { code: 1016, .. }));
+        assert!(matches!(
+            failure.page(),
+            PageKind::Numbered { code: 1016, .. }
+        ));
     }
 }

@@ -152,7 +152,10 @@ mod tests {
     fn ray_id_is_sixteen_hex_digits_dash_colo() {
         let ray = RayId::new(0x230b_0300_23ae_2822, "SJC".parse().unwrap());
         assert_eq!(ray.to_string(), "230b030023ae2822-SJC");
-        assert_eq!(RayId::new(1, Colo::DEFAULT).to_string(), "0000000000000001-CDG");
+        assert_eq!(
+            RayId::new(1, Colo::DEFAULT).to_string(),
+            "0000000000000001-CDG"
+        );
         assert_eq!(ray.hex().to_string(), "230b030023ae2822");
     }
 
@@ -167,7 +170,9 @@ mod tests {
     #[test]
     fn generated_ids_do_not_repeat_and_seed_fixes_the_sequence() {
         let generator = RayGenerator::random();
-        let ids: HashSet<u64> = (0..100_000).map(|_| generator.next(Colo::DEFAULT).id()).collect();
+        let ids: HashSet<u64> = (0..100_000)
+            .map(|_| generator.next(Colo::DEFAULT).id())
+            .collect();
         assert_eq!(ids.len(), 100_000);
 
         let a = RayGenerator::seeded(7);
@@ -175,6 +180,9 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(a.next(Colo::DEFAULT), b.next(Colo::DEFAULT));
         }
-        assert_ne!(RayGenerator::random().next(Colo::DEFAULT), generator.next(Colo::DEFAULT));
+        assert_ne!(
+            RayGenerator::random().next(Colo::DEFAULT),
+            generator.next(Colo::DEFAULT)
+        );
     }
 }

@@ -115,8 +115,22 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "fl", "h", "ip", "ts", "visit_scheme", "uag", "colo", "sliver", "http", "loc",
-                "tls", "sni", "warp", "gateway", "rbi", "kex"
+                "fl",
+                "h",
+                "ip",
+                "ts",
+                "visit_scheme",
+                "uag",
+                "colo",
+                "sliver",
+                "http",
+                "loc",
+                "tls",
+                "sni",
+                "warp",
+                "gateway",
+                "rbi",
+                "kex"
             ]
         );
         assert!(body.contains("ts=1725552998.600\n"));

@@ -43,25 +43,85 @@ pub struct DemoRoute {
 /// The routes the demo serves, in the order the table shows them.
 pub fn routes(with_523: bool) -> Vec<DemoRoute> {
     let mut routes = vec![
-        DemoRoute { path: "/", expect: "200 (origin's answer)", why: "a healthy origin: passed through with server: cloudflare, cf-ray, cf-cache-status" },
-        DemoRoute { path: "/520/empty", expect: "520", why: "origin closes the connection without a byte" },
-        DemoRoute { path: "/520/reset", expect: "520", why: "origin resets the connection (RST) after reading the request" },
-        DemoRoute { path: "/520/garbage", expect: "520", why: "origin answers bytes that are not HTTP" },
-        DemoRoute { path: "/520/headers", expect: "520", why: "origin's response headers exceed 16 KB" },
-        DemoRoute { path: "/521/", expect: "521", why: "origin port refuses the TCP connection" },
-        DemoRoute { path: "/522/", expect: "522 after 3 s", why: "origin never answers the SYN (accept queue full)" },
+        DemoRoute {
+            path: "/",
+            expect: "200 (origin's answer)",
+            why: "a healthy origin: passed through with server: cloudflare, cf-ray, cf-cache-status",
+        },
+        DemoRoute {
+            path: "/520/empty",
+            expect: "520",
+            why: "origin closes the connection without a byte",
+        },
+        DemoRoute {
+            path: "/520/reset",
+            expect: "520",
+            why: "origin resets the connection (RST) after reading the request",
+        },
+        DemoRoute {
+            path: "/520/garbage",
+            expect: "520",
+            why: "origin answers bytes that are not HTTP",
+        },
+        DemoRoute {
+            path: "/520/headers",
+            expect: "520",
+            why: "origin's response headers exceed 16 KB",
+        },
+        DemoRoute {
+            path: "/521/",
+            expect: "521",
+            why: "origin port refuses the TCP connection",
+        },
+        DemoRoute {
+            path: "/522/",
+            expect: "522 after 3 s",
+            why: "origin never answers the SYN (accept queue full)",
+        },
     ];
     if with_523 {
-        routes.push(DemoRoute { path: "/523/", expect: "523", why: "no route to the origin's address (private network namespace)" });
+        routes.push(DemoRoute {
+            path: "/523/",
+            expect: "523",
+            why: "no route to the origin's address (private network namespace)",
+        });
     }
     routes.extend([
-        DemoRoute { path: "/524", expect: "524 after 4 s", why: "origin takes the request and never answers" },
-        DemoRoute { path: "/530/", expect: "530 (error 1016)", why: "origin's host name does not resolve" },
-        DemoRoute { path: "/502", expect: "502 (Cloudflare's page)", why: "origin answers 502: Cloudflare shows its own branded page" },
-        DemoRoute { path: "/504", expect: "504 (Cloudflare's page)", why: "origin answers 504: Cloudflare shows its own branded page" },
-        DemoRoute { path: "/503", expect: "503 (origin's answer)", why: "origin answers 503: passed through as it is" },
-        DemoRoute { path: "/slow-body", expect: "200, then aborted after 4 s", why: "origin stalls mid-body: the response breaks off, never ends cleanly" },
-        DemoRoute { path: "/cdn-cgi/trace", expect: "200 (trace)", why: "answered by the edge itself, never forwarded" },
+        DemoRoute {
+            path: "/524",
+            expect: "524 after 4 s",
+            why: "origin takes the request and never answers",
+        },
+        DemoRoute {
+            path: "/530/",
+            expect: "530 (error 1016)",
+            why: "origin's host name does not resolve",
+        },
+        DemoRoute {
+            path: "/502",
+            expect: "502 (Cloudflare's page)",
+            why: "origin answers 502: Cloudflare shows its own branded page",
+        },
+        DemoRoute {
+            path: "/504",
+            expect: "504 (Cloudflare's page)",
+            why: "origin answers 504: Cloudflare shows its own branded page",
+        },
+        DemoRoute {
+            path: "/503",
+            expect: "503 (origin's answer)",
+            why: "origin answers 503: passed through as it is",
+        },
+        DemoRoute {
+            path: "/slow-body",
+            expect: "200, then aborted after 4 s",
+            why: "origin stalls mid-body: the response breaks off, never ends cleanly",
+        },
+        DemoRoute {
+            path: "/cdn-cgi/trace",
+            expect: "200 (trace)",
+            why: "answered by the edge itself, never forwarded",
+        },
     ]);
     routes
 }
@@ -94,17 +154,27 @@ pub fn config(
 /// The table printed at start.
 pub fn table(base: SocketAddr, routes: &[DemoRoute], isolation: &Result<(), io::Error>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "edgecase demo: a Cloudflare-like edge on http://{base}/ in front of a misbehaving origin.\n");
-    let width = routes.iter().map(|r| r.path.len()).max().unwrap_or(0) + format!("http://{base}").len();
+    let _ = writeln!(
+        out,
+        "edgecase demo: a Cloudflare-like edge on http://{base}/ in front of a misbehaving origin.\n"
+    );
+    let width =
+        routes.iter().map(|r| r.path.len()).max().unwrap_or(0) + format!("http://{base}").len();
     let _ = writeln!(out, "{:<width$}  {:<28}  why", "try", "you get");
     for route in routes {
         let url = format!("http://{base}{}", route.path);
         let _ = writeln!(out, "{url:<width$}  {:<28}  {}", route.expect, route.why);
     }
     if let Err(e) = isolation {
-        let _ = writeln!(out, "\n523 is not shown: it needs a private network namespace (run as root on Linux): {e}");
+        let _ = writeln!(
+            out,
+            "\n523 is not shown: it needs a private network namespace (run as root on Linux): {e}"
+        );
     }
-    let _ = writeln!(out, "\nTry: curl -i http://{base}/522/   (Ctrl-C to stop; logs below)");
+    let _ = writeln!(
+        out,
+        "\nTry: curl -i http://{base}/522/   (Ctrl-C to stop; logs below)"
+    );
     out
 }
 

@@ -46,7 +46,8 @@ async fn handle(mut stream: TcpStream) {
             }
             p if p.starts_with("/520/headers") => {
                 let filler = "a".repeat(OVERSIZED_HEAD);
-                let head = format!("HTTP/1.1 200 OK\r\nx-filler: {filler}\r\ncontent-length: 0\r\n\r\n");
+                let head =
+                    format!("HTTP/1.1 200 OK\r\nx-filler: {filler}\r\ncontent-length: 0\r\n\r\n");
                 let _ = stream.write_all(head.as_bytes()).await;
                 false
             }
@@ -56,17 +57,52 @@ async fn handle(mut stream: TcpStream) {
                 while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
                 false
             }
-            p if p.starts_with("/502") => respond(&mut stream, 502, "Bad Gateway", "the origin's own 502 page, which Cloudflare replaces\n").await,
-            p if p.starts_with("/504") => respond(&mut stream, 504, "Gateway Timeout", "the origin's own 504 page, which Cloudflare replaces\n").await,
-            p if p.starts_with("/503") => respond(&mut stream, 503, "Service Unavailable", "the origin's own 503: Cloudflare passes it through\n").await,
+            p if p.starts_with("/502") => {
+                respond(
+                    &mut stream,
+                    502,
+                    "Bad Gateway",
+                    "the origin's own 502 page, which Cloudflare replaces\n",
+                )
+                .await
+            }
+            p if p.starts_with("/504") => {
+                respond(
+                    &mut stream,
+                    504,
+                    "Gateway Timeout",
+                    "the origin's own 504 page, which Cloudflare replaces\n",
+                )
+                .await
+            }
+            p if p.starts_with("/503") => {
+                respond(
+                    &mut stream,
+                    503,
+                    "Service Unavailable",
+                    "the origin's own 503: Cloudflare passes it through\n",
+                )
+                .await
+            }
             p if p.starts_with("/slow-body") => {
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n";
+                let head =
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n";
                 let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(b"the first 40 bytes arrive, then nothing\n").await;
+                let _ = stream
+                    .write_all(b"the first 40 bytes arrive, then nothing\n")
+                    .await;
                 std::future::pending::<()>().await;
                 false
             }
-            _ => respond(&mut stream, 200, "OK", "Hello from the demo origin: this passed through edgecase untouched.\n").await,
+            _ => {
+                respond(
+                    &mut stream,
+                    200,
+                    "OK",
+                    "Hello from the demo origin: this passed through edgecase untouched.\n",
+                )
+                .await
+            }
         };
         if !keep_going {
             return;

@@ -80,7 +80,10 @@ pub async fn serve(
     drop(listener);
     let in_flight = graceful.count();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         warn!(grace = ?grace, "requests still in flight after the shutdown grace; closing them");
     }
     Ok(())

@@ -12,6 +12,7 @@ use http::{Request, Response, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
+use crate::config::Profile;
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
 use crate::edge::forward::{origin_request, visitor_response};
@@ -19,7 +20,6 @@ use crate::edge::{EdgeState, Visit};
 use crate::failure::OriginFailure;
 use crate::origin::body::RequestBody;
 use crate::pages::{self, PageContext};
-use crate::config::Profile;
 use crate::ray::RayId;
 use crate::trace::{TRACE_PATH, Trace};
 

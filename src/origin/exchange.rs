@@ -7,15 +7,15 @@ use std::error::Error as StdError;
 use std::io;
 
 use http::Request;
-use hyper::body::Incoming;
-use hyper::Response;
 use http_body::Body;
+use hyper::Response;
+use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::config::OriginTimeouts;
 use crate::failure::{OriginFailure, Unknown};
 use crate::origin::body::RequestBody;
-use crate::origin::io::{HeadTooLarge, HeadMeter, WriteStalled};
+use crate::origin::io::{HeadMeter, HeadTooLarge, WriteStalled};
 use crate::origin::pool::Conn;
 
 /// Sends `request` on `conn` and waits for the response head.
@@ -129,4 +129,3 @@ fn copy_io(io: &io::Error) -> io::Error {
         None => io::Error::new(io.kind(), io.to_string()),
     }
 }
-

@@ -92,7 +92,12 @@ pub struct OriginIo<S> {
 
 impl<S> OriginIo<S> {
     /// Wraps `inner`, counting heads against `head_limit` bytes and timing write stalls.
-    pub fn new(inner: S, meter: Arc<HeadMeter>, head_limit: usize, write_timeout: Duration) -> Self {
+    pub fn new(
+        inner: S,
+        meter: Arc<HeadMeter>,
+        head_limit: usize,
+        write_timeout: Duration,
+    ) -> Self {
         OriginIo {
             inner,
             meter,
@@ -137,7 +142,10 @@ impl<S> OriginIo<S> {
             self.meter.seen.store(self.head_bytes, Ordering::Relaxed);
             if self.head_bytes > self.head_limit {
                 let limit = self.head_limit;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, HeadTooLarge { limit }));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    HeadTooLarge { limit },
+                ));
             }
             if self.tail == BLANK_LINE {
                 if self.is_interim() {
@@ -180,7 +188,10 @@ impl<S> OriginIo<S> {
         };
         ready!(sleep.as_mut().poll(cx));
         let after = self.write_timeout;
-        Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, WriteStalled { after }))
+        Poll::Ready(io::Error::new(
+            io::ErrorKind::TimedOut,
+            WriteStalled { after },
+        ))
     }
 
     /// Maps the inner write's outcome through the stall timer.

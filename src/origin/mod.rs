@@ -101,7 +101,10 @@ impl OriginClient {
         let mut retried = false;
         let response = match exchange(&mut conn, request, timeouts, self.head_limit).await {
             Err(failure) if is_stale_connection(&failure) && replay.is_some() => {
-                debug!(cause = failure.tag(), "pooled origin connection was stale; retrying");
+                debug!(
+                    cause = failure.tag(),
+                    "pooled origin connection was stale; retrying"
+                );
                 retried = true;
                 let (fresh, _) = self.open(&key, target).await?;
                 conn = fresh;
@@ -129,7 +132,10 @@ impl OriginClient {
     ) -> Result<(Conn, Option<Duration>), OriginFailure> {
         let started = Instant::now();
         let timeouts = &target.timeouts;
-        let addrs = self.resolver.resolve(&key.address, timeouts.connect).await?;
+        let addrs = self
+            .resolver
+            .resolve(&key.address, timeouts.connect)
+            .await?;
         let stream = connect::connect(&addrs, timeouts.connect, timeouts.ack).await?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
         let meter = Arc::new(HeadMeter::default());

@@ -127,6 +127,8 @@ impl Pool {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolKey, Vec<Idle>>> {
         // A panic while holding this lock cannot leave the map inconsistent (every operation
         // is a single push, pop or drain), so a poisoned lock is still usable.
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
