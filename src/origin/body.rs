@@ -16,9 +16,9 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
-use tokio::time::{Instant, Sleep};
 
 use crate::origin::pool::{Conn, Pool};
+use crate::origin::stall::StallTimer;
 
 /// The visitor's request body on its way to the origin.
 pub struct RequestBody {
@@ -132,9 +132,8 @@ impl BodyAbort {
 /// The origin's response body on its way to the visitor.
 pub struct OriginBody {
     inner: Incoming,
-    idle_limit: Duration,
-    stall: Option<Pin<Box<Sleep>>>,
-    stall_armed: bool,
+    /// Fires when the body has not moved for `timeouts.read`.
+    stall: StallTimer,
     /// Returned to `pool` once the body completes; dropped (closing it) otherwise.
     conn: Option<(Conn, Pool)>,
 }
@@ -145,9 +144,7 @@ impl OriginBody {
     pub fn new(inner: Incoming, idle_limit: Duration, conn: Conn, pool: Pool) -> Self {
         let mut body = OriginBody {
             inner,
-            idle_limit,
-            stall: None,
-            stall_armed: false,
+            stall: StallTimer::new(idle_limit),
             conn: Some((conn, pool)),
         };
         if body.inner.is_end_stream() {
@@ -160,24 +157,6 @@ impl OriginBody {
         if let Some((conn, pool)) = self.conn.take() {
             pool.release(conn);
         }
-    }
-
-    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<BodyAbort> {
-        if !self.stall_armed {
-            self.stall_armed = true;
-            let deadline = Instant::now() + self.idle_limit;
-            match &mut self.stall {
-                Some(sleep) => sleep.as_mut().reset(deadline),
-                None => self.stall = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-        }
-        let Some(sleep) = self.stall.as_mut() else {
-            return Poll::Pending;
-        };
-        ready!(sleep.as_mut().poll(cx));
-        Poll::Ready(BodyAbort::Stalled {
-            after: self.idle_limit,
-        })
     }
 }
 
@@ -192,12 +171,13 @@ impl Body for OriginBody {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => {
-                let abort = ready!(this.poll_stall(cx));
+                ready!(this.stall.poll_stalled(cx));
                 this.conn = None;
-                Poll::Ready(Some(Err(abort)))
+                let after = this.stall.limit();
+                Poll::Ready(Some(Err(BodyAbort::Stalled { after })))
             }
             Poll::Ready(Some(Ok(frame))) => {
-                this.stall_armed = false;
+                this.stall.progress();
                 if this.inner.is_end_stream() {
                     this.release();
                 }

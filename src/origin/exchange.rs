@@ -30,11 +30,13 @@ pub async fn exchange(
     head_limit: usize,
 ) -> Result<Response<Incoming>, OriginFailure> {
     let read = timeouts.read;
+    // Before anything can fail: a failure must never be judged by the previous response's
+    // head bytes (a pooled connection that died idle is an empty reply, retried).
+    conn.meter.rearm();
     if let Err(e) = conn.sender.ready().await {
         return Err(classify(e, &conn.meter, timeouts, head_limit));
     }
     let sent = (!request.body().is_end_stream()).then(|| request.body_mut().on_sent());
-    conn.meter.rearm();
     let response = conn.sender.send_request(request);
     tokio::pin!(response);
 

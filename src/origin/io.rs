@@ -17,7 +17,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+
+use crate::origin::stall::StallTimer;
 
 /// Marker error: the response head grew past the limit.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +75,6 @@ pub struct OriginIo<S> {
     inner: S,
     meter: Arc<HeadMeter>,
     head_limit: usize,
-    write_timeout: Duration,
     phase: Phase,
     /// Head bytes counted since the request was sent (interim 1xx heads included).
     head_bytes: usize,
@@ -84,10 +84,8 @@ pub struct OriginIo<S> {
     tail: u32,
     /// The first bytes of the current head: "HTTP/1.1 1" marks an interim 1xx response.
     status_line: [u8; 12],
-    /// Fires when a pending write has made no progress for `write_timeout`.
-    stall: Option<Pin<Box<Sleep>>>,
-    /// Whether `stall` is counting down for the current write.
-    stall_armed: bool,
+    /// Fires when a pending write has made no progress for the write timeout.
+    stall: StallTimer,
 }
 
 impl<S> OriginIo<S> {
@@ -102,14 +100,12 @@ impl<S> OriginIo<S> {
             inner,
             meter,
             head_limit,
-            write_timeout,
             phase: Phase::Head,
             head_bytes: 0,
             this_head: 0,
             tail: 0,
             status_line: [0; 12],
-            stall: None,
-            stall_armed: false,
+            stall: StallTimer::new(write_timeout),
         }
     }
 
@@ -173,27 +169,6 @@ impl<S> OriginIo<S> {
         line.starts_with(b"HTTP/1.") && line[9] == b'1' && &line[9..12] != b"101"
     }
 
-    /// Runs the stall timer for a write that returned `Pending`.
-    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let deadline = Instant::now() + self.write_timeout;
-        if !self.stall_armed {
-            self.stall_armed = true;
-            match &mut self.stall {
-                Some(sleep) => sleep.as_mut().reset(deadline),
-                None => self.stall = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-        }
-        let Some(sleep) = self.stall.as_mut() else {
-            return Poll::Pending;
-        };
-        ready!(sleep.as_mut().poll(cx));
-        let after = self.write_timeout;
-        Poll::Ready(io::Error::new(
-            io::ErrorKind::TimedOut,
-            WriteStalled { after },
-        ))
-    }
-
     /// Maps the inner write's outcome through the stall timer.
     fn after_write(
         &mut self,
@@ -201,9 +176,16 @@ impl<S> OriginIo<S> {
         outcome: Poll<io::Result<usize>>,
     ) -> Poll<io::Result<usize>> {
         match outcome {
-            Poll::Pending => self.poll_stall(cx).map(Err),
+            Poll::Pending => {
+                ready!(self.stall.poll_stalled(cx));
+                let after = self.stall.limit();
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    WriteStalled { after },
+                )))
+            }
             done => {
-                self.stall_armed = false;
+                self.stall.progress();
                 done
             }
         }

@@ -10,6 +10,7 @@ pub mod exchange;
 pub mod io;
 pub mod pool;
 pub mod resolve;
+pub mod stall;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
