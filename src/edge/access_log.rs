@@ -24,7 +24,7 @@ pub enum Ending {
 }
 
 /// Everything the request's log line says, gathered as the request goes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AccessLog {
     /// The request's ray ID.
     pub ray: RayId,

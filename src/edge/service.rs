@@ -4,10 +4,13 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
+use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{Request, Response, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
@@ -23,7 +26,8 @@ use crate::pages::{self, PageContext};
 use crate::ray::RayId;
 use crate::trace::{TRACE_PATH, Trace};
 
-/// Answers one visitor request. Never fails: every failure becomes a response.
+/// Answers one visitor request. Never fails: every failure becomes a response, and even a
+/// panic while handling it becomes Cloudflare's 500 rather than a dropped connection.
 pub async fn handle(
     state: Arc<EdgeState>,
     visit: Visit,
@@ -31,15 +35,14 @@ pub async fn handle(
 ) -> Result<Response<EdgeBody>, Infallible> {
     let started = Instant::now();
     let at = SystemTime::now();
-    let config = &state.config;
-    let ray = state.rays.next(config.edge.colo);
+    let ray = state.rays.next(state.config.edge.colo);
     let host = request_host(&request).into_owned();
     let path = request
         .uri()
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
         .to_owned();
-    let mut log = AccessLog {
+    let log = AccessLog {
         ray,
         method: request.method().clone(),
         host,
@@ -51,6 +54,42 @@ pub async fn handle(
         exchange: None,
         head_after: Default::default(),
     };
+    let fallback = log.clone();
+    let responding = respond(&state, visit, request, log, at);
+    Ok(unless_panicking(responding, || {
+        let failure = OriginFailure::Internal(io::Error::other("request handler panicked"));
+        error_page(&failure, &visit, ray, at, fallback, state.config.profile)
+    })
+    .await)
+}
+
+/// The response `responding` makes or, if it panics, the one `on_panic` makes: a bug in
+/// edgecase must cost the visitor a 500, as at Cloudflare, not a dropped connection.
+async fn unless_panicking<F>(
+    responding: F,
+    on_panic: impl FnOnce() -> Response<EdgeBody>,
+) -> Response<EdgeBody>
+where
+    F: Future<Output = Response<EdgeBody>>,
+{
+    // Nothing `responding` borrows is used after a panic, so no broken state is observed.
+    match AssertUnwindSafe(responding).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) => on_panic(),
+    }
+}
+
+/// The response to one request, with its log line under way.
+async fn respond(
+    state: &EdgeState,
+    visit: Visit,
+    request: Request<Incoming>,
+    mut log: AccessLog,
+    at: SystemTime,
+) -> Response<EdgeBody> {
+    let config = &state.config;
+    let ray = log.ray;
+    let started = log.started;
 
     if request.uri().path() == TRACE_PATH {
         let trace = Trace {
@@ -68,7 +107,7 @@ pub async fn handle(
             ray,
         };
         let response = trace.response();
-        return Ok(finish_local(response, log, None));
+        return finish_local(response, log, None);
     }
 
     let target = config.target(&log.host, request.uri().path());
@@ -83,17 +122,17 @@ pub async fn handle(
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The
                 // unread body goes with the connection, which is not reused.
                 let failure = OriginFailure::Gateway { status };
-                return Ok(error_page(&failure, &visit, ray, at, log, config.profile));
+                return error_page(&failure, &visit, ray, at, log, config.profile);
             }
             log.status = status;
             log.head_after = started.elapsed();
             let response = visitor_response(forwarded.response, ray);
-            Ok(response.map(|body| EdgeBody::Origin {
+            response.map(|body| EdgeBody::Origin {
                 body,
                 log: Some(Box::new(log)),
-            }))
+            })
         }
-        Err(failure) => Ok(error_page(&failure, &visit, ray, at, log, config.profile)),
+        Err(failure) => error_page(&failure, &visit, ray, at, log, config.profile),
     }
 }
 
@@ -159,6 +198,29 @@ fn strip_port(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pages::{Hop, PageContext, PageKind};
+    use crate::ray::{Colo, RayId};
+
+    #[tokio::test]
+    async fn a_panicking_handler_still_answers_500() {
+        let responding = async { panic!("a bug while handling the request") };
+        let response = unless_panicking(responding, || {
+            let context = PageContext {
+                host: "site.test",
+                ray: RayId::new(9, Colo::DEFAULT),
+                client_ip: "127.0.0.1".parse().unwrap(),
+                at: SystemTime::now(),
+                retry_after: false,
+            };
+            let page = PageKind::Branded {
+                status: 500,
+                failing: Hop::Cloudflare,
+            };
+            pages::render(page, &context).map(EdgeBody::full)
+        })
+        .await;
+        assert_eq!(response.status(), 500);
+    }
 
     #[test]
     fn host_is_lowercased_without_its_port() {
