@@ -1,6 +1,7 @@
 //! The `edgecase` binary: parse the command line, load the config, start logging, bind, and
 //! hand over to [`edgecase::edge::serve`] (or to the demo). Nothing else lives here.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,10 +106,12 @@ fn run(config: Config) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let listen = config.edge.listen;
+        // Before binding and announcing: a SIGTERM right after the start-up line is a clean stop.
+        let shutdown = edgecase::edge::shutdown_signal();
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        edgecase::edge::serve(listener, config, edgecase::edge::shutdown_signal()).await?;
+        edgecase::edge::serve(listener, config, shutdown).await?;
         Ok(())
     })
 }
@@ -117,6 +120,7 @@ fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

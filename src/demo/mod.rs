@@ -212,7 +212,9 @@ async fn serve_demo(
     let config = config(base, origin_addr, refusing_addr, blackhole_addr, with_523)
         .map_err(|e| io::Error::other(format!("demo config: {e}")))?;
     tokio::spawn(origin::serve(origin_listener));
+    // Installed before the table invites Ctrl-C, so an early Ctrl-C is a clean stop.
+    let shutdown = crate::edge::shutdown_signal();
     print!("{}", table(base, &routes(with_523), &isolation));
     let listener = TcpListener::from_std(visitors)?;
-    crate::edge::serve(listener, config, crate::edge::shutdown_signal()).await
+    crate::edge::serve(listener, config, shutdown).await
 }

@@ -108,28 +108,40 @@ fn announce(config: &Config, local: std::net::SocketAddr) {
     );
 }
 
-/// Completes on Ctrl-C or SIGTERM: the binary's shutdown future.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No Ctrl-C handler could be installed: rely on SIGTERM alone.
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on Ctrl-C (SIGINT) or SIGTERM: the binary's shutdown future.
+///
+/// The handlers are installed when this is called, not when the future is first polled, so a
+/// signal that arrives between "listening" and the first accept still shuts down cleanly
+/// instead of killing the process. Call it before announcing readiness.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
+    {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                // No handler could be installed: keep serving; the default action of the
+                // signal still stops the process.
+                (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+                    only.recv().await;
+                }
+                (Err(_), Err(_)) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    {
+        async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }
