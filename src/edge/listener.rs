@@ -11,6 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tracing::{info, warn};
 
 use crate::config::Config;
@@ -44,6 +45,10 @@ pub async fn serve(
         .header_read_timeout(VISITOR_IDLE_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    // Every visitor connection's task, so the ones still open when the grace runs out can be
+    // closed. Finished tasks are reaped at each accept, so the set stays as large as the number
+    // of open connections.
+    let mut connections = JoinSet::new();
 
     tokio::pin!(shutdown);
     loop {
@@ -72,7 +77,8 @@ pub async fn serve(
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
             // A visitor that goes away mid-request is routine, not an edge error.
             let _ = connection.await;
         });
@@ -84,7 +90,12 @@ pub async fn serve(
         .await
         .is_err()
     {
-        warn!(grace = ?grace, "requests still in flight after the shutdown grace; closing them");
+        warn!(
+            grace = ?grace,
+            open = connections.len(),
+            "requests still in flight after the shutdown grace; closing them"
+        );
+        connections.shutdown().await;
     }
     Ok(())
 }
