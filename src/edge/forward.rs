@@ -74,7 +74,13 @@ pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -
             r#"{"scheme":"http"}"#
         }),
     );
-    headers.insert(CDN_LOOP, HeaderValue::from_static("cloudflare"));
+    // RFC 8586: each CDN appends itself to CDN-Loop, keeping what earlier hops wrote.
+    match joined_values(headers, &CDN_LOOP) {
+        Some(previous) => insert(headers, CDN_LOOP, &format!("{previous}, cloudflare")),
+        None => {
+            headers.insert(CDN_LOOP, HeaderValue::from_static("cloudflare"));
+        }
+    }
     headers.insert(CF_IPCOUNTRY, HeaderValue::from_static("XX"));
     insert(headers, CF_RAY, &ray.to_string());
     Request::from_parts(parts, body)
@@ -146,6 +152,7 @@ mod tests {
             .header("upgrade", "websocket")
             .header("x-forwarded-for", "203.0.113.1")
             .header("cf-ray", "forged")
+            .header("cdn-loop", "fastly")
             .body(())
             .unwrap()
             .into_parts();
@@ -161,7 +168,7 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "203.0.113.1,192.0.2.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["cf-visitor"], r#"{"scheme":"http"}"#);
-        assert_eq!(h["cdn-loop"], "cloudflare");
+        assert_eq!(h["cdn-loop"], "fastly, cloudflare");
         assert_eq!(h["cf-ipcountry"], "XX");
         assert_eq!(h["cf-ray"], "0000000000000abc-CDG");
     }
