@@ -31,49 +31,11 @@ fn with_dns(mut config: Config, dns_table: &str) -> Config {
     config
 }
 
-/// The markup of the diagram box with `id`, from its opening tag to its state label.
-#[track_caller]
-fn hop_box<'p>(page: &'p str, id: &str) -> &'p str {
-    let at = page
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no box {id} in the page"));
-    let start = page[..at].rfind('<').expect("the id sits in a tag");
-    let state = at + page[at..].find("cf-state").expect("the box has a state");
-    let end = state + page[state..].find("</span>").expect("the state closes");
-    &page[start..end]
-}
-
-/// Asserts the branded page marks the Host hop as failing and the other two as working.
-#[track_caller]
-fn assert_host_hop_failed(page: &str) {
-    assert_eq!(
-        page.matches("cf-error-source").count(),
-        1,
-        "exactly one hop is marked as the error source"
-    );
-    let host = hop_box(page, "cf-host-status");
-    assert!(host.contains("cf-error-source"), "host box: {host}");
-    assert!(host.contains(">Error"), "host box: {host}");
-    for working in ["cf-browser-status", "cf-cloudflare-status"] {
-        let hop = hop_box(page, working);
-        assert!(!hop.contains("cf-error-source"), "{working}: {hop}");
-        assert!(hop.contains(">Working"), "{working}: {hop}");
-    }
-}
-
 /// Asserts `res` is the branded page for `status` with `title`, for [`HOST`], with the Host hop
 /// failing and the ray's hex in the footer.
 #[track_caller]
 fn assert_branded_host_error(res: &Response, status: u16, title: &str) {
-    let ray = assert_error_page(res, status);
-    let page = res.text();
-    assert!(
-        page.contains(&format!("<title>{HOST} | {status}: {title}</title>")),
-        "title of the {status} page: {page}"
-    );
-    assert!(page.contains(&format!("Error code {status}")));
-    assert!(page.contains(&format!("Cloudflare Ray ID: {}<", &ray[..16])));
-    assert_host_hop_failed(&page);
+    support::assert_branded_host_error(res, HOST, status, title);
 }
 
 /// A request that asks the edge to close the connection after its answer, for [`raw_exchange`].

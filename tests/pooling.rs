@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -44,12 +44,7 @@ struct Seen {
 
 impl ScriptedOrigin {
     async fn start(script: fn(usize) -> Vec<u8>) -> ScriptedOrigin {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let (listener, addr) = support::bind_loopback().await;
         let seen = Arc::new(Seen::default());
         let task_seen = seen.clone();
         let task = tokio::spawn(async move {

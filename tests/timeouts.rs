@@ -223,12 +223,7 @@ async fn response_body_stalling_mid_way_never_ends_cleanly_on_the_wire() {
 /// An origin that answers `200` with `content-length` and sends its body in `chunks` parts,
 /// `gap` apart (the first with the head).
 async fn trickling_origin(chunks: usize, gap: Duration) -> (SocketAddr, Bytes, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the origin on loopback");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let (listener, addr) = support::bind_loopback().await;
     let parts: Vec<String> = (0..chunks)
         .map(|i| format!("part {i} of the body\n"))
         .collect();

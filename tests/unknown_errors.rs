@@ -8,7 +8,6 @@ mod support;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use support::origins::{
@@ -16,7 +15,7 @@ use support::origins::{
     raw_cookies_of_size, raw_headers_of_size,
 };
 use support::visitor::{Response, get_with_host, raw_exchange, within};
-use support::{GUARD, assert_error_page, assert_ray_format, ms, spawn_edge, test_config};
+use support::{GUARD, assert_ray_format, bind_loopback, ms, spawn_edge, test_config};
 
 /// The Host every test sends; the page shows it in its title and host box.
 const HOST: &str = "shop.example.test";
@@ -33,35 +32,11 @@ const UNKNOWN_TITLE: &str = "Web server is returning an unknown error";
 /// The default `limits.origin_header_bytes` (classic profile).
 const DEFAULT_HEAD_LIMIT: usize = 16 * 1024;
 
-/// The markup of the diagram box with `id`, from its opening tag to its state label.
-#[track_caller]
-fn hop_box<'p>(page: &'p str, id: &str) -> &'p str {
-    let at = page
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no box {id} in the page"));
-    let start = page[..at].rfind('<').expect("the id sits in a tag");
-    let state = at + page[at..].find("cf-state").expect("the box has a state");
-    let end = state + page[state..].find("</span>").expect("the state closes");
-    &page[start..end]
-}
-
 /// Asserts `res` is the branded page for `status` with `title`, for [`HOST`], with the Host hop
 /// (alone) marked as the error, and that it came before half the read timeout.
 #[track_caller]
 fn assert_branded_host_error_quickly(res: &Response, status: u16, title: &str) {
-    assert_error_page(res, status);
-    let page = res.text();
-    assert!(
-        page.contains(&format!("<title>{HOST} | {status}: {title}</title>")),
-        "title of the {status} page: {page}"
-    );
-    assert!(page.contains(&format!("Error code {status}")));
-    assert_eq!(page.matches("cf-error-source").count(), 1);
-    let host = hop_box(&page, "cf-host-status");
-    assert!(
-        host.contains("cf-error-source") && host.contains(">Error"),
-        "host box: {host}"
-    );
+    support::assert_branded_host_error(res, HOST, status, title);
     assert!(
         res.elapsed < QUICKLY,
         "answered after {:?}, expected well before the {READ:?} read timeout",
@@ -235,12 +210,7 @@ async fn more_than_a_hundred_short_headers_under_the_byte_limit_pass_through() {
 /// kilobyte at a time, without its blank line, and keeps the connection open. The receiver
 /// resolves once the edge has closed that connection.
 async fn trickling_head_origin(head_bytes: usize) -> (std::net::SocketAddr, oneshot::Receiver<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
+    let (listener, addr) = bind_loopback().await;
     let (closed, edge_closed) = oneshot::channel();
     tokio::spawn(async move {
         let Ok((mut stream, _)) = listener.accept().await else {

@@ -141,6 +141,69 @@ pub fn assert_error_page(response: &visitor::Response, status: u16) -> String {
     ray
 }
 
+/// The markup of the error page's diagram box with `id`, from its opening tag to its state
+/// label.
+#[track_caller]
+pub fn hop_box<'p>(page: &'p str, id: &str) -> &'p str {
+    let at = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no box {id} in the page"));
+    let start = page[..at].rfind('<').expect("the id sits in a tag");
+    let state = at + page[at..].find("cf-state").expect("the box has a state");
+    let end = state + page[state..].find("</span>").expect("the state closes");
+    &page[start..end]
+}
+
+/// Asserts the branded page marks the Host hop, alone, as failing and the other two working.
+#[track_caller]
+pub fn assert_host_hop_failed(page: &str) {
+    assert_eq!(
+        page.matches("cf-error-source").count(),
+        1,
+        "exactly one hop is marked as the error source"
+    );
+    let host = hop_box(page, "cf-host-status");
+    assert!(host.contains("cf-error-source"), "host box: {host}");
+    assert!(host.contains(">Error"), "host box: {host}");
+    for working in ["cf-browser-status", "cf-cloudflare-status"] {
+        let hop = hop_box(page, working);
+        assert!(!hop.contains("cf-error-source"), "{working}: {hop}");
+        assert!(hop.contains(">Working"), "{working}: {hop}");
+    }
+}
+
+/// Asserts `res` is the branded page for `status` titled `title` for `host`, with the Host hop
+/// failing and the ray's hex in the footer. Returns the ray ID.
+#[track_caller]
+pub fn assert_branded_host_error(
+    res: &visitor::Response,
+    host: &str,
+    status: u16,
+    title: &str,
+) -> String {
+    let ray = assert_error_page(res, status);
+    let page = res.text();
+    assert!(
+        page.contains(&format!("<title>{host} | {status}: {title}</title>")),
+        "title of the {status} page: {page}"
+    );
+    assert!(page.contains(&format!("Error code {status}")));
+    assert!(page.contains(&format!("Cloudflare Ray ID: {}<", &ray[..16])));
+    assert_host_hop_failed(&page);
+    ray
+}
+
+/// A listener on 127.0.0.1:0 for an origin written in a test, and its address.
+pub async fn bind_loopback() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    (listener, addr)
+}
+
 /// Asserts `ray` is `<16 lowercase hex>-<3 uppercase letters>`.
 #[track_caller]
 pub fn assert_ray_format(ray: &str) {
