@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use edgecase::config::Config;
+use support::log::CapturedLog;
 use support::origins::{ORIGIN_SERVER, Origin, SLOW_BODY_LENGTH};
 use support::visitor::{
     RawEnd, Response, get, raw_exchange, send, send_streaming, still_pending_after, streaming_body,
@@ -345,6 +346,7 @@ async fn visitor_leaving_while_the_origin_is_silent_closes_the_origin_connection
         while let Ok(1..) = stream.read(&mut scratch).await {}
         let _ = eof_tx.send(Instant::now());
     });
+    let (log, _guard) = CapturedLog::install();
     let mut config = test_config(origin_addr);
     // Far longer than the wait below: the read timeout must not be what closes the connection.
     config.timeouts.read = ms(5_000);
@@ -377,4 +379,13 @@ async fn visitor_leaving_while_the_origin_is_silent_closes_the_origin_connection
         after < ms(1_000),
         "the origin connection stayed open {after:?} after the visitor left"
     );
+    // The request still gets its one log line, with Cloudflare's status for a visitor that
+    // closed first.
+    let text = log.text();
+    let line = text
+        .lines()
+        .find(|line| line.contains("path=/wait"))
+        .unwrap_or_else(|| panic!("no log line for the abandoned request in:\n{text}"));
+    assert!(line.contains("status=499"), "{line}");
+    assert!(line.contains("ending=\"visitor_gone\""), "{line}");
 }

@@ -7,16 +7,14 @@
 //! The read side (524 on a silent origin, mid-body stalls, routes) is in `tests/timeouts.rs`.
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::Request;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing_subscriber::fmt::MakeWriter;
 
+use support::log::CapturedLog;
 use support::origins::Origin;
 use support::visitor::{Response, streaming_body, try_send, within};
 use support::{GUARD, assert_error_page, assert_took, ms, spawn_edge, test_config};
@@ -32,58 +30,6 @@ const UPLOAD_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 const ANSWERED_WITHIN: Duration = Duration::from_secs(3);
 /// Slack on the write timeout: the time to fill every socket buffer on the way, plus the timer.
 const FILL_SLACK: Duration = Duration::from_millis(300);
-
-/// The edge's log output, captured for the current thread (the tests' runtime is
-/// single-threaded, so the edge's tasks log here too).
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl CapturedLog {
-    /// Captures every event logged on this thread until the guard is dropped.
-    fn install() -> (Self, tracing::subscriber::DefaultGuard) {
-        let log = CapturedLog::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(log.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
-        (log, guard)
-    }
-
-    /// The access log line for `ray`.
-    #[track_caller]
-    fn line_for(&self, ray: &str) -> String {
-        let bytes = self.0.lock().expect("no writer panicked").clone();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        text.lines()
-            .find(|line| line.contains(&format!("ray={ray}")))
-            .unwrap_or_else(|| panic!("no log line for ray {ray} in:\n{text}"))
-            .to_owned()
-    }
-}
-
-impl io::Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .expect("no writer panicked")
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for CapturedLog {
-    type Writer = CapturedLog;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Feeds 64 KiB chunks into `chunks` until the body is no longer wanted or
 /// [`UPLOAD_LIMIT_BYTES`] have gone; returns how many bytes went.

@@ -54,13 +54,39 @@ pub async fn handle(
         exchange: None,
         head_after: Default::default(),
     };
-    let fallback = log.clone();
+    // Kept for the two ways `respond` can end without writing the line itself: a panic, or
+    // the visitor going away before the response head (hyper then drops this future).
+    let mut unanswered = Unanswered(Some(log.clone()));
     let responding = respond(&state, visit, request, log, at);
-    Ok(unless_panicking(responding, || {
+    let response = unless_panicking(responding, || {
         let failure = OriginFailure::Internal(io::Error::other("request handler panicked"));
-        error_page(&failure, &visit, ray, at, fallback, state.config.profile)
+        // Invariant: the line is taken only here or after the await, which a panic skips.
+        let log = unanswered
+            .0
+            .take()
+            .expect("the unanswered line is still there");
+        error_page(&failure, &visit, ray, at, log, state.config.profile)
     })
-    .await)
+    .await;
+    unanswered.0 = None;
+    Ok(response)
+}
+
+/// Cloudflare's log status for a request whose visitor closed the connection first.
+const VISITOR_CLOSED: u16 = 499;
+
+/// Writes the log line of a request dropped before it had a response (the visitor left), as
+/// Cloudflare logs it: status 499.
+struct Unanswered(Option<AccessLog>);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(mut log) = self.0.take() {
+            log.status = VISITOR_CLOSED;
+            log.head_after = log.started.elapsed();
+            log.finish(Ending::VisitorGone);
+        }
+    }
 }
 
 /// The response `responding` makes or, if it panics, the one `on_panic` makes: a bug in

@@ -97,7 +97,11 @@ fn classify(
             io::ErrorKind::TimedOut => OriginFailure::AckTimeout {
                 after: timeouts.ack,
             },
-            _ => OriginFailure::Unknown(Unknown::Reset(copy_io(io))),
+            // A reset after part of the head is a head cut short, not a stale connection.
+            _ => match meter.seen() {
+                0 => OriginFailure::Unknown(Unknown::Reset(copy_io(io))),
+                received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
+            },
         };
     }
     if err.is_parse_too_large() {

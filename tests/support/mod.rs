@@ -3,6 +3,7 @@
 //! ([`visitor`]).
 #![allow(dead_code)]
 
+pub mod log;
 pub mod origins;
 pub mod visitor;
 
