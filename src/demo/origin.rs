@@ -113,7 +113,8 @@ async fn handle(mut stream: TcpStream) {
 /// Writes a complete keep-alive response; returns whether the connection is still usable.
 async fn respond(stream: &mut TcpStream, status: u16, reason: &str, body: &str) -> bool {
     let response = format!(
-        "HTTP/1.1 {status} {reason}\r\nserver: demo-origin\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nserver: demo-origin\r\ncontent-type: text/plain\r\n\
+         content-length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(response.as_bytes()).await.is_ok()

@@ -179,7 +179,8 @@ fn error_page(
         retry_after: profile == Profile::Current,
     };
     let response = pages::render(failure.page(), &context);
-    tracing::debug!(ray = %ray, error = %failure, source = ?std::error::Error::source(failure), "origin failure");
+    let source = std::error::Error::source(failure);
+    tracing::debug!(ray = %ray, error = %failure, source = ?source, "origin failure");
     finish_local(response, log, Some(failure.tag()))
 }
 

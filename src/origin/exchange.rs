@@ -44,7 +44,9 @@ pub async fn exchange(
         None => Instant::now() + read,
         Some(sent) => {
             tokio::select! {
-                outcome = &mut response => return outcome.map_err(|e| classify(e, &conn.meter, timeouts, head_limit)),
+                outcome = &mut response => {
+                    return outcome.map_err(|e| classify(e, &conn.meter, timeouts, head_limit));
+                }
                 // Either the body was handed over, or the body went away with an error that
                 // the response future is about to report: both start the read clock.
                 _ = sent => Instant::now() + read,
