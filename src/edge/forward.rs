@@ -4,6 +4,7 @@
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
+use http::uri::PathAndQuery;
 use http::{Request, Response, Uri, Version};
 
 use crate::edge::Visit;
@@ -39,21 +40,22 @@ pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-p
 
 /// The request head the origin gets for the visitor's `parts`.
 pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -> Request<B> {
-    let authority = parts.uri.authority().map(|a| a.as_str().to_owned());
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
-    // A path-and-query taken from a valid URI is itself a valid origin-form URI.
-    parts.uri = Uri::try_from(path).unwrap_or_else(|_| Uri::from_static("/"));
+    // Origin-form: keep the parsed path and query, drop scheme and authority (no re-parse).
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    let authority = uri.authority.take();
+    uri.scheme = None;
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(PathAndQuery::from_static("/"));
+    }
+    // A URI with only a path and query is always valid origin-form.
+    parts.uri = Uri::from_parts(uri).unwrap_or_else(|_| Uri::from_static("/"));
     parts.version = Version::HTTP_11;
 
     let headers = &mut parts.headers;
     strip_hop_by_hop(headers);
     if !headers.contains_key(header::HOST) {
         // HTTP/2 visitors name the host in :authority; HTTP/1.1 origins need a Host header.
-        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
             headers.insert(header::HOST, value);
         }
     }
