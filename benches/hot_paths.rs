@@ -28,7 +28,7 @@ fn head_rewriting(c: &mut Criterion) {
     let visit = Visit {
         peer: "127.0.0.1:50000".parse().expect("literal address"),
         local: "127.0.0.1:8080".parse().expect("literal address"),
-        https: false,
+        tls: None,
     };
     let ray = RayId::new(0x1234_5678_9abc_def0, Colo::DEFAULT);
     let request = || {
@@ -127,7 +127,7 @@ fn trace(c: &mut Criterion) {
         host: "shop.example.test",
         ip: "127.0.0.1".parse().expect("literal address"),
         at: SystemTime::now(),
-        https: false,
+        tls: None,
         user_agent: "curl/8.5.0",
         version: http::Version::HTTP_11,
         ray: RayId::new(1, Colo::DEFAULT),

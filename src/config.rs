@@ -19,14 +19,16 @@ mod validate;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ray::Colo;
+use crate::tls::trust::OriginTls;
 
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
-pub use modes::{Profile, SslMode, UnknownProfile, UnknownSslMode};
+pub use modes::{OriginScheme, Profile, SslMode, UnknownProfile, UnknownSslMode};
 pub use route::{Route, Target};
 
 /// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout
@@ -105,6 +107,8 @@ pub struct Config {
 pub struct EdgeConfig {
     /// The address visitors connect to, HTTP/1.1 and h2c. Port 0 lets the kernel choose.
     pub listen: SocketAddr,
+    /// HTTPS for visitors: `tls_listen` with `tls_cert` and `tls_key`. `None`: HTTP only.
+    pub tls: Option<EdgeTls>,
     /// The data centre shown in `cf-ray`, `/cdn-cgi/trace` and on error pages.
     pub colo: Colo,
     /// How long in-flight requests may finish after SIGTERM or Ctrl-C; the clock starts at the
@@ -112,15 +116,63 @@ pub struct EdgeConfig {
     pub shutdown_grace: Duration,
 }
 
-/// `[origin]`: where requests go when no route says otherwise.
+/// `[edge] tls_listen`, `tls_cert`, `tls_key`: the visitor-facing HTTPS listener.
+#[derive(Clone, Debug)]
+pub struct EdgeTls {
+    /// Where visitors connect over TLS (h2 and http/1.1 by ALPN).
+    pub listen: SocketAddr,
+    /// The certificate chain file (PEM, leaf first), resolved against the config's directory.
+    pub cert: PathBuf,
+    /// The private key file (PEM), resolved like `cert`.
+    pub key: PathBuf,
+    /// The server config built from the two files when the config was loaded.
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+impl PartialEq for EdgeTls {
+    /// Same listener and files (the server config is built from them).
+    fn eq(&self, other: &Self) -> bool {
+        (self.listen, &self.cert, &self.key) == (other.listen, &other.cert, &other.key)
+    }
+}
+
+impl Eq for EdgeTls {}
+
+/// `[origin]`: where requests go when no route says otherwise, and how TLS to it works.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginConfig {
     /// The origin's host and port.
     pub address: OriginAddress,
-    /// How the edge talks to the origin; only [`SslMode::Off`] and [`SslMode::Flexible`] load
-    /// for now.
+    /// Cloudflare's SSL/TLS mode: whether the edge speaks TLS to the origin, and how far it
+    /// trusts the certificate.
     pub ssl: SslMode,
+    /// The name sent as SNI and checked against the certificate; `None`: the visitor's Host.
+    pub sni: Option<String>,
+    /// The port used when the mode sends TLS; `None`: the address's own port.
+    pub tls_port: Option<u16>,
+    /// Trusted roots and revocation lists for `full_strict` and `strict`.
+    pub trust: OriginTrust,
 }
+
+/// `[origin] ca` and `crl`, and the TLS client configs built from them with webpki-roots.
+#[derive(Clone, Debug, Default)]
+pub struct OriginTrust {
+    /// Extra trusted roots (PEM), beside webpki-roots.
+    pub ca: Option<PathBuf>,
+    /// Certificate revocation lists (PEM).
+    pub crl: Option<PathBuf>,
+    /// The client configs, built when the config was loaded.
+    pub tls: OriginTls,
+}
+
+impl PartialEq for OriginTrust {
+    /// Same files (the client configs are built from them).
+    fn eq(&self, other: &Self) -> bool {
+        (&self.ca, &self.crl) == (&other.ca, &other.crl)
+    }
+}
+
+impl Eq for OriginTrust {}
 
 /// How long each phase of talking to the origin may take. Each is a wall-clock [`Duration`]
 /// (at least 1 ms once loaded; below a second is allowed so tests stay fast), enforced on its
@@ -230,11 +282,17 @@ impl Config {
     /// Parses a config file's text, applies `overrides`, and checks the result. A TOML syntax
     /// error, unknown key or wrongly typed value is reported alone; otherwise every problem is.
     pub fn from_toml_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Config::parse(text, overrides, Path::new(""))
+    }
+
+    /// As [`Config::from_toml_str_with`], with relative file paths taken from `base`.
+    fn parse(text: &str, overrides: &Overrides, base: &Path) -> Result<Config, ConfigError> {
         let raw = raw::parse(text).map_err(|problem| ConfigError::new(vec![problem]))?;
-        validate::build(raw, overrides).map_err(ConfigError::new)
+        validate::build(raw, overrides, base).map_err(ConfigError::new)
     }
 
     /// Reads the file at `path`, then as [`Config::from_toml_str_with`]; errors name the file.
+    /// Relative file paths in it (`tls_cert`, `ca`...) are relative to the file's directory.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let in_file = |mut error: ConfigError| {
             error.file = Some(path.to_owned());
@@ -246,12 +304,14 @@ impl Config {
                 format_args!("cannot read: {io}"),
             )]))
         })?;
-        Config::from_toml_str_with(&text, overrides).map_err(in_file)
+        let base = path.parent().unwrap_or(Path::new(""));
+        Config::parse(&text, overrides, base).map_err(in_file)
     }
 
     /// The defaults with `overrides` applied, for running without a config file.
     pub fn defaults_with(overrides: &Overrides) -> Result<Config, ConfigError> {
-        validate::build(raw::RawConfig::default(), overrides).map_err(ConfigError::new)
+        validate::build(raw::RawConfig::default(), overrides, Path::new(""))
+            .map_err(ConfigError::new)
     }
 }
 
@@ -261,6 +321,7 @@ impl Default for Config {
         Config {
             edge: EdgeConfig {
                 listen: DEFAULT_LISTEN,
+                tls: None,
                 colo: Colo::DEFAULT,
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             },
@@ -270,6 +331,9 @@ impl Default for Config {
                     port: DEFAULT_ORIGIN_PORT,
                 },
                 ssl: DEFAULT_SSL_MODE,
+                sni: None,
+                tls_port: None,
+                trust: OriginTrust::default(),
             },
             profile: DEFAULT_PROFILE,
             timeouts: OriginTimeouts::default(),

@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use crate::pages::{Hop, PageKind};
 
+mod tls;
+
+pub use tls::{CertificateFailure, CertificateReason, HandshakeFailure};
+
 /// Why the origin did not give us a response we can forward.
 #[derive(Debug)]
 pub enum OriginFailure {
@@ -40,6 +44,10 @@ pub enum OriginFailure {
         /// The write timeout in force.
         after: Duration,
     },
+    /// The TLS handshake with the origin failed (525).
+    TlsHandshake(HandshakeFailure),
+    /// The origin's certificate is not valid for the name, in a mode that checks it (526).
+    InvalidCertificate(CertificateFailure),
     /// The origin's host name did not resolve (530 with error 1016).
     Dns(DnsFailure),
     /// The origin itself answered 502 or 504: Cloudflare replaces it with its branded page.
@@ -109,6 +117,8 @@ impl OriginFailure {
             Self::ConnectTimeout { .. } | Self::AckTimeout { .. } => 522,
             Self::Unreachable(_) => 523,
             Self::ReadTimeout { .. } | Self::WriteTimeout { .. } => 524,
+            Self::TlsHandshake(_) => 525,
+            Self::InvalidCertificate(_) => 526,
             Self::Dns(_) => 530,
             Self::Gateway { status } => *status,
             Self::VisitorBody(_) => 400,
@@ -130,6 +140,8 @@ impl OriginFailure {
             | Self::Unreachable(_)
             | Self::ReadTimeout { .. }
             | Self::WriteTimeout { .. }
+            | Self::TlsHandshake(_)
+            | Self::InvalidCertificate(_)
             | Self::Gateway { .. } => host_failed(self.status()),
             Self::Dns(_) => PageKind::Numbered {
                 status: 530,
@@ -153,6 +165,8 @@ impl OriginFailure {
             Self::Unreachable(_) => "unreachable",
             Self::ReadTimeout { .. } => "read_timeout",
             Self::WriteTimeout { .. } => "write_timeout",
+            Self::TlsHandshake(handshake) => handshake.tag(),
+            Self::InvalidCertificate(certificate) => certificate.reason.tag(),
             Self::Dns(_) => "dns_error",
             Self::Gateway { status: 502 } => "origin_502",
             Self::Gateway { .. } => "origin_504",
@@ -196,6 +210,10 @@ impl fmt::Display for OriginFailure {
             Self::WriteTimeout { after } => {
                 write!(f, "origin took no request data for {after:?}")
             }
+            Self::TlsHandshake(handshake) => {
+                write!(f, "TLS handshake with the origin failed: {handshake}")
+            }
+            Self::InvalidCertificate(certificate) => certificate.fmt(f),
             Self::Dns(dns) => write!(f, "origin name {:?} did not resolve", dns.name),
             Self::Gateway { status } => write!(f, "origin answered {status}"),
             Self::VisitorBody(_) => f.write_str("visitor's request body failed"),
@@ -244,6 +262,8 @@ impl StdError for OriginFailure {
                 _ => None,
             },
             Self::VisitorBody(e) => Some(e),
+            Self::TlsHandshake(handshake) => Some(handshake),
+            Self::InvalidCertificate(certificate) => certificate.source(),
             Self::ConnectTimeout { .. }
             | Self::AckTimeout { .. }
             | Self::ReadTimeout { .. }

@@ -19,4 +19,5 @@ pub mod failure;
 pub mod origin;
 pub mod pages;
 pub mod ray;
+pub mod tls;
 pub mod trace;

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use edgecase::config::{Config, ConfigError, Overrides};
+use edgecase::edge::Listeners;
 
 /// A reverse proxy that fails exactly like Cloudflare's edge.
 #[derive(Parser)]
@@ -41,9 +42,27 @@ struct Cli {
 enum Command {
     /// Run edgecase in front of a built-in origin that shows every error class.
     Demo {
-        /// Where visitors connect.
+        /// Where visitors connect over HTTP.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Where visitors connect over HTTPS.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+        tls_listen: SocketAddr,
+        /// Where the demo writes its self-signed certificate [default: <temp dir>/edgecase-demo].
+        #[arg(long, value_name = "DIR")]
+        cert_dir: Option<PathBuf>,
+    },
+    /// Write a self-signed certificate and key (cert.pem, key.pem) for local HTTPS.
+    Cert {
+        /// A name the certificate covers: a DNS name or an IP address (repeat for more).
+        #[arg(long = "host", value_name = "NAME", required = true)]
+        hosts: Vec<String>,
+        /// The directory to write into (created if missing).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// Overwrite cert.pem and key.pem if they exist.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -53,14 +72,23 @@ const EXIT_BAD_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    if let Some(Command::Demo { listen }) = cli.command {
-        return match edgecase::demo::run(listen) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("edgecase demo: cannot run on {listen}: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    match cli.command {
+        Some(Command::Demo {
+            listen,
+            tls_listen,
+            cert_dir,
+        }) => {
+            let cert_dir = cert_dir.unwrap_or_else(|| std::env::temp_dir().join("edgecase-demo"));
+            return match edgecase::demo::run(listen, tls_listen, &cert_dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("edgecase demo: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Cert { hosts, out, force }) => return cert(&hosts, &out, force),
+        None => {}
     }
     let config = match load(&cli) {
         Ok(config) => config,
@@ -88,6 +116,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// `edgecase cert`: writes `out/cert.pem` and `out/key.pem`.
+fn cert(hosts: &[String], out: &std::path::Path, force: bool) -> ExitCode {
+    let made = match edgecase::tls::self_signed::generate(hosts) {
+        Ok(made) => made,
+        Err(e) => {
+            eprintln!("edgecase cert: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let cert = out.join("cert.pem");
+    let key = out.join("key.pem");
+    if !force && let Some(existing) = [&cert, &key].into_iter().find(|p| p.exists()) {
+        eprintln!(
+            "edgecase cert: {} already exists; pass --force to replace it",
+            existing.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let written = std::fs::create_dir_all(out)
+        .and_then(|()| std::fs::write(&cert, &made.cert_pem))
+        .and_then(|()| edgecase::demo::write_private(&key, &made.key_pem));
+    if let Err(e) = written {
+        eprintln!("edgecase cert: cannot write into {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "edgecase cert: wrote {} and {} (self-signed for {}, valid for a year)",
+        cert.display(),
+        key.display(),
+        hosts.join(", ")
+    );
+    println!(
+        "use them with:\n  [edge]\n  tls_listen = \"127.0.0.1:8443\"\n  tls_cert = {:?}\n  \
+         tls_key = {:?}\nand trust them with: curl --cacert {} https://{}:8443/",
+        cert.display().to_string(),
+        key.display().to_string(),
+        cert.display(),
+        hosts[0]
+    );
+    ExitCode::SUCCESS
+}
+
 /// The config from the file (if any) with the command-line flags over it.
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
     let overrides = Overrides {
@@ -108,10 +178,17 @@ fn run(config: Config) -> anyhow::Result<()> {
         let listen = config.edge.listen;
         // Before binding and announcing: a SIGTERM right after the start-up line is a clean stop.
         let shutdown = edgecase::edge::shutdown_signal();
-        let listener = TcpListener::bind(listen)
+        let http = TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        edgecase::edge::serve(listener, config, shutdown).await?;
+        let https =
+            match &config.edge.tls {
+                Some(tls) => Some(TcpListener::bind(tls.listen).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {} (HTTPS): {e}", tls.listen)
+                })?),
+                None => None,
+            };
+        edgecase::edge::serve(Listeners { http, https }, config, shutdown).await?;
         Ok(())
     })
 }

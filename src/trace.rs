@@ -10,6 +10,7 @@ use http::header::{self, HeaderValue};
 use http::{Response, Version};
 
 use crate::ray::RayId;
+use crate::tls::visitor::VisitorTls;
 
 /// The path Cloudflare answers itself on every proxied host.
 pub const TRACE_PATH: &str = "/cdn-cgi/trace";
@@ -24,8 +25,9 @@ pub struct Trace<'a> {
     pub ip: IpAddr,
     /// When the request arrived (`ts`).
     pub at: SystemTime,
-    /// Whether the visitor came over TLS (`visit_scheme`, `tls`, `sni`, `kex`).
-    pub https: bool,
+    /// What the visitor's TLS negotiated, `None` over plain HTTP (`visit_scheme`, `tls`, `sni`,
+    /// `kex`).
+    pub tls: Option<VisitorTls>,
     /// The visitor's User-Agent (`uag`), empty when absent.
     pub user_agent: &'a str,
     /// The visitor's HTTP version (`http`).
@@ -48,11 +50,12 @@ impl Trace<'_> {
             Version::HTTP_3 => "http/3",
             _ => "http/1.1",
         };
-        let (scheme, tls, sni, kex) = if self.https {
-            // TODO(tls): report the negotiated version, SNI and group once TLS lands.
-            ("https", "TLSv1.3", "plaintext", "X25519")
-        } else {
-            ("http", "off", "off", "none")
+        let (scheme, tls, sni, kex) = match self.tls {
+            Some(tls) => {
+                let sni = if tls.sni { "plaintext" } else { "off" };
+                ("https", tls.version, sni, tls.kex)
+            }
+            None => ("http", "off", "off", "none"),
         };
         let mut out = String::with_capacity(256);
         // Writing to a String cannot fail.
@@ -105,7 +108,7 @@ mod tests {
             host: "site.test",
             ip: "127.0.0.1".parse().unwrap(),
             at: UNIX_EPOCH + Duration::from_millis(1_725_552_998_600),
-            https: false,
+            tls: None,
             user_agent: "curl/8",
             version: Version::HTTP_11,
             ray: RayId::new(1, Colo::DEFAULT),
@@ -136,7 +139,21 @@ mod tests {
         assert!(body.contains("ts=1725552998.600\n"));
         assert!(body.contains("h=site.test\nip=127.0.0.1\n"));
         assert!(body.contains("colo=CDG\n"));
+        assert!(body.contains("visit_scheme=http\n"));
         assert!(body.contains("tls=off\nsni=off\n"));
+        assert!(body.ends_with("kex=none\n"));
+        let over_tls = Trace {
+            tls: Some(VisitorTls {
+                version: "TLSv1.2",
+                sni: false,
+                kex: "secp256r1",
+            }),
+            ..trace
+        };
+        let body = over_tls.render();
+        assert!(body.contains("visit_scheme=https\n"), "{body}");
+        assert!(body.contains("tls=TLSv1.2\nsni=off\n"), "{body}");
+        assert!(body.ends_with("kex=secp256r1\n"), "{body}");
         let response = trace.response();
         assert_eq!(response.headers()["content-type"], "text/plain");
         assert_eq!(response.headers()["cf-ray"], "0000000000000001-CDG");

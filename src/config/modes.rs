@@ -37,6 +37,27 @@ impl SslMode {
         SslMode::Strict,
     ];
 
+    /// How the edge reaches the origin for a visitor who came over HTTPS (`true`) or HTTP:
+    ///
+    /// | mode | HTTP visitor | HTTPS visitor |
+    /// |---|---|---|
+    /// | off, flexible | plain | plain |
+    /// | full | plain | TLS, any certificate |
+    /// | full_strict | plain | TLS, validated |
+    /// | strict | TLS, validated | TLS, validated |
+    ///
+    /// (Off also redirects HTTPS visitors to HTTP; the edge does that before asking.)
+    pub fn to_origin(self, visitor_https: bool) -> OriginScheme {
+        match (self, visitor_https) {
+            (SslMode::Off | SslMode::Flexible, _)
+            | (SslMode::Full | SslMode::FullStrict, false) => OriginScheme::Plain,
+            (SslMode::Full, true) => OriginScheme::Tls { validate: false },
+            (SslMode::FullStrict, true) | (SslMode::Strict, _) => {
+                OriginScheme::Tls { validate: true }
+            }
+        }
+    }
+
     /// The word used in the config file: `off`, `flexible`, `full`, `full_strict`, `strict`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,6 +68,18 @@ impl SslMode {
             SslMode::Strict => "strict",
         }
     }
+}
+
+/// How one request reaches the origin, by [`SslMode::to_origin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OriginScheme {
+    /// Plain HTTP to the origin's address.
+    Plain,
+    /// TLS to the origin's TLS port.
+    Tls {
+        /// Whether the certificate must be valid (526 if not).
+        validate: bool,
+    },
 }
 
 /// Why a word is not an [`SslMode`].

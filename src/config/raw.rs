@@ -33,6 +33,9 @@ pub(crate) struct RawConfig {
 #[serde(default, deny_unknown_fields, expecting = "the [edge] table")]
 pub(crate) struct RawEdge {
     pub listen: Option<String>,
+    pub tls_listen: Option<String>,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
     pub colo: Option<String>,
     pub shutdown_grace: Option<RawDuration>,
 }
@@ -43,6 +46,11 @@ pub(crate) struct RawEdge {
 pub(crate) struct RawOrigin {
     pub address: Option<String>,
     pub ssl: Option<String>,
+    pub sni: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub tls_port: Option<i64>,
+    pub ca: Option<String>,
+    pub crl: Option<String>,
 }
 
 /// `[timeouts]`: a profile and explicit values that override it.
@@ -80,6 +88,10 @@ pub(crate) struct RawRoute {
     pub host: Option<String>,
     pub path_prefix: Option<String>,
     pub origin: Option<String>,
+    pub ssl: Option<String>,
+    pub sni: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub tls_port: Option<i64>,
     pub timeouts: RawRouteTimeouts,
 }
 

@@ -14,7 +14,14 @@ pub struct Route {
     /// Matches paths starting with this (always begins with `/`). `None` matches every path.
     pub path_prefix: Option<String>,
     /// Replaces [`OriginConfig::address`](super::OriginConfig::address); `None` keeps it.
+    /// A route with its own origin does not inherit `[origin]`'s `sni` and `tls_port`.
     pub origin: Option<OriginAddress>,
+    /// Replaces [`OriginConfig::ssl`](super::OriginConfig::ssl).
+    pub ssl: Option<SslMode>,
+    /// Replaces [`OriginConfig::sni`](super::OriginConfig::sni).
+    pub sni: Option<String>,
+    /// Replaces [`OriginConfig::tls_port`](super::OriginConfig::tls_port).
+    pub tls_port: Option<u16>,
     /// Replaces some of [`Config::timeouts`].
     pub timeouts: PartialTimeouts,
 }
@@ -44,6 +51,10 @@ pub struct Target<'a> {
     pub address: &'a OriginAddress,
     /// How to talk to it.
     pub ssl: SslMode,
+    /// The SNI and name to check, when set; else the visitor's Host.
+    pub sni: Option<&'a str>,
+    /// The port for TLS to the origin, when it differs from `address`'s.
+    pub tls_port: Option<u16>,
     /// The timeouts for this request.
     pub timeouts: OriginTimeouts,
 }
@@ -61,17 +72,29 @@ impl Config {
             .iter()
             .enumerate()
             .find(|(_, route)| route.matches(host, path));
+        let origin = &self.origin;
         match matched {
-            Some((index, route)) => Target {
-                route: Some(index),
-                address: route.origin.as_ref().unwrap_or(&self.origin.address),
-                ssl: self.origin.ssl,
-                timeouts: route.timeouts.over(self.timeouts),
-            },
+            Some((index, route)) => {
+                // `[origin]`'s sni and tls_port describe `[origin]`'s address only.
+                let (sni, tls_port) = match route.origin {
+                    Some(_) => (None, None),
+                    None => (origin.sni.as_deref(), origin.tls_port),
+                };
+                Target {
+                    route: Some(index),
+                    address: route.origin.as_ref().unwrap_or(&origin.address),
+                    ssl: route.ssl.unwrap_or(origin.ssl),
+                    sni: route.sni.as_deref().or(sni),
+                    tls_port: route.tls_port.or(tls_port),
+                    timeouts: route.timeouts.over(self.timeouts),
+                }
+            }
             None => Target {
                 route: None,
-                address: &self.origin.address,
-                ssl: self.origin.ssl,
+                address: &origin.address,
+                ssl: origin.ssl,
+                sni: origin.sni.as_deref(),
+                tls_port: origin.tls_port,
                 timeouts: self.timeouts,
             },
         }

@@ -5,8 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use rustls::pki_types::ServerName;
 
 use super::address::{is_host_name, normalize_route_host, parse_listen};
 use super::duration::RawDuration;
@@ -14,23 +17,33 @@ use super::error::{Problem, push_index, push_key};
 use super::raw::{RawConfig, RawIps};
 use super::{
     Config, DEFAULT_LISTEN, DEFAULT_PROFILE, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SSL_MODE, DnsConfig,
-    EdgeConfig, Limits, MAX_ORIGIN_HEADER_BYTES, MAX_PHASE_TIMEOUT, MAX_READ_TIMEOUT,
-    MAX_SHUTDOWN_GRACE, MIN_ORIGIN_HEADER_BYTES, OriginAddress, OriginConfig, Overrides,
-    PartialTimeouts, Profile, Route, SslMode,
+    EdgeConfig, EdgeTls, Limits, MAX_ORIGIN_HEADER_BYTES, MAX_PHASE_TIMEOUT, MAX_READ_TIMEOUT,
+    MAX_SHUTDOWN_GRACE, MIN_ORIGIN_HEADER_BYTES, OriginAddress, OriginConfig, OriginTrust,
+    Overrides, PartialTimeouts, Profile, Route, SslMode,
 };
 use crate::ray::Colo;
+use crate::tls::pem;
+use crate::tls::trust::{OriginTls, TrustError};
 
 impl TryFrom<RawConfig> for Config {
     type Error = Vec<Problem>;
 
     fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
-        build(raw, &Overrides::default())
+        build(raw, &Overrides::default(), Path::new(""))
     }
 }
 
 /// Checks `raw` with `overrides` applied over it: the config, or every problem found.
-pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec<Problem>> {
-    let mut check = Check::default();
+/// Relative file paths are taken from `base` (the config file's directory).
+pub(crate) fn build(
+    raw: RawConfig,
+    overrides: &Overrides,
+    base: &Path,
+) -> Result<Config, Vec<Problem>> {
+    let mut check = Check {
+        problems: Vec::new(),
+        base: base.to_owned(),
+    };
 
     let listen = match (&overrides.listen, &raw.edge.listen) {
         (Some(flag), _) => check.some("edge.listen", flagged(parse_listen(flag), "--listen")),
@@ -52,10 +65,25 @@ pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec
         (None, Some(text)) => check.some("origin.address", text.parse::<OriginAddress>()),
         (None, None) => None,
     };
-    let ssl = raw.origin.ssl.and_then(|word| {
-        let mode = check.some("origin.ssl", word.parse::<SslMode>())?;
-        check.some("origin.ssl", supported(mode))
-    });
+    let edge_tls = check.edge_tls(
+        raw.edge.tls_listen,
+        raw.edge.tls_cert,
+        raw.edge.tls_key,
+        listen.unwrap_or(DEFAULT_LISTEN),
+    );
+    let ssl = raw
+        .origin
+        .ssl
+        .and_then(|word| check.some("origin.ssl", word.parse::<SslMode>()));
+    let sni = raw
+        .origin
+        .sni
+        .and_then(|name| check.some("origin.sni", parse_sni(name)));
+    let tls_port = raw
+        .origin
+        .tls_port
+        .and_then(|port| check.some("origin.tls_port", parse_port(port)));
+    let trust = check.trust(raw.origin.ca, raw.origin.crl);
 
     let profile = raw
         .timeouts
@@ -94,6 +122,15 @@ pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec
             let origin = raw.origin.and_then(|text| {
                 check.some(&format!("{key}.origin"), text.parse::<OriginAddress>())
             });
+            let ssl = raw
+                .ssl
+                .and_then(|word| check.some(&format!("{key}.ssl"), word.parse::<SslMode>()));
+            let sni = raw
+                .sni
+                .and_then(|name| check.some(&format!("{key}.sni"), parse_sni(name)));
+            let tls_port = raw
+                .tls_port
+                .and_then(|port| check.some(&format!("{key}.tls_port"), parse_port(port)));
             let t = &raw.timeouts;
             let timeouts = check.timeouts(
                 &format!("{key}.timeouts"),
@@ -103,6 +140,9 @@ pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec
                 host,
                 path_prefix,
                 origin,
+                ssl,
+                sni,
+                tls_port,
                 timeouts,
             }
         })
@@ -115,12 +155,16 @@ pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec
     Ok(Config {
         edge: EdgeConfig {
             listen: listen.unwrap_or(DEFAULT_LISTEN),
+            tls: edge_tls,
             colo: colo.unwrap_or(Colo::DEFAULT),
             shutdown_grace: shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
         },
         origin: OriginConfig {
             address: address.unwrap_or(defaults.origin.address),
             ssl: ssl.unwrap_or(DEFAULT_SSL_MODE),
+            sni,
+            tls_port,
+            trust: trust.unwrap_or_default(),
         },
         profile,
         timeouts: timeouts.over(profile.timeouts()),
@@ -136,12 +180,101 @@ pub(crate) fn build(raw: RawConfig, overrides: &Overrides) -> Result<Config, Vec
 }
 
 /// The problems found so far.
-#[derive(Default)]
 struct Check {
     problems: Vec<Problem>,
+    /// Where relative file paths start.
+    base: PathBuf,
 }
 
 impl Check {
+    /// `path` as written in the config, taken from the config file's directory if relative.
+    fn file(&self, path: &str) -> PathBuf {
+        self.base.join(path)
+    }
+
+    /// `[edge] tls_listen`, `tls_cert` and `tls_key`: all three or none, the files readable
+    /// and the key matching the certificate.
+    fn edge_tls(
+        &mut self,
+        listen: Option<String>,
+        cert: Option<String>,
+        key: Option<String>,
+        http_listen: SocketAddr,
+    ) -> Option<EdgeTls> {
+        if listen.is_none() && cert.is_none() && key.is_none() {
+            return None;
+        }
+        let Some(listen) = listen else {
+            let why = "is set but edge.tls_listen is not; add tls_listen = \"127.0.0.1:8443\" \
+                       to serve HTTPS";
+            let key = if cert.is_some() {
+                "edge.tls_cert"
+            } else {
+                "edge.tls_key"
+            };
+            self.problems.push(Problem::new(key, why));
+            return None;
+        };
+        let listen = self.some("edge.tls_listen", parse_listen(&listen));
+        if let Some(listen) = listen
+            && listen == http_listen
+            && listen.port() != 0
+        {
+            let why = format!("{listen} is also edge.listen; HTTPS needs its own port");
+            self.problems.push(Problem::new("edge.tls_listen", why));
+        }
+        let needed = "is required with edge.tls_listen: a PEM file (`edgecase cert` makes one)";
+        let cert = match cert {
+            Some(path) => Some(self.file(&path)),
+            None => {
+                self.problems.push(Problem::new("edge.tls_cert", needed));
+                None
+            }
+        };
+        let key = match key {
+            Some(path) => Some(self.file(&path)),
+            None => {
+                self.problems.push(Problem::new("edge.tls_key", needed));
+                None
+            }
+        };
+        let chain = cert
+            .as_deref()
+            .and_then(|path| self.some("edge.tls_cert", pem::read_certificates(path)));
+        let private = key
+            .as_deref()
+            .and_then(|path| self.some("edge.tls_key", pem::read_private_key(path)));
+        let server = crate::tls::visitor::server_config(chain?, private?)
+            .map_err(|e| format!("cannot serve with this key and certificate: {e}"));
+        let server = self.some("edge.tls_key", server)?;
+        Some(EdgeTls {
+            listen: listen?,
+            cert: cert?,
+            key: key?,
+            server,
+        })
+    }
+
+    /// `[origin] ca` and `crl`, and the TLS client configs built with them.
+    fn trust(&mut self, ca: Option<String>, crl: Option<String>) -> Option<OriginTrust> {
+        let ca = ca.map(|path| self.file(&path));
+        let crl = crl.map(|path| self.file(&path));
+        let roots = match &ca {
+            Some(path) => self.some("origin.ca", pem::read_certificates(path))?,
+            None => Vec::new(),
+        };
+        let crls = match &crl {
+            Some(path) => self.some("origin.crl", pem::read_crls(path))?,
+            None => Vec::new(),
+        };
+        let tls = match OriginTls::new(&roots, crls) {
+            Ok(tls) => tls,
+            Err(e @ TrustError::BadRoot { .. }) => return self.some("origin.ca", Err(e)),
+            Err(e @ TrustError::Crl(_)) => return self.some("origin.crl", Err(e)),
+        };
+        Some(OriginTrust { ca, crl, tls })
+    }
+
     /// The value, or `None` after recording why not under `key`.
     fn some<T, E: fmt::Display>(&mut self, key: &str, result: Result<T, E>) -> Option<T> {
         result
@@ -240,13 +373,21 @@ fn flagged<T, E>(result: Result<T, E>, flag: &'static str) -> Result<T, FromFlag
     result.map_err(|why| FromFlag { why, flag })
 }
 
-/// Only the modes that need no TLS to the origin load for now.
-fn supported(mode: SslMode) -> Result<SslMode, NeedsTls> {
-    match mode {
-        SslMode::Off | SslMode::Flexible => Ok(mode),
-        // TODO(config): accept these once origin/connect.rs speaks TLS.
-        SslMode::Full | SslMode::FullStrict | SslMode::Strict => Err(NeedsTls(mode)),
+/// An `sni` value: a DNS name or an IP address, as rustls can check it.
+fn parse_sni(name: String) -> Result<String, BadSni> {
+    if !name.is_empty() && ServerName::try_from(name.as_str()).is_ok() {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(BadSni(name))
     }
+}
+
+/// A `tls_port` value: 1 to 65535.
+fn parse_port(port: i64) -> Result<u16, BadPort> {
+    u16::try_from(port)
+        .ok()
+        .filter(|&port| port != 0)
+        .ok_or(BadPort(port))
 }
 
 /// A route's `path_prefix`, which must be an absolute path.
@@ -258,14 +399,13 @@ fn rooted(prefix: String) -> Result<String, Unrooted> {
     }
 }
 
-/// An SSL mode this build cannot honour yet.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{:?} needs TLS to the origin, which this build does not support yet; use \"off\" or \
-     \"flexible\"",
-    .0.as_str()
-)]
-struct NeedsTls(SslMode);
+#[error("{0:?} is not a host name or IP address to send as SNI")]
+struct BadSni(String);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is not a port between 1 and 65535")]
+struct BadPort(i64);
 
 #[derive(Debug, thiserror::Error)]
 #[error("{why} (from {flag})")]

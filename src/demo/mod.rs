@@ -12,10 +12,15 @@ pub mod origin;
 use std::fmt::Write;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::edge::Listeners;
+use crate::tls::pem;
+use crate::tls::self_signed::{self, SelfSigned};
 
 /// The demo's timeouts: short enough to see every class quickly, in the classic order.
 const DEMO_TIMEOUTS: &str = r#"connect = "3s"
@@ -32,6 +37,8 @@ const UNRESOLVABLE: &str = "origin.invalid:80";
 
 /// One line of the demo's table.
 pub struct DemoRoute {
+    /// Whether the line is about HTTPS (shown with the HTTPS address).
+    pub https: bool,
     /// The path to request.
     pub path: &'static str,
     /// What the visitor gets.
@@ -44,36 +51,43 @@ pub struct DemoRoute {
 pub fn routes(with_523: bool) -> Vec<DemoRoute> {
     let mut routes = vec![
         DemoRoute {
+            https: false,
             path: "/",
             expect: "200 (origin's answer)",
             why: "a healthy origin: passed through with server: cloudflare, cf-ray, cf-cache-status",
         },
         DemoRoute {
+            https: false,
             path: "/520/empty",
             expect: "520",
             why: "origin closes the connection without a byte",
         },
         DemoRoute {
+            https: false,
             path: "/520/reset",
             expect: "520",
             why: "origin resets the connection (RST) after reading the request",
         },
         DemoRoute {
+            https: false,
             path: "/520/garbage",
             expect: "520",
             why: "origin answers bytes that are not HTTP",
         },
         DemoRoute {
+            https: false,
             path: "/520/headers",
             expect: "520",
             why: "origin's response headers exceed 16 KB",
         },
         DemoRoute {
+            https: false,
             path: "/521/",
             expect: "521",
             why: "origin port refuses the TCP connection",
         },
         DemoRoute {
+            https: false,
             path: "/522/",
             expect: "522 after 3 s",
             why: "origin never answers the SYN (accept queue full)",
@@ -81,6 +95,7 @@ pub fn routes(with_523: bool) -> Vec<DemoRoute> {
     ];
     if with_523 {
         routes.push(DemoRoute {
+            https: false,
             path: "/523/",
             expect: "523",
             why: "no route to the origin's address (private network namespace)",
@@ -88,59 +103,152 @@ pub fn routes(with_523: bool) -> Vec<DemoRoute> {
     }
     routes.extend([
         DemoRoute {
+            https: false,
             path: "/524",
             expect: "524 after 4 s",
             why: "origin takes the request and never answers",
         },
         DemoRoute {
+            https: false,
             path: "/530/",
             expect: "530 (error 1016)",
             why: "origin's host name does not resolve",
         },
         DemoRoute {
+            https: false,
             path: "/502",
             expect: "502 (Cloudflare's page)",
             why: "origin answers 502: Cloudflare shows its own branded page",
         },
         DemoRoute {
+            https: false,
             path: "/504",
             expect: "504 (Cloudflare's page)",
             why: "origin answers 504: Cloudflare shows its own branded page",
         },
         DemoRoute {
+            https: false,
             path: "/503",
             expect: "503 (origin's answer)",
             why: "origin answers 503: passed through as it is",
         },
         DemoRoute {
+            https: false,
             path: "/slow-body",
             expect: "200, then aborted after 4 s",
             why: "origin stalls mid-body: the response breaks off, never ends cleanly",
         },
         DemoRoute {
+            https: false,
             path: "/cdn-cgi/trace",
             expect: "200 (trace)",
             why: "answered by the edge itself, never forwarded",
+        },
+        DemoRoute {
+            https: true,
+            path: "/tls/",
+            expect: "200 (origin's answer)",
+            why: "SSL mode full: TLS to the origin, its self-signed certificate accepted",
+        },
+        DemoRoute {
+            https: true,
+            path: "/525/",
+            expect: "525 (cause no_tls)",
+            why: "SSL mode strict: the origin's port speaks plain HTTP, not TLS",
+        },
+        DemoRoute {
+            https: true,
+            path: "/526/",
+            expect: "526 (cause self_signed)",
+            why: "SSL mode strict: the origin's certificate is self-signed",
+        },
+        DemoRoute {
+            https: true,
+            path: "/cdn-cgi/trace",
+            expect: "200 (trace)",
+            why: "tls, sni, http and kex of your own TLS connection",
         },
     ]);
     routes
 }
 
-/// The demo's config: `listen` for visitors, the origins' addresses, demo timeouts.
+/// Where the demo's HTTPS certificate and key are written.
+pub struct DemoCert {
+    /// The certificate (give it to `curl --cacert`).
+    pub cert: PathBuf,
+    /// Its key.
+    pub key: PathBuf,
+}
+
+/// Writes a fresh self-signed certificate for `localhost`, `127.0.0.1` and `ip` into `dir`.
+pub fn write_cert(dir: &Path, ip: std::net::IpAddr) -> io::Result<DemoCert> {
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if !ip.is_loopback() {
+        names.push(ip.to_string());
+    }
+    let SelfSigned { cert_pem, key_pem } =
+        self_signed::generate(&names).map_err(io::Error::other)?;
+    std::fs::create_dir_all(dir)?;
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, cert_pem)?;
+    write_private(&key, &key_pem)?;
+    Ok(DemoCert { cert, key })
+}
+
+/// Writes a private key readable by its owner only (where the platform allows it).
+pub fn write_private(path: &Path, contents: &str) -> io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
+}
+
+/// The demo's addresses: where visitors connect and where each origin listens.
+pub struct DemoAddresses {
+    /// Plain HTTP for visitors.
+    pub listen: SocketAddr,
+    /// HTTPS for visitors.
+    pub tls_listen: SocketAddr,
+    /// The path-driven plain-HTTP origin.
+    pub origin: SocketAddr,
+    /// The TLS origin with a self-signed certificate.
+    pub tls_origin: SocketAddr,
+    /// A port that refuses connections.
+    pub refusing: SocketAddr,
+    /// A port whose SYNs go unanswered.
+    pub blackhole: SocketAddr,
+}
+
+/// The demo's config: the addresses, the HTTPS certificate, demo timeouts.
 pub fn config(
-    listen: SocketAddr,
-    origin: SocketAddr,
-    refusing: SocketAddr,
-    blackhole: SocketAddr,
+    at: &DemoAddresses,
+    cert: &DemoCert,
     with_523: bool,
 ) -> Result<Config, crate::config::ConfigError> {
+    let DemoAddresses {
+        listen,
+        tls_listen,
+        origin,
+        tls_origin,
+        refusing,
+        blackhole,
+    } = at;
+    let tls_port = tls_origin.port();
     let mut toml = format!(
-        "[edge]\nlisten = \"{listen}\"\ncolo = \"CDG\"\nshutdown_grace = \"1s\"\n\n\
-         [origin]\naddress = \"{origin}\"\n\n[timeouts]\n{DEMO_TIMEOUTS}\n\n\
+        "[edge]\nlisten = \"{listen}\"\ntls_listen = \"{tls_listen}\"\n\
+         tls_cert = {:?}\ntls_key = {:?}\ncolo = \"CDG\"\nshutdown_grace = \"1s\"\n\n\
+         [origin]\naddress = \"{origin}\"\nssl = \"flexible\"\n\n[timeouts]\n{DEMO_TIMEOUTS}\n\n\
          [dns]\nsystem = false\n\n\
          [[route]]\npath_prefix = \"/521/\"\norigin = \"{refusing}\"\n\n\
          [[route]]\npath_prefix = \"/522/\"\norigin = \"{blackhole}\"\n\n\
-         [[route]]\npath_prefix = \"/530/\"\norigin = \"{UNRESOLVABLE}\"\n"
+         [[route]]\npath_prefix = \"/530/\"\norigin = \"{UNRESOLVABLE}\"\n\n\
+         [[route]]\npath_prefix = \"/tls/\"\nssl = \"full\"\ntls_port = {tls_port}\n\n\
+         [[route]]\npath_prefix = \"/525/\"\nssl = \"strict\"\n\n\
+         [[route]]\npath_prefix = \"/526/\"\nssl = \"strict\"\norigin = \"{tls_origin}\"\n",
+        cert.cert.display().to_string(),
+        cert.key.display().to_string(),
     );
     if with_523 {
         let _ = write!(
@@ -152,18 +260,33 @@ pub fn config(
 }
 
 /// The table printed at start.
-pub fn table(base: SocketAddr, routes: &[DemoRoute], isolation: &Result<(), io::Error>) -> String {
+pub fn table(
+    base: SocketAddr,
+    tls_base: SocketAddr,
+    cert: &Path,
+    routes: &[DemoRoute],
+    isolation: &Result<(), io::Error>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "edgecase demo: a Cloudflare-like edge on http://{base}/ in front of a misbehaving origin.\n"
+        "edgecase demo: a Cloudflare-like edge on http://{base}/ and https://{tls_base}/ in front \
+         of a misbehaving origin.\n"
     );
-    let width =
-        routes.iter().map(|r| r.path.len()).max().unwrap_or(0) + format!("http://{base}").len();
+    let url = |route: &DemoRoute| match route.https {
+        true => format!("https://localhost:{}{}", tls_base.port(), route.path),
+        false => format!("http://{base}{}", route.path),
+    };
+    let width = routes.iter().map(|r| url(r).len()).max().unwrap_or(0);
     let _ = writeln!(out, "{:<width$}  {:<28}  why", "try", "you get");
     for route in routes {
-        let url = format!("http://{base}{}", route.path);
-        let _ = writeln!(out, "{url:<width$}  {:<28}  {}", route.expect, route.why);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<28}  {}",
+            url(route),
+            route.expect,
+            route.why
+        );
     }
     if let Err(e) = isolation {
         let _ = writeln!(
@@ -173,17 +296,36 @@ pub fn table(base: SocketAddr, routes: &[DemoRoute], isolation: &Result<(), io::
     }
     let _ = writeln!(
         out,
-        "\nTry: curl -i http://{base}/522/   (Ctrl-C to stop; logs below)"
+        "\nTry: curl -i http://{base}/522/\n     curl -i --cacert {} https://localhost:{}/526/\n\
+         (Ctrl-C to stop; logs below)",
+        cert.display(),
+        tls_base.port()
     );
     out
 }
 
-/// Runs the demo: binds `listen` in the current network namespace, then (if it can) moves the
-/// edge's origin side into a private one, starts the origins and serves until Ctrl-C.
-pub fn run(listen: SocketAddr) -> io::Result<()> {
-    let visitors = std::net::TcpListener::bind(listen)?;
-    visitors.set_nonblocking(true)?;
-    let base = visitors.local_addr()?;
+/// Runs the demo: binds `listen` and `tls_listen` in the current network namespace, writes a
+/// self-signed certificate into `cert_dir`, then (if it can) moves the edge's origin side into
+/// a private namespace, starts the origins and serves until Ctrl-C.
+pub fn run(listen: SocketAddr, tls_listen: SocketAddr, cert_dir: &Path) -> io::Result<()> {
+    let bind = |addr: SocketAddr, what: &str| {
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
+        })?;
+        listener.set_nonblocking(true)?;
+        Ok::<_, io::Error>(listener)
+    };
+    let visitors = bind(listen, "HTTP")?;
+    let tls_visitors = bind(tls_listen, "HTTPS")?;
+    let cert = write_cert(cert_dir, listen.ip()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot write the demo certificate into {}: {e}",
+                cert_dir.display()
+            ),
+        )
+    })?;
     let worker = std::thread::Builder::new()
         .name("edgecase-demo".into())
         .spawn(move || -> io::Result<()> {
@@ -192,7 +334,7 @@ pub fn run(listen: SocketAddr) -> io::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve_demo(visitors, base, isolation))
+            runtime.block_on(serve_demo(visitors, tls_visitors, cert, isolation))
         })?;
     worker
         .join()
@@ -201,20 +343,46 @@ pub fn run(listen: SocketAddr) -> io::Result<()> {
 
 async fn serve_demo(
     visitors: std::net::TcpListener,
-    base: SocketAddr,
+    tls_visitors: std::net::TcpListener,
+    cert: DemoCert,
     isolation: io::Result<()>,
 ) -> io::Result<()> {
     let origin_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let origin_addr = origin_listener.local_addr()?;
-    let (_refusing, refusing_addr) = origin::refusing()?;
-    let (_blackhole, blackhole_addr) = origin::blackhole()?;
+    let tls_origin_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let (_refusing, refusing) = origin::refusing()?;
+    let (_blackhole, blackhole) = origin::blackhole()?;
+    let at = DemoAddresses {
+        listen: visitors.local_addr()?,
+        tls_listen: tls_visitors.local_addr()?,
+        origin: origin_listener.local_addr()?,
+        tls_origin: tls_origin_listener.local_addr()?,
+        refusing,
+        blackhole,
+    };
     let with_523 = isolation.is_ok();
-    let config = config(base, origin_addr, refusing_addr, blackhole_addr, with_523)
-        .map_err(|e| io::Error::other(format!("demo config: {e}")))?;
+    let config =
+        config(&at, &cert, with_523).map_err(|e| io::Error::other(format!("demo config: {e}")))?;
     tokio::spawn(origin::serve(origin_listener));
+    tokio::spawn(origin::serve_tls(tls_origin_listener, tls_origin()?));
     // Installed before the table invites Ctrl-C, so an early Ctrl-C is a clean stop.
     let shutdown = crate::edge::shutdown_signal();
-    print!("{}", table(base, &routes(with_523), &isolation));
-    let listener = TcpListener::from_std(visitors)?;
-    crate::edge::serve(listener, config, shutdown).await
+    let routes = routes(with_523);
+    print!(
+        "{}",
+        table(at.listen, at.tls_listen, &cert.cert, &routes, &isolation)
+    );
+    let listeners = Listeners {
+        http: TcpListener::from_std(visitors)?,
+        https: Some(TcpListener::from_std(tls_visitors)?),
+    };
+    crate::edge::serve(listeners, config, shutdown).await
+}
+
+/// The TLS origin's own certificate: self-signed for `localhost`, made in memory.
+fn tls_origin() -> io::Result<TlsAcceptor> {
+    let made = self_signed::generate(&["localhost".to_owned()]).map_err(io::Error::other)?;
+    let chain = pem::certificates_from(made.cert_pem.as_bytes()).map_err(io::Error::other)?;
+    let key = pem::private_key_from(made.key_pem.as_bytes()).map_err(io::Error::other)?;
+    let config = crate::tls::visitor::server_config(chain, key).map_err(io::Error::other)?;
+    Ok(TlsAcceptor::from(config))
 }

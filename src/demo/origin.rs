@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// The most request-head bytes the demo origin reads before giving up on a request.
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
@@ -110,8 +111,35 @@ async fn handle(mut stream: TcpStream) {
     }
 }
 
+/// Runs a well-behaved origin over TLS on `listener`: every request gets a 200. Its
+/// certificate (in `acceptor`) is what the demo's 526 route refuses and its Full route accepts.
+pub async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(mut stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            while read_request_path(&mut stream).await.is_some() {
+                let body = "Hello over TLS from the demo origin (self-signed certificate).\n";
+                if !respond(&mut stream, 200, "OK", body).await {
+                    return;
+                }
+            }
+        });
+    }
+}
+
 /// Writes a complete keep-alive response; returns whether the connection is still usable.
-async fn respond(stream: &mut TcpStream, status: u16, reason: &str, body: &str) -> bool {
+async fn respond<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: u16,
+    reason: &str,
+    body: &str,
+) -> bool {
     let response = format!(
         "HTTP/1.1 {status} {reason}\r\nserver: demo-origin\r\ncontent-type: text/plain\r\n\
          content-length: {}\r\n\r\n{body}",
@@ -121,7 +149,7 @@ async fn respond(stream: &mut TcpStream, status: u16, reason: &str, body: &str) 
 }
 
 /// Reads one request head and returns its path; `None` at EOF or on a bad request.
-async fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+async fn read_request_path<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {

@@ -55,6 +55,7 @@ impl AccessLog {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let origin = self.exchange.map(|e| e.peer.to_string());
         let connect_ms = self.exchange.and_then(|e| e.connect).map(ms);
+        let tls_ms = self.exchange.and_then(|e| e.tls_handshake).map(ms);
         let reused = self.exchange.map(|e| e.reused);
         let retried = self.exchange.is_some_and(|e| e.retried);
         let ending = match ending {
@@ -74,6 +75,7 @@ impl AccessLog {
                     cause = self.cause,
                     origin = origin.as_deref(),
                     connect_ms,
+                    tls_ms,
                     reused,
                     retried,
                     head_ms = ms(self.head_after),

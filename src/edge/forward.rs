@@ -64,13 +64,13 @@ pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -
         Some(previous) => format!("{previous},{ip}"),
         None => ip.clone(),
     };
-    let scheme = if visit.https { "https" } else { "http" };
+    let scheme = if visit.https() { "https" } else { "http" };
     insert(headers, CF_CONNECTING_IP, &ip);
     insert(headers, X_FORWARDED_FOR, &forwarded_for);
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
     headers.insert(
         CF_VISITOR,
-        HeaderValue::from_static(if visit.https {
+        HeaderValue::from_static(if visit.https() {
             r#"{"scheme":"https"}"#
         } else {
             r#"{"scheme":"http"}"#
@@ -140,7 +140,7 @@ mod tests {
         Visit {
             peer: "192.0.2.7:5555".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
-            https: false,
+            tls: None,
         }
     }
 

@@ -1,42 +1,87 @@
-//! Accepting visitors: the accept loop, the hyper connection builder (HTTP/1.1 and h2c on one
-//! port) and graceful shutdown. It does not look at requests; [`super::service`] does.
+//! Accepting visitors: the accept loops (HTTP on `edge.listen`, HTTPS on `edge.tls_listen`),
+//! the visitor's TLS handshake, the hyper connection builder (HTTP/1.1 and h2c on the plain
+//! port; h2 and http/1.1 by ALPN over TLS) and graceful shutdown. It does not look at requests;
+//! [`super::service`] does.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::rt::{Read, Write};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-use tracing::{info, warn};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::edge::{EdgeState, Visit, service};
+use crate::tls::visitor::VisitorTls;
 
 /// How long a visitor's HTTP/1.1 connection may sit idle between requests: Cloudflare's
 /// 400 s visitor keep-alive.
 pub const VISITOR_IDLE_TIMEOUT: Duration = Duration::from_secs(400);
 
+/// How long a visitor has to complete the TLS handshake after connecting. edgecase's own
+/// choice (Cloudflare publishes none): long enough for any real client, short enough that a
+/// connection that never speaks does not hold a task for long.
+pub const VISITOR_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The sockets visitors connect to: HTTP always, HTTPS when `edge.tls_listen` is set.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Plain HTTP/1.1 and h2c.
+    pub http: TcpListener,
+    /// TLS with ALPN h2 and http/1.1; needs `edge.tls_cert` and `edge.tls_key` in the config.
+    pub https: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    /// HTTP only.
+    fn from(http: TcpListener) -> Self {
+        Listeners { http, https: None }
+    }
+}
+
+/// The visitor builder shared by every connection.
+type VisitorBuilder = auto::Builder<TokioExecutor>;
+
 /// How long the accept loop pauses after an accept error (such as running out of file
 /// descriptors) before trying again, so it does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
-/// Serves visitors from `listener` with `config` until `shutdown` completes, then stops
+/// Serves visitors from `listeners` with `config` until `shutdown` completes, then stops
 /// accepting and lets requests in flight finish for at most `edge.shutdown_grace`.
+///
+/// An HTTPS listener without `edge.tls_*` in `config` is an error (there is no certificate to
+/// serve it with).
 pub async fn serve(
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let Listeners { http, https } = listeners.into();
+    let acceptor = match (&https, &config.edge.tls) {
+        (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
+        (Some(_), None) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an HTTPS listener needs edge.tls_cert and edge.tls_key",
+            ));
+        }
+        (None, _) => None,
+    };
     let config = Arc::new(config);
     let grace = config.edge.shutdown_grace;
-    let state = Arc::new(EdgeState::new(config));
-    let local = listener.local_addr()?;
-    announce(&state.config, local);
+    let local = http.local_addr()?;
+    let tls_local = https.as_ref().map(TcpListener::local_addr).transpose()?;
+    let state = Arc::new(EdgeState::new(config, local.port()));
+    announce(&state.config, local, tls_local);
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -44,6 +89,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(VISITOR_IDLE_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     // Every visitor connection's task, so the ones still open when the grace runs out can be
     // closed. Finished tasks are reaped at each accept, so the set stays as large as the number
@@ -52,38 +98,47 @@ pub async fn serve(
 
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                    continue;
-                }
-            },
+        let (accepted, secure) = tokio::select! {
+            accepted = http.accept() => (accepted, false),
+            accepted = accept_on(https.as_ref()) => (accepted, true),
             () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
         };
         // Nagle only delays small responses such as error pages; failing to turn it off
         // costs latency, not correctness.
         let _ = stream.set_nodelay(true);
         let visit = Visit {
             peer,
-            local,
-            https: false,
+            local: if secure {
+                tls_local.unwrap_or(local)
+            } else {
+                local
+            },
+            tls: None,
         };
         let state = state.clone();
-        let service = service_fn(move |request| service::handle(state.clone(), visit, request));
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone().filter(|_| secure);
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
-            // A visitor that goes away mid-request is routine, not an edge error.
-            let _ = connection.await;
+            match acceptor {
+                None => serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher).await,
+                Some(acceptor) => {
+                    serve_tls(&builder, state, visit, stream, acceptor, watcher).await
+                }
+            }
         });
     }
-    drop(listener);
+    drop(http);
+    drop(https);
     let in_flight = graceful.count();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");
     if tokio::time::timeout(grace, graceful.shutdown())
@@ -100,11 +155,60 @@ pub async fn serve(
     Ok(())
 }
 
+/// Accepts on `listener`, or never when there is none.
+async fn accept_on(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs the visitor's TLS handshake (within [`VISITOR_TLS_HANDSHAKE_TIMEOUT`]), then serves
+/// the connection with what it negotiated recorded in the [`Visit`].
+async fn serve_tls(
+    builder: &VisitorBuilder,
+    state: Arc<EdgeState>,
+    mut visit: Visit,
+    stream: TcpStream,
+    acceptor: TlsAcceptor,
+    watcher: Watcher,
+) {
+    let handshake = tokio::time::timeout(VISITOR_TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+    match handshake.await {
+        Ok(Ok(tls)) => {
+            visit.tls = Some(VisitorTls::of(tls.get_ref().1));
+            serve_visitor(builder, state, visit, TokioIo::new(tls), watcher).await;
+        }
+        // A visitor that does not trust the certificate, or speaks no TLS, is the visitor's
+        // problem, not the edge's: noted at debug level only.
+        Ok(Err(e)) => debug!(peer = %visit.peer, error = %e, "visitor TLS handshake failed"),
+        Err(_) => debug!(peer = %visit.peer, "visitor TLS handshake timed out"),
+    }
+}
+
+/// Serves one visitor connection until it closes (or shutdown closes it).
+async fn serve_visitor<I>(
+    builder: &VisitorBuilder,
+    state: Arc<EdgeState>,
+    visit: Visit,
+    io: I,
+    watcher: Watcher,
+) where
+    I: Read + Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| service::handle(state.clone(), visit, request));
+    let connection = builder.serve_connection(io, service).into_owned();
+    // A visitor that goes away mid-request is routine, not an edge error.
+    let _ = watcher.watch(connection).await;
+}
+
 /// The one start-up line: where edgecase listens, where it forwards, the timeouts in force.
-fn announce(config: &Config, local: std::net::SocketAddr) {
+fn announce(config: &Config, local: SocketAddr, tls_local: Option<SocketAddr>) {
     let t = &config.timeouts;
+    let https = tls_local.map_or(String::new(), |addr| format!(" and https://{addr}/"));
     info!(
         listen = %local,
+        tls_listen = tls_local.map(tracing::field::display),
         origin = %config.origin.address,
         ssl = %config.origin.ssl,
         routes = config.routes.len(),
@@ -115,7 +219,7 @@ fn announce(config: &Config, local: std::net::SocketAddr) {
         read = ?t.read,
         origin_header_bytes = config.limits.origin_header_bytes,
         colo = %config.edge.colo,
-        "edgecase listening on http://{local}/, forwarding to {}", config.origin.address
+        "edgecase listening on http://{local}/{https}, forwarding to {}", config.origin.address
     );
 }
 

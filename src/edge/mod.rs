@@ -10,7 +10,7 @@ pub mod forward;
 pub mod listener;
 pub mod service;
 
-pub use listener::{serve, shutdown_signal};
+pub use listener::{Listeners, serve, shutdown_signal};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::origin::OriginClient;
 use crate::ray::RayGenerator;
+use crate::tls::visitor::VisitorTls;
 
 /// What every request handler shares: the config, the origin client and the ray generator.
 pub struct EdgeState {
@@ -29,11 +30,13 @@ pub struct EdgeState {
     pub rays: RayGenerator,
     /// This instance's `fl` value for `/cdn-cgi/trace`.
     pub instance: String,
+    /// The port of the plain-HTTP listener, where SSL mode Off redirects HTTPS visitors.
+    pub http_port: u16,
 }
 
 impl EdgeState {
-    /// State for serving `config`.
-    pub fn new(config: Arc<Config>) -> Self {
+    /// State for serving `config`, with plain HTTP on `http_port`.
+    pub fn new(config: Arc<Config>, http_port: u16) -> Self {
         let rays = RayGenerator::random();
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
@@ -43,6 +46,7 @@ impl EdgeState {
             config,
             rays,
             instance,
+            http_port,
         }
     }
 }
@@ -54,6 +58,13 @@ pub struct Visit {
     pub peer: SocketAddr,
     /// The edge address the visitor connected to.
     pub local: SocketAddr,
-    /// Whether the visitor came over TLS (always false until the TLS listener exists).
-    pub https: bool,
+    /// What the visitor's TLS handshake negotiated; `None` for plain HTTP.
+    pub tls: Option<VisitorTls>,
+}
+
+impl Visit {
+    /// Whether the visitor came over HTTPS.
+    pub fn https(&self) -> bool {
+        self.tls.is_some()
+    }
 }

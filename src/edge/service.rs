@@ -11,16 +11,18 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{Request, Response, header};
+use http::header::HeaderValue;
+use http::{Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::config::Profile;
+use crate::config::{Profile, SslMode};
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
-use crate::edge::forward::{origin_request, visitor_response};
+use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::{EdgeState, Visit};
 use crate::failure::OriginFailure;
+use crate::origin::Visitor;
 use crate::origin::body::RequestBody;
 use crate::pages::{self, PageContext};
 use crate::ray::RayId;
@@ -123,7 +125,7 @@ async fn respond(
             host: &log.host,
             ip: visit.peer.ip(),
             at,
-            https: visit.https,
+            tls: visit.tls,
             user_agent: request
                 .headers()
                 .get(header::USER_AGENT)
@@ -137,9 +139,17 @@ async fn respond(
     }
 
     let target = config.target(&log.host, request.uri().path());
+    if target.ssl == SslMode::Off && visit.https() {
+        let response = to_plain_http(&log.host, state.http_port, request.uri(), ray);
+        return finish_local(response, log, None);
+    }
     let (parts, body) = request.into_parts();
     let outgoing = origin_request(parts, RequestBody::streaming(body), &visit, ray);
-    match state.origins.forward(&target, outgoing).await {
+    let visitor = Visitor {
+        https: visit.https(),
+        host: &log.host,
+    };
+    match state.origins.forward(&target, visitor, outgoing).await {
         Ok(forwarded) => {
             let status = forwarded.response.status().as_u16();
             log.exchange = Some(forwarded.facts);
@@ -160,6 +170,30 @@ async fn respond(
         }
         Err(failure) => error_page(&failure, &visit, ray, at, log, config.profile),
     }
+}
+
+/// SSL mode Off "redirects any HTTPS request to plaintext HTTP" (Cloudflare's words): a 301 to
+/// the same host, path and query on the edge's HTTP port.
+fn to_plain_http(host: &str, http_port: u16, uri: &Uri, ray: RayId) -> Response<Bytes> {
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let location = match http_port {
+        80 => format!("http://{host}{path}"),
+        port => format!("http://{host}:{port}{path}"),
+    };
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    let headers = response.headers_mut();
+    // The host and path were valid in the request, so the URL is a valid header value; a
+    // request without a Host still gets its 301, with `location` left out.
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, location);
+    }
+    headers.insert(header::SERVER, HeaderValue::from_static("cloudflare"));
+    if let Ok(ray) = HeaderValue::from_str(&ray.to_string()) {
+        headers.insert(CF_RAY, ray);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
 }
 
 /// The visitor's answer for `failure`, logged.

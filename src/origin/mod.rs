@@ -7,6 +7,7 @@
 pub mod body;
 pub mod connect;
 pub mod exchange;
+pub mod handshake;
 pub mod io;
 pub mod pool;
 pub mod resolve;
@@ -19,13 +20,17 @@ use std::time::Duration;
 use http::{Method, Request, Response};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::config::{Config, Target};
+use crate::config::{Config, OriginAddress, OriginScheme, Target};
 use crate::failure::OriginFailure;
+use crate::tls::trust::OriginTls;
 use body::{OriginBody, RequestBody};
 use exchange::{exchange, is_stale_connection};
+use handshake::TlsTarget;
 use io::{HeadMeter, OriginIo};
 use pool::{Conn, Pool, PoolKey};
 use resolve::Resolver;
@@ -52,6 +57,8 @@ pub struct ExchangeFacts {
     pub reused: bool,
     /// Resolution plus TCP handshake, when a new connection was opened.
     pub connect: Option<Duration>,
+    /// The TLS handshake, when a new TLS connection was opened.
+    pub tls_handshake: Option<Duration>,
     /// Whether the request went a second time after a stale pooled connection.
     pub retried: bool,
 }
@@ -61,7 +68,24 @@ pub struct ExchangeFacts {
 pub struct OriginClient {
     pool: Pool,
     resolver: Arc<Resolver>,
+    tls: OriginTls,
     head_limit: usize,
+}
+
+/// What the visitor's side of a request decides about the way to the origin.
+#[derive(Clone, Copy, Debug)]
+pub struct Visitor<'a> {
+    /// Whether the visitor came over HTTPS (Full and Full (strict) follow the visitor).
+    pub https: bool,
+    /// The Host the visitor asked for (no port): the default SNI.
+    pub host: &'a str,
+}
+
+/// The times a newly opened connection took.
+#[derive(Clone, Copy, Debug)]
+struct Opened {
+    connect: Duration,
+    tls_handshake: Option<Duration>,
 }
 
 impl OriginClient {
@@ -70,6 +94,7 @@ impl OriginClient {
         OriginClient {
             pool: Pool::new(),
             resolver: Arc::new(Resolver::new(&config.dns)),
+            tls: config.origin.trust.tls.clone(),
             head_limit: config.limits.origin_header_bytes,
         }
     }
@@ -86,17 +111,17 @@ impl OriginClient {
     pub async fn forward(
         &self,
         target: &Target<'_>,
+        visitor: Visitor<'_>,
         request: Request<RequestBody>,
     ) -> Result<Forwarded, OriginFailure> {
         let timeouts = &target.timeouts;
-        let key = PoolKey {
-            address: target.address.clone(),
-            ack: timeouts.ack,
-            write: timeouts.write,
-        };
-        let (mut conn, connect) = match self.pool.checkout(&key) {
+        let key = pool_key(target, visitor);
+        let (mut conn, opened) = match self.pool.checkout(&key) {
             Some(conn) => (conn, None),
-            None => self.open(&key, target).await?,
+            None => {
+                let (conn, opened) = self.open(&key, target).await?;
+                (conn, Some(opened))
+            }
         };
         let replay = (conn.reused && is_replayable(&request)).then(|| copy_head(&request));
         let mut retried = false;
@@ -117,7 +142,8 @@ impl OriginClient {
         let facts = ExchangeFacts {
             peer: conn.peer,
             reused: conn.reused,
-            connect,
+            connect: opened.map(|o| o.connect),
+            tls_handshake: opened.and_then(|o| o.tls_handshake),
             retried,
         };
         let response = response
@@ -125,12 +151,12 @@ impl OriginClient {
         Ok(Forwarded { response, facts })
     }
 
-    /// Resolves, connects and handshakes a new connection for `key`.
+    /// Resolves, connects and handshakes (TLS, then HTTP/1.1) a new connection for `key`.
     async fn open(
         &self,
         key: &PoolKey,
         target: &Target<'_>,
-    ) -> Result<(Conn, Option<Duration>), OriginFailure> {
+    ) -> Result<(Conn, Opened), OriginFailure> {
         let started = Instant::now();
         let timeouts = &target.timeouts;
         let addrs = self
@@ -139,8 +165,49 @@ impl OriginClient {
             .await?;
         let stream = connect::connect(&addrs, timeouts.connect, timeouts.ack).await?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
+        let connect = started.elapsed();
+        let Some(tls) = &key.tls else {
+            let conn = self.start_http(stream, peer, key, target).await?;
+            let tls_handshake = None;
+            return Ok((
+                conn,
+                Opened {
+                    connect,
+                    tls_handshake,
+                },
+            ));
+        };
+        let config = self.tls.config(tls.validate).clone();
+        let stream = handshake::handshake(stream, tls, config, timeouts.connect).await?;
+        let tls_handshake = Some(started.elapsed() - connect);
+        let conn = self.start_http(stream, peer, key, target).await?;
+        Ok((
+            conn,
+            Opened {
+                connect,
+                tls_handshake,
+            },
+        ))
+    }
+
+    /// Starts HTTP/1.1 on an open connection (plain or TLS).
+    async fn start_http<S>(
+        &self,
+        stream: S,
+        peer: SocketAddr,
+        key: &PoolKey,
+        target: &Target<'_>,
+    ) -> Result<Conn, OriginFailure>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let meter = Arc::new(HeadMeter::default());
-        let io = OriginIo::new(stream, meter.clone(), self.head_limit, timeouts.write);
+        let io = OriginIo::new(
+            stream,
+            meter.clone(),
+            self.head_limit,
+            target.timeouts.write,
+        );
         let mut builder = http1::Builder::new();
         builder
             .max_headers(MAX_ORIGIN_HEADERS)
@@ -153,11 +220,48 @@ impl OriginClient {
             // The connection's own errors reach the exchange through `send_request`.
             let _ = connection.await;
         });
-        Ok((
-            Conn::new(sender, meter, peer, key.clone()),
-            Some(started.elapsed()),
-        ))
+        Ok(Conn::new(sender, meter, peer, key.clone()))
     }
+}
+
+/// The pool key of a request to `target`: plain to the address, or TLS to the TLS port with
+/// the SNI (`target.sni`, else the visitor's Host, else the origin's host name).
+fn pool_key(target: &Target<'_>, visitor: Visitor<'_>) -> PoolKey {
+    let timeouts = &target.timeouts;
+    let (address, tls) = match target.ssl.to_origin(visitor.https) {
+        OriginScheme::Plain => (target.address.clone(), None),
+        OriginScheme::Tls { validate } => {
+            let address = OriginAddress {
+                host: target.address.host.clone(),
+                port: target.tls_port.unwrap_or(target.address.port),
+            };
+            let name = server_name(target.sni, visitor.host, &target.address.host);
+            (address, Some(TlsTarget { name, validate }))
+        }
+    };
+    PoolKey {
+        address,
+        tls,
+        ack: timeouts.ack,
+        write: timeouts.write,
+    }
+}
+
+/// The first of `sni`, `host` and `fallback` that is a valid server name (brackets of an IPv6
+/// literal removed).
+fn server_name(sni: Option<&str>, host: &str, fallback: &str) -> ServerName<'static> {
+    let bare = |name: &str| {
+        name.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned()
+    };
+    [sni, Some(host), Some(fallback)]
+        .into_iter()
+        .flatten()
+        .filter(|name| !name.is_empty())
+        .find_map(|name| ServerName::try_from(bare(name)).ok())
+        // An origin address is a valid host name or IP by construction; this is only a guard.
+        .unwrap_or_else(|| ServerName::try_from("localhost").expect("a valid name"))
 }
 
 /// Whether a request may be sent again: idempotent (RFC 9110 §9.2.2) and without a body

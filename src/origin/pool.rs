@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::OriginAddress;
 use crate::origin::body::RequestBody;
+use crate::origin::handshake::TlsTarget;
 use crate::origin::io::HeadMeter;
 
 /// How long an idle origin connection is kept for reuse: Cloudflare's 900 s origin idle window.
@@ -26,8 +27,11 @@ pub const MAX_IDLE_PER_ORIGIN: usize = 512;
 /// What makes two connections interchangeable.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PoolKey {
-    /// The configured origin, before resolution (a name is re-resolved per connection).
+    /// The configured origin, before resolution (a name is re-resolved per connection), with
+    /// the TLS port when the connection is TLS.
     pub address: OriginAddress,
+    /// The TLS name and validation, for a TLS connection.
+    pub tls: Option<TlsTarget>,
     /// The TCP_USER_TIMEOUT set on the socket.
     pub ack: Duration,
     /// The write-stall timeout baked into the connection's IO.
