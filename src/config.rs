@@ -15,6 +15,8 @@ mod raw;
 mod route;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_tls;
 mod validate;
 
 use std::collections::HashMap;

@@ -320,20 +320,12 @@ fn config_origin_header_bytes_must_be_between_1k_and_1m() {
 }
 
 #[test]
-fn config_ssl_accepts_off_and_flexible_and_explains_the_rest() {
-    assert_eq!(load("[origin]\nssl = \"off\"\n").origin.ssl, SslMode::Off);
-    assert_eq!(
-        load("[origin]\nssl = \"flexible\"\n").origin.ssl,
-        SslMode::Flexible
-    );
-    for word in ["full", "full_strict", "strict"] {
-        assert_eq!(
-            problem(&format!("[origin]\nssl = {word:?}\n")),
-            format!(
-                "origin.ssl: {word:?} needs TLS to the origin, which this build does not support \
-                 yet; use \"off\" or \"flexible\""
-            )
-        );
+fn config_ssl_accepts_the_five_modes_and_explains_the_rest() {
+    for mode in SslMode::ALL {
+        let text = format!("[origin]\nssl = \"{mode}\"\n");
+        assert_eq!(load(&text).origin.ssl, mode);
+        let text = format!("[[route]]\nhost = \"a.test\"\nssl = \"{mode}\"\n");
+        assert_eq!(load(&text).routes[0].ssl, Some(mode));
     }
     for word in ["Full", "tls", ""] {
         assert_eq!(
@@ -511,7 +503,7 @@ fn config_reports_every_problem_at_once_in_file_order() {
         colo = "Paris"
         [origin]
         address = "origin.test"
-        ssl = "full"
+        ssl = "fully"
         [timeouts]
         profile = "fast"
         read = "15"
