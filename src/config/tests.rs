@@ -816,7 +816,15 @@ fn config_shipped_routes_example_loads() {
         vec![IpAddr::from([127, 0, 0, 1])]
     );
     assert_eq!(config.dns.hosts["api.test"].len(), 2);
-    assert_eq!(config.routes.len(), 2);
+    assert_eq!(config.routes.len(), 3);
+
+    let admin = config.target("www.example.test", "/admin/users");
+    assert_eq!(admin.route, Some(2));
+    assert_eq!(admin.ssl, SslMode::Strict);
+    assert_eq!(
+        (admin.sni, admin.tls_port),
+        (Some("admin.app.test"), Some(3443))
+    );
 
     let api = config.target("api.example.test", "/v1/users");
     assert_eq!(api.route, Some(0));
@@ -843,8 +851,15 @@ fn config_default_file_mentions_every_key() {
         "listen",
         "colo",
         "shutdown_grace",
+        "tls_listen",
+        "tls_cert",
+        "tls_key",
         "address",
         "ssl",
+        "sni",
+        "tls_port",
+        "ca",
+        "crl",
         "profile",
         "connect",
         "ack",

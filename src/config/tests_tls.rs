@@ -56,7 +56,11 @@ fn ssl_modes_choose_the_scheme_to_the_origin_as_cloudflare_does() {
         (SslMode::Flexible, Plain, Plain),
         (SslMode::Full, Plain, Tls { validate: false }),
         (SslMode::FullStrict, Plain, Tls { validate: true }),
-        (SslMode::Strict, Tls { validate: true }, Tls { validate: true }),
+        (
+            SslMode::Strict,
+            Tls { validate: true },
+            Tls { validate: true },
+        ),
     ];
     for (mode, over_http, over_https) in table {
         assert_eq!(mode.to_origin(false), over_http, "{mode} over HTTP");
@@ -99,7 +103,10 @@ fn sni_and_tls_port_load_and_routes_inherit_them_only_for_the_same_origin() {
         (SslMode::Strict, Some("origin.example"), Some(8443))
     );
     let other = config.target("site.test", "/other/x");
-    assert_eq!((other.ssl, other.sni, other.tls_port), (SslMode::Full, None, None));
+    assert_eq!(
+        (other.ssl, other.sni, other.tls_port),
+        (SslMode::Full, None, None)
+    );
     let own = config.target("site.test", "/own/x");
     assert_eq!((own.sni, own.tls_port), (Some("own.example"), Some(9443)));
 }
@@ -146,7 +153,10 @@ fn edge_tls_files_are_read_relative_to_the_config_file() {
     let tls = config.edge.tls.expect("HTTPS is configured");
     assert_eq!(tls.cert, dir.0.join("edge.crt"));
     assert_eq!(tls.key, dir.0.join("edge.key"));
-    assert_eq!(tls.server.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(
+        tls.server.alpn_protocols,
+        [b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
 }
 
 #[test]
@@ -199,12 +209,18 @@ fn edge_tls_listen_must_differ_from_listen() {
 fn origin_ca_and_crl_are_read_and_checked() {
     let dir = Dir::new("config-tls-ca");
     let (cert, key) = pair(&dir, "ca");
-    let config = load(&format!("[origin]\nca = {:?}\n", cert.display().to_string()));
+    let config = load(&format!(
+        "[origin]\nca = {:?}\n",
+        cert.display().to_string()
+    ));
     assert_eq!(config.origin.trust.ca.as_deref(), Some(cert.as_path()));
     let found = problems(&format!("[origin]\nca = {:?}\n", key.display().to_string()));
     assert!(found[0].starts_with("origin.ca:"), "{found:?}");
     assert!(found[0].contains("holds no certificate"), "{found:?}");
-    let found = problems(&format!("[origin]\ncrl = {:?}\n", cert.display().to_string()));
+    let found = problems(&format!(
+        "[origin]\ncrl = {:?}\n",
+        cert.display().to_string()
+    ));
     assert!(found[0].starts_with("origin.crl:"), "{found:?}");
     assert!(found[0].contains("X509 CRL"), "{found:?}");
 }
