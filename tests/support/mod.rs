@@ -3,8 +3,11 @@
 //! ([`visitor`]).
 #![allow(dead_code)]
 
+pub mod https;
 pub mod log;
 pub mod origins;
+pub mod pki;
+pub mod tls_origins;
 pub mod visitor;
 
 use std::io;
@@ -16,6 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use edgecase::config::Config;
+use edgecase::edge::Listeners;
 
 /// Test timeouts: tens of milliseconds where a test waits for them on purpose, a couple of
 /// seconds where a test expects them never to fire.
@@ -50,6 +54,7 @@ pub fn test_config(origin: SocketAddr) -> Config {
 /// The edge running in-process; shut down (gracefully) when dropped or by [`Edge::shutdown`].
 pub struct Edge {
     addr: SocketAddr,
+    https: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -58,6 +63,13 @@ impl Edge {
     /// Where visitors connect.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where visitors connect over HTTPS (only for an edge from [`spawn_edge_tls`]).
+    #[track_caller]
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https
+            .expect("the edge was started with spawn_edge_tls")
     }
 
     /// Signals shutdown and waits for `serve` to return.
@@ -95,17 +107,42 @@ pub async fn spawn_edge(config: Config) -> Edge {
     spawn_edge_on(listener, config)
 }
 
+/// Binds 127.0.0.1:0 twice, for HTTP and HTTPS, and serves `config` there (its `edge.tls_*`
+/// keys must be set; the listen addresses it names are not used).
+pub async fn spawn_edge_tls(config: Config) -> Edge {
+    let (http, _) = bind_loopback().await;
+    let (https, _) = bind_loopback().await;
+    serve_on(
+        Listeners {
+            http,
+            https: Some(https),
+        },
+        config,
+    )
+}
+
 /// Serves `config` on an already-bound listener.
 pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
-    let addr = listener
+    serve_on(listener.into(), config)
+}
+
+fn serve_on(listeners: Listeners, config: Config) -> Edge {
+    let addr = listeners
+        .http
         .local_addr()
         .expect("bound listener has an address");
+    let https = listeners.https.as_ref().map(|listener| {
+        listener
+            .local_addr()
+            .expect("bound listener has an address")
+    });
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(edgecase::edge::serve(listener, config, async move {
+    let task = tokio::spawn(edgecase::edge::serve(listeners, config, async move {
         let _ = stopped.await;
     }));
     Edge {
         addr,
+        https,
         stop: Some(stop),
         task: Some(task),
     }
