@@ -10,13 +10,15 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use support::https::{HttpsVisitor, certificate_from_pem};
 use support::origins::Origin;
+use support::pki::TempDir;
 use support::visitor::{get, within};
 use support::{GUARD, assert_error_page, assert_ray_format};
 
@@ -285,34 +287,6 @@ fn listening_addr(line: &str) -> SocketAddr {
 // Files and assertions
 // ---------------------------------------------------------------------------------------------
 
-/// A fresh directory under the system's temp dir, removed when dropped.
-struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// `edgecase-cli-{test}-{pid}`, emptied if a previous run left it behind.
-    fn new(test: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("edgecase-cli-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create the test's temp dir");
-        TempDir { path }
-    }
-
-    /// Writes `text` to `name` in this directory and returns its path.
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path.join(name);
-        std::fs::write(&path, text).expect("write a config file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
 fn path_arg(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
@@ -385,7 +359,7 @@ fn assert_rejected(outcome: &Outcome, file: &Path, keys: &[&str]) -> Vec<String>
 /// with one line for each of `keys`. Returns the problem lines.
 async fn check_rejects(test: &str, toml: &str, keys: &[&str]) -> Vec<String> {
     let dir = TempDir::new(test);
-    let file = dir.file("edgecase.toml", toml);
+    let file = dir.write("edgecase.toml", toml);
     let outcome = run(&["--check", "--config", path_arg(&file)]).await;
     assert_rejected(&outcome, &file, keys)
 }
@@ -456,10 +430,14 @@ async fn check_rejects_a_lowercase_colo_naming_edge_colo() {
 }
 
 #[tokio::test]
-async fn check_rejects_ssl_full_as_not_yet_supported_naming_origin_ssl() {
-    let lines = check_rejects("ssl_full", "[origin]\nssl = \"full\"\n", &["origin.ssl"]).await;
-    assert!(lines[0].contains("\"full\""), "{}", lines[0]);
-    assert!(lines[0].contains("not support"), "{}", lines[0]);
+async fn check_rejects_an_unknown_ssl_mode_naming_origin_ssl() {
+    let lines = check_rejects("ssl_fully", "[origin]\nssl = \"fully\"\n", &["origin.ssl"]).await;
+    assert!(
+        lines[0].contains("\"fully\" is not an SSL mode"),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("\"full_strict\""), "{}", lines[0]);
 }
 
 #[tokio::test]
@@ -476,7 +454,7 @@ async fn check_rejects_a_listen_address_without_port_naming_edge_listen() {
 #[tokio::test]
 async fn check_reports_every_problem_at_once_one_line_each_in_file_order() {
     let toml = "[edge]\nlisten = \"nope\"\ncolo = \"cdg\"\n\n\
-                [origin]\nssl = \"full\"\n\n\
+                [origin]\nssl = \"fully\"\n\n\
                 [timeouts]\nread = \"15\"\n";
     check_rejects(
         "several_problems",
@@ -492,7 +470,7 @@ async fn running_with_an_invalid_config_exits_2_before_binding() {
     // The listen address is valid and held by this test: had edgecase tried to bind before
     // validating, it would fail with "cannot listen" (exit 1) instead.
     let (_held, port) = held_port();
-    let file = dir.file(
+    let file = dir.write(
         "edgecase.toml",
         &format!("[edge]\nlisten = \"127.0.0.1:{port}\"\n[timeouts]\nread = \"15\"\n"),
     );
@@ -509,7 +487,7 @@ async fn running_with_an_invalid_config_exits_2_before_binding() {
 #[tokio::test]
 async fn missing_config_file_exits_2_naming_the_file() {
     let dir = TempDir::new("missing_file");
-    let file = dir.path.join("absent.toml");
+    let file = dir.path().join("absent.toml");
     let outcome = run(&["--config", path_arg(&file), "--listen", "127.0.0.1:0"]).await;
     assert_exit_code(&outcome, EXIT_BAD_CONFIG);
     assert_no_panic(&outcome);
@@ -638,7 +616,7 @@ async fn listen_flag_overrides_the_files_listen_and_the_rest_of_the_file_applies
     let origin = Origin::ok("answered by the file's origin").await;
     // The file's own address is taken: only the flag lets edgecase start.
     let (_held, port) = held_port();
-    let file = dir.file(
+    let file = dir.write(
         "edgecase.toml",
         &format!(
             "[edge]\nlisten = \"127.0.0.1:{port}\"\ncolo = \"LHR\"\n\
@@ -676,7 +654,7 @@ async fn origin_flag_overrides_the_files_origin_address() {
     let dir = TempDir::new("origin_override");
     let in_file = Origin::refusing().await;
     let flagged = Origin::ok("answered by the --origin origin").await;
-    let file = dir.file(
+    let file = dir.write(
         "edgecase.toml",
         &format!(
             "[edge]\nlisten = \"127.0.0.1:0\"\n[origin]\naddress = \"{}\"\n",
@@ -753,7 +731,9 @@ fn demo_rows(lines: &[String]) -> Vec<DemoRow> {
 
 #[tokio::test]
 async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
-    let mut demo = Running::spawn(&["demo", "--listen", "127.0.0.1:0"]);
+    let certs = TempDir::new("demo-table");
+    let cert_dir = certs.path().display().to_string();
+    let mut demo = Running::spawn(&demo_args(&cert_dir));
     let trace_line = demo.stdout_line_containing("/cdn-cgi/trace").await;
     let trace_url = trace_line
         .split_whitespace()
@@ -826,16 +806,68 @@ async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
         );
     }
 
+    // The HTTPS rows, through the certificate the demo wrote and names in its "Try:" line.
+    let pem = std::fs::read_to_string(certs.path().join("cert.pem")).expect("the demo's cert");
+    assert!(
+        table
+            .iter()
+            .any(|line| line.contains("--cacert") && line.contains(&cert_dir)),
+        "the table shows how to trust the certificate:\n{}",
+        table.join("\n")
+    );
+    let https = HttpsVisitor::new(certificate_from_pem(&pem), "localhost");
+    let https_rows: Vec<(u16, String, u16)> = table
+        .iter()
+        .filter_map(|line| {
+            let mut columns = line.split_whitespace();
+            let rest = columns.next()?.strip_prefix("https://localhost:")?;
+            let (port, path) = rest.split_once('/')?;
+            let status = columns.next()?.parse().ok()?;
+            Some((port.parse().ok()?, format!("/{path}"), status))
+        })
+        .collect();
+    let promised: Vec<(&str, u16)> = https_rows
+        .iter()
+        .map(|(_, p, s)| (p.as_str(), *s))
+        .collect();
+    assert_eq!(
+        promised,
+        [
+            ("/tls/", 200),
+            ("/525/", 525),
+            ("/526/", 526),
+            ("/cdn-cgi/trace", 200)
+        ]
+    );
+    for (port, path, expected) in &https_rows {
+        let tls_addr = SocketAddr::from(([127, 0, 0, 1], *port));
+        let res = within(GUARD, https.get(tls_addr, path)).await.response;
+        assert_eq!(res.status(), *expected, "https {path}: {}", res.text());
+        if *expected != 200 {
+            assert_error_page(&res, *expected);
+        }
+    }
+
     let outcome = demo.stop_with(libc::SIGTERM).await;
     assert_exit_code(&outcome, 0);
     assert_no_panic(&outcome);
 }
 
-#[tokio::test]
+/// The demo on ports the kernel chooses, its certificate in `cert_dir`.
+fn demo_args(cert_dir: &str) -> Vec<&str> {
+    let ports = ["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"];
+    let mut args = vec!["demo"];
+    args.extend(ports);
+    args.extend(["--cert-dir", cert_dir]);
+    args
+}
 
+#[tokio::test]
 async fn demo_sigterm_right_after_its_table_exits_0() {
+    let certs = TempDir::new("demo-sigterm");
+    let cert_dir = certs.path().display().to_string();
     for attempt in 1..=SIGNAL_RACE_TRIES {
-        let mut demo = Running::spawn(&["demo", "--listen", "127.0.0.1:0"]);
+        let mut demo = Running::spawn(&demo_args(&cert_dir));
         // The last line of the table: a user who has read it presses Ctrl-C.
         demo.stdout_line_containing("Try:").await;
         let outcome = demo.stop_with(libc::SIGTERM).await;

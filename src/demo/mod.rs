@@ -296,10 +296,14 @@ pub fn table(
     }
     let _ = writeln!(
         out,
-        "\nTry: curl -i http://{base}/522/\n     curl -i --cacert {} https://localhost:{}/526/\n\
-         (Ctrl-C to stop; logs below)",
+        "\nHTTPS uses a self-signed certificate; trust it with:\n  \
+         curl -i --cacert {} https://localhost:{}/526/",
         cert.display(),
         tls_base.port()
+    );
+    let _ = writeln!(
+        out,
+        "\nTry: curl -i http://{base}/522/   (Ctrl-C to stop; logs below)"
     );
     out
 }

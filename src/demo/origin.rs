@@ -148,13 +148,19 @@ async fn respond<S: AsyncWrite + Unpin>(
     stream.write_all(response.as_bytes()).await.is_ok()
 }
 
-/// Reads one request head and returns its path; `None` at EOF or on a bad request.
-async fn read_request_path<S: AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+/// Reads one request head and returns its path; `None` at EOF or on a bad request. Bytes that
+/// cannot start an HTTP request (a TLS ClientHello, say) get a 400 at once, as a real web
+/// server answers them, and `None`.
+async fn read_request_path<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> Option<String> {
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 || head.len() + n > MAX_REQUEST_HEAD {
+            return None;
+        }
+        if head.is_empty() && !chunk[0].is_ascii_uppercase() {
+            let _ = respond(stream, 400, "Bad Request", "this port speaks plain HTTP\n").await;
             return None;
         }
         head.extend_from_slice(&chunk[..n]);

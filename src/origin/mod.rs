@@ -236,7 +236,7 @@ fn pool_key(target: &Target<'_>, visitor: Visitor<'_>) -> PoolKey {
                 port: target.tls_port.unwrap_or(target.address.port),
             };
             let name = server_name(target.sni, visitor.host, &target.address.host);
-            (address, Some(TlsTarget { name, validate }))
+            (address, Some(Box::new(TlsTarget { name, validate })))
         }
     };
     PoolKey {

@@ -30,8 +30,9 @@ pub struct PoolKey {
     /// The configured origin, before resolution (a name is re-resolved per connection), with
     /// the TLS port when the connection is TLS.
     pub address: OriginAddress,
-    /// The TLS name and validation, for a TLS connection.
-    pub tls: Option<TlsTarget>,
+    /// The TLS name and validation, for a TLS connection (boxed: plain connections, the
+    /// common case, stay small).
+    pub tls: Option<Box<TlsTarget>>,
     /// The TCP_USER_TIMEOUT set on the socket.
     pub ack: Duration,
     /// The write-stall timeout baked into the connection's IO.
