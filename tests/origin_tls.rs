@@ -13,6 +13,9 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use http::Version;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use edgecase::config::Config;
 use support::https::{HTTP_1_1, HttpsVisitor};
@@ -693,4 +696,45 @@ async fn sequential_requests_over_h2_and_http1_reuse_one_tls_connection() {
     assert_eq!(origin.requests().len(), 3);
     assert_eq!(origin.handshakes().len(), 1, "one handshake for all");
     assert_eq!(origin.connections(), 1);
+}
+
+// --- after the handshake ------------------------------------------------------------------
+
+/// A TLS origin that completes the handshake, reads the request, and closes without a byte of
+/// response: with a close_notify alert first (`notify`), or by dropping the TCP connection.
+async fn closes_after_the_request(identity: &Identity, notify: bool) -> (u16, JoinHandle<()>) {
+    let (listener, addr) = support::bind_loopback().await;
+    let acceptor = TlsAcceptor::from(identity.server_config(&[b"http/1.1"]));
+    let task = tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut tls) = acceptor.accept(stream).await else {
+            return;
+        };
+        let mut request = [0u8; 4096];
+        let _ = tls.read(&mut request).await;
+        if notify {
+            let _ = tls.shutdown().await;
+        }
+    });
+    (addr.port(), task)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tls_origin_closing_without_a_response_yields_520_empty_reply_with_or_without_close_notify()
+{
+    let (log, _guard) = CapturedLog::install();
+    let ca = TestCa::new("Origin CA");
+    for notify in [true, false] {
+        let (port, origin) = closes_after_the_request(&ca.issue(&[HOST]), notify).await;
+        let edge = Setup::new(port, "strict").ca(&ca).spawn().await;
+
+        let res = get_plain(&edge).await;
+
+        let ray =
+            assert_branded_host_error(&res, HOST, 520, "Web server is returning an unknown error");
+        assert_cause(&log, &ray, "empty_reply");
+        origin.abort();
+    }
 }

@@ -99,6 +99,8 @@ fn classify(
             io::ErrorKind::TimedOut => OriginFailure::AckTimeout {
                 after: timeouts.ack,
             },
+            // A TLS origin that closed without close_notify: a plain close as far as HTTP goes.
+            io::ErrorKind::UnexpectedEof => closed(meter),
             // A reset after part of the head is a head cut short, not a stale connection.
             _ => match meter.seen() {
                 0 => OriginFailure::Unknown(Unknown::Reset(copy_io(io))),
@@ -112,6 +114,11 @@ fn classify(
     if err.is_parse() || err.is_parse_status() {
         return OriginFailure::Unknown(Unknown::MalformedHead(err));
     }
+    closed(meter)
+}
+
+/// The origin closed the connection: before a byte of response, or part way into the head.
+fn closed(meter: &HeadMeter) -> OriginFailure {
     match meter.seen() {
         0 => OriginFailure::Unknown(Unknown::EmptyReply),
         received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
