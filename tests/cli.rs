@@ -889,7 +889,9 @@ async fn demo_sigterm_right_after_its_table_exits_0() {
 async fn help_lists_every_flag_and_the_demo() {
     let outcome = run(&["--help"]).await;
     assert_exit_code(&outcome, 0);
-    for needle in ["--config", "--listen", "--origin", "--check", "demo"] {
+    for needle in [
+        "--config", "--listen", "--origin", "--check", "demo", "cert",
+    ] {
         assert!(
             outcome.stdout.contains(needle),
             "--help mentions {needle}:\n{}",
