@@ -7,200 +7,31 @@
 //! wait (for a line, for the exit) is bounded.
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use support::GUARD;
+use support::binary::{
+    EXIT_BAD_CONFIG, LISTENING_ON, Outcome, Running, assert_exit_code, assert_no_panic, path_arg,
+    run,
+};
 use support::https::{HTTP_1_1, HttpsVisitor, certificate_from_pem};
 use support::origins::Origin;
 use support::pki::{TempDir, TestCa, self_signed};
 use support::visitor::within;
 
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_edgecase");
-
-/// `main.rs`'s exit status for an invalid config or command line.
-const EXIT_BAD_CONFIG: i32 = 2;
-
-/// How long a signalled edgecase with nothing in flight may take to exit.
-const STOP_LIMIT: Duration = Duration::from_secs(3);
-
-/// The start-up log line's marker.
-const LISTENING_ON: &str = "listening on http://";
-
 /// Where the start-up line names the HTTPS listener's address.
 const TLS_LISTEN: &str = "tls_listen=";
 
-// ---------------------------------------------------------------------------------------------
-// The child process (as in tests/cli.rs)
-// ---------------------------------------------------------------------------------------------
-
-/// A running `edgecase`, killed (and reaped) when dropped unless it has already exited. Its
-/// stdout and stderr are read line by line on threads, so the child never blocks on a full
-/// pipe and the test waits for lines with a time limit.
-struct Running {
-    child: Child,
-    stdout: mpsc::UnboundedReceiver<String>,
-    stderr: mpsc::UnboundedReceiver<String>,
-    /// Completes once the child has exited (not yet reaped), from a `waitid(WNOWAIT)` thread.
-    exited: Option<oneshot::Receiver<()>>,
-    stderr_seen: Vec<String>,
-}
-
-/// What a finished `edgecase` did.
-#[derive(Debug)]
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Running {
-    /// Starts `edgecase args...` in the crate's directory, logging at `info`.
-    fn spawn(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "info")
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the edgecase binary");
-        let stdout = read_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = read_lines(child.stderr.take().expect("piped stderr"));
-        let exited = watch_exit(child.id());
-        Running {
-            child,
-            stdout,
-            stderr,
-            exited: Some(exited),
-            stderr_seen: Vec::new(),
-        }
-    }
-
-    /// Waits for the start-up line; returns it with the plain and TLS addresses it announces.
-    async fn listening(&mut self) -> (String, SocketAddr, SocketAddr) {
-        let line = within(GUARD, async {
-            while let Some(line) = self.stderr.recv().await {
-                self.stderr_seen.push(line.clone());
-                if line.contains(LISTENING_ON) {
-                    return Some(line);
-                }
-            }
-            None
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "stderr ended without the start-up line:\n{}",
-                self.stderr_seen.join("\n")
-            )
-        });
-        let plain = address_after(&line, LISTENING_ON);
-        let tls = address_after(&line, TLS_LISTEN);
-        (line, plain, tls)
-    }
-
-    /// Waits (at most `limit`) for the child to exit, then reads the rest of its output.
-    async fn finish(mut self, limit: Duration) -> Outcome {
-        let exited = self.exited.take().expect("finish runs once");
-        within(limit, exited)
-            .await
-            .expect("the exit watcher reports the exit");
-        let status = self
-            .child
-            .try_wait()
-            .expect("reap the child")
-            .expect("the child has exited");
-        let mut stdout = Vec::new();
-        // The pipes close with the process, so both readers end.
-        while let Some(line) = within(GUARD, self.stdout.recv()).await {
-            stdout.push(line);
-        }
-        while let Some(line) = within(GUARD, self.stderr.recv()).await {
-            self.stderr_seen.push(line);
-        }
-        Outcome {
-            status,
-            stdout: stdout.join("\n"),
-            stderr: self.stderr_seen.join("\n"),
-        }
-    }
-
-    /// Sends SIGTERM and returns how the child ended, which must be within [`STOP_LIMIT`].
-    async fn terminate(self) -> Outcome {
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
-        // SAFETY: kill(2) has no memory-safety preconditions; the child is not reaped yet, so
-        // the pid is still its own.
-        let result = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(result, 0, "kill({pid}, SIGTERM) failed");
-        self.finish(STOP_LIMIT).await
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Runs `edgecase args...` to its exit (at most [`GUARD`]).
-async fn run(args: &[&str]) -> Outcome {
-    Running::spawn(args).finish(GUARD).await
-}
-
-/// Forwards each line of `pipe` until EOF.
-fn read_lines(pipe: impl Read + Send + 'static) -> mpsc::UnboundedReceiver<String> {
-    let (lines, receiver) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { return };
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
-/// Completes once process `pid` has exited, without reaping it (`waitid` with `WNOWAIT`).
-fn watch_exit(pid: u32) -> oneshot::Receiver<()> {
-    let (exited, receiver) = oneshot::channel();
-    std::thread::spawn(move || {
-        loop {
-            // SAFETY: an all-zero siginfo_t is valid; waitid only writes into it.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: `info` is a valid, writable siginfo_t for the call's duration.
-            let result = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    pid,
-                    &raw mut info,
-                    libc::WEXITED | libc::WNOWAIT,
-                )
-            };
-            if result == 0 {
-                let _ = exited.send(());
-                return;
-            }
-            if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                return;
-            }
-        }
-    });
-    receiver
+/// Waits for the start-up line; returns it with the plain and TLS addresses it announces.
+async fn listening(edgecase: &mut Running) -> (String, SocketAddr, SocketAddr) {
+    let line = edgecase.stderr_line_containing(LISTENING_ON).await;
+    let plain = address_after(&line, LISTENING_ON);
+    let tls = address_after(&line, TLS_LISTEN);
+    (line, plain, tls)
 }
 
 /// The socket address right after `marker` in `line` (an `https://` prefix, quotes and a
@@ -222,32 +53,18 @@ fn address_after(line: &str, marker: &str) -> SocketAddr {
 // Assertions
 // ---------------------------------------------------------------------------------------------
 
-fn path_arg(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
-}
-
+/// Asserts the exit code and that nothing panicked.
 #[track_caller]
-fn assert_exit_code(outcome: &Outcome, code: i32) {
-    assert_eq!(
-        outcome.status.code(),
-        Some(code),
-        "status {:?}; stderr:\n{}\nstdout:\n{}",
-        outcome.status,
-        outcome.stderr,
-        outcome.stdout
-    );
-    assert!(
-        !outcome.stderr.contains("panicked"),
-        "stderr:\n{}",
-        outcome.stderr
-    );
+fn assert_exited(outcome: &Outcome, code: i32) {
+    assert_exit_code(outcome, code);
+    assert_no_panic(outcome);
 }
 
 /// Asserts a config rejected by `--check`: exit 2, nothing on stdout, every stderr line
 /// `edgecase: {file}: key: why`, one of them for `key`. Returns that line.
 #[track_caller]
 fn assert_rejected_naming(outcome: &Outcome, file: &Path, key: &str) -> String {
-    assert_exit_code(outcome, EXIT_BAD_CONFIG);
+    assert_exited(outcome, EXIT_BAD_CONFIG);
     assert!(
         outcome.stdout.trim().is_empty(),
         "stdout: {}",
@@ -306,7 +123,7 @@ async fn cert_writes_a_leaf_for_the_hosts_that_a_config_with_relative_paths_serv
         path_arg(dir.path()),
     ])
     .await;
-    assert_exit_code(&outcome, 0);
+    assert_exited(&outcome, 0);
     let said = format!("{}\n{}", outcome.stdout, outcome.stderr);
     assert!(said.contains("cert.pem"), "says what it wrote: {said}");
     assert!(said.contains("key.pem"), "says what it wrote: {said}");
@@ -350,7 +167,7 @@ async fn cert_writes_a_leaf_for_the_hosts_that_a_config_with_relative_paths_serv
         ),
     );
     let mut edgecase = Running::spawn(&["--config", path_arg(&config)]);
-    let (line, _plain, tls) = edgecase.listening().await;
+    let (line, _plain, tls) = listening(&mut edgecase).await;
     assert_eq!(tls.ip().to_string(), "127.0.0.1", "{line}");
     assert_ne!(
         tls.port(),
@@ -385,15 +202,15 @@ async fn cert_writes_a_leaf_for_the_hosts_that_a_config_with_relative_paths_serv
     assert_eq!(by_ip.response.status(), 200, "{}", by_ip.response.text());
     assert_eq!(by_ip.response.text(), "answered by the origin");
 
-    let outcome = edgecase.terminate().await;
-    assert_exit_code(&outcome, 0);
+    let outcome = edgecase.stop_with(libc::SIGTERM).await;
+    assert_exited(&outcome, 0);
 }
 
 #[tokio::test]
 async fn cert_without_host_exits_2_saying_host_is_needed() {
     let dir = TempDir::new("cli-cert-no-host");
     let outcome = run(&["cert", "--out", path_arg(dir.path())]).await;
-    assert_exit_code(&outcome, EXIT_BAD_CONFIG);
+    assert_exited(&outcome, EXIT_BAD_CONFIG);
     assert!(outcome.stderr.contains("--host"), "{}", outcome.stderr);
     assert!(
         !dir.path().join("cert.pem").exists() && !dir.path().join("key.pem").exists(),
@@ -405,7 +222,7 @@ async fn cert_without_host_exits_2_saying_host_is_needed() {
 async fn cert_with_a_bad_host_name_exits_2_naming_it() {
     let dir = TempDir::new("cli-cert-bad-host");
     let outcome = run(&["cert", "--host", "bad name!", "--out", path_arg(dir.path())]).await;
-    assert_exit_code(&outcome, EXIT_BAD_CONFIG);
+    assert_exited(&outcome, EXIT_BAD_CONFIG);
     assert!(outcome.stderr.contains("bad name!"), "{}", outcome.stderr);
     assert!(
         !dir.path().join("cert.pem").exists() && !dir.path().join("key.pem").exists(),
@@ -519,7 +336,7 @@ async fn check_accepts_every_ssl_mode_and_a_valid_tls_setup() {
             ),
         );
         let outcome = run(&["--check", "--config", path_arg(&file)]).await;
-        assert_exit_code(&outcome, 0);
+        assert_exited(&outcome, 0);
         assert!(
             outcome.stdout.contains("config is valid"),
             "ssl = {mode:?}: {}",

@@ -3,6 +3,7 @@
 //! ([`visitor`]).
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod https;
 pub mod log;
 pub mod origins;
