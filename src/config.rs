@@ -25,8 +25,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::emulation::FaultSpec;
 use crate::ray::Colo;
 use crate::tls::trust::OriginTls;
+
+pub(crate) use duration::{format as format_duration, parse as parse_duration};
 
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
@@ -49,6 +52,12 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub const MAX_SHUTDOWN_GRACE: Duration = Duration::from_secs(3600);
 /// The profile used when `timeouts.profile` is not set.
 pub const DEFAULT_PROFILE: Profile = Profile::Classic;
+
+/// Where the control API listens when `[admin] listen` is not set: loopback only.
+pub const DEFAULT_ADMIN_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8081));
+/// Railgun's `lan.timeout` default: 30 seconds without a response from the origin, then 527.
+pub const DEFAULT_LAN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Classic: Cloudflare answered 522 when the origin had not completed the TCP handshake within
 /// 15 seconds (seed article).
@@ -102,6 +111,44 @@ pub struct Config {
     pub dns: DnsConfig,
     /// `[[route]]`s in file order; the first that matches a request wins.
     pub routes: Vec<Route>,
+    /// `[[fault]]` rules in file order, each checked; the first that matches wins.
+    pub faults: Vec<FaultSpec>,
+    /// `[emulation]`: how faults are chosen and shown.
+    pub emulation: Emulation,
+    /// `[railgun]`: when set, a Railgun listener sits between the edge and the origin.
+    pub railgun: Option<Railgun>,
+    /// `[admin]`: the control API; `None` when `[admin] enabled = false`.
+    pub admin: Option<AdminConfig>,
+}
+
+/// `[emulation]`: fault decisions and explanations.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Emulation {
+    /// Seeds the RNG behind `percent`, jitter and toxicity; `None`: random.
+    pub seed: Option<u64>,
+    /// Whether the `cf-edgecase-fault` request header picks a fault (off by default).
+    pub header_faults: bool,
+    /// Whether edgecase-made responses carry `cf-edgecase-cause`.
+    pub explain: bool,
+}
+
+/// `[railgun]`: the retired Railgun listener beside the origin. Origin-link failures answer
+/// 527, and `lan_timeout` replaces `timeouts.read`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Railgun {
+    /// How long the listener waits for the origin's response.
+    pub lan_timeout: Duration,
+}
+
+/// `[admin]`: where the control API listens, and the token it wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// The control API's address.
+    pub listen: SocketAddr,
+    /// `authorization: Bearer <token>` required on every endpoint but `/healthz`, when set.
+    pub token: Option<String>,
+    /// Whether `listen` was left to its default, so a busy port is a warning, not an error.
+    pub default_listen: bool,
 }
 
 /// `[edge]`: where visitors connect and how the edge presents itself.
@@ -116,6 +163,11 @@ pub struct EdgeConfig {
     /// How long in-flight requests may finish after SIGTERM or Ctrl-C; the clock starts at the
     /// signal, and connections still open when it runs out are closed. Zero closes at once.
     pub shutdown_grace: Duration,
+    /// Seeds the ray ID sequence, so a run can be replayed; `None`: random.
+    pub ray_seed: Option<u64>,
+    /// Cloudflare's 2026 errors: `Accept` picks HTML, JSON or Markdown, and `retry-after` is
+    /// sent. `false`: the HTML page for everyone, no `retry-after`.
+    pub structured_errors: bool,
 }
 
 /// `[edge] tls_listen`, `tls_cert`, `tls_key`: the visitor-facing HTTPS listener.
@@ -273,6 +325,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--origin`: replaces `origin.address`.
     pub origin: Option<String>,
+    /// `--admin`: replaces `admin.listen`.
+    pub admin: Option<String>,
 }
 
 impl Config {
@@ -326,6 +380,8 @@ impl Default for Config {
                 tls: None,
                 colo: Colo::DEFAULT,
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+                ray_seed: None,
+                structured_errors: true,
             },
             origin: OriginConfig {
                 address: OriginAddress {
@@ -342,6 +398,14 @@ impl Default for Config {
             limits: Limits::default(),
             dns: DnsConfig::default(),
             routes: Vec::new(),
+            faults: Vec::new(),
+            emulation: Emulation::default(),
+            railgun: None,
+            admin: Some(AdminConfig {
+                listen: DEFAULT_ADMIN_LISTEN,
+                token: None,
+                default_listen: true,
+            }),
         }
     }
 }

@@ -59,6 +59,19 @@ pub enum OriginFailure {
     VisitorBody(hyper::Error),
     /// edgecase itself failed, e.g. it could not open a socket (500).
     Internal(io::Error),
+    /// Cloudflare's own error, served by a fault rule: 500 (branded, the Cloudflare hop
+    /// failing) or 502, 503, 504 (the unbranded page).
+    Edge {
+        /// 500, 502, 503 or 504.
+        status: u16,
+    },
+    /// A 530 with a 1xxx error other than a real DNS failure (a fault rule's `code`).
+    Numbered {
+        /// The 1xxx error shown, e.g. 1033.
+        code: u16,
+    },
+    /// With Railgun enabled, a failure on the link between the listener and the origin (527).
+    Railgun(Box<OriginFailure>),
 }
 
 /// The ways an origin can answer without giving a usable response head (all 520).
@@ -105,6 +118,8 @@ pub enum DnsCause {
         /// The timeout in force.
         after: Duration,
     },
+    /// A fault rule's `status = 530`.
+    Emulated,
 }
 
 impl OriginFailure {
@@ -123,7 +138,39 @@ impl OriginFailure {
             Self::Gateway { status } => *status,
             Self::VisitorBody(_) => 400,
             Self::Internal(_) => 500,
+            Self::Edge { status } => *status,
+            Self::Numbered { .. } => 530,
+            Self::Railgun(_) => 527,
         }
+    }
+
+    /// A 530 with the 1xxx error `code`; 1016 is the DNS failure itself.
+    pub fn numbered(code: u16) -> Self {
+        match code {
+            1016 => Self::Dns(DnsFailure {
+                name: String::new(),
+                cause: DnsCause::Emulated,
+            }),
+            code => Self::Numbered { code },
+        }
+    }
+
+    /// Whether this failure happened on the link to the origin (what Railgun's listener would
+    /// report as 527): every 520-526 cause, but not DNS, the origin's own 502/504, the
+    /// visitor's body or edgecase itself.
+    pub fn is_origin_link(&self) -> bool {
+        matches!(
+            self,
+            Self::Unknown(_)
+                | Self::Refused(_)
+                | Self::ConnectTimeout { .. }
+                | Self::AckTimeout { .. }
+                | Self::Unreachable(_)
+                | Self::ReadTimeout { .. }
+                | Self::WriteTimeout { .. }
+                | Self::TlsHandshake(_)
+                | Self::InvalidCertificate(_)
+        )
     }
 
     /// Which page the visitor gets.
@@ -142,15 +189,21 @@ impl OriginFailure {
             | Self::WriteTimeout { .. }
             | Self::TlsHandshake(_)
             | Self::InvalidCertificate(_)
-            | Self::Gateway { .. } => host_failed(self.status()),
+            | Self::Gateway { .. }
+            | Self::Railgun(_) => host_failed(self.status()),
             Self::Dns(_) => PageKind::Numbered {
                 status: 530,
                 code: 1016,
             },
             Self::VisitorBody(_) => PageKind::Unbranded { status: 400 },
-            Self::Internal(_) => PageKind::Branded {
+            Self::Internal(_) | Self::Edge { status: 500 } => PageKind::Branded {
                 status: 500,
                 failing: Hop::Cloudflare,
+            },
+            Self::Edge { status } => PageKind::Unbranded { status: *status },
+            Self::Numbered { code } => PageKind::Numbered {
+                status: 530,
+                code: *code,
             },
         }
     }
@@ -172,7 +225,50 @@ impl OriginFailure {
             Self::Gateway { .. } => "origin_504",
             Self::VisitorBody(_) => "visitor_body",
             Self::Internal(_) => "internal",
+            Self::Edge { status: 500 } => "edge_500",
+            Self::Edge { status: 502 } => "edge_502",
+            Self::Edge { status: 503 } => "edge_503",
+            Self::Edge { .. } => "edge_504",
+            Self::Numbered { code } => numbered_tag(*code),
+            Self::Railgun(inner) => railgun_tag(inner),
         }
+    }
+}
+
+/// The tag of a 530 with error `code`: `error_1033` and so on.
+fn numbered_tag(code: u16) -> &'static str {
+    macro_rules! tags {
+        ($($code:literal),*) => {
+            match code {
+                $($code => concat!("error_", stringify!($code)),)*
+                _ => "error_1xxx",
+            }
+        };
+    }
+    tags!(
+        1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+        1015, 1016, 1018, 1019, 1020, 1023, 1025, 1033, 1034, 1035, 1036, 1037, 1038, 1101, 1102,
+        1104, 1106, 1200, 1205
+    )
+}
+
+/// The tag of a failure behind Railgun's listener: `railgun_` and the inner cause.
+fn railgun_tag(inner: &OriginFailure) -> &'static str {
+    match inner {
+        OriginFailure::Unknown(Unknown::EmptyReply) => "railgun_empty_reply",
+        OriginFailure::Unknown(Unknown::ClosedMidHead { .. }) => "railgun_closed_mid_head",
+        OriginFailure::Unknown(Unknown::Reset(_)) => "railgun_reset",
+        OriginFailure::Unknown(Unknown::MalformedHead(_)) => "railgun_malformed_head",
+        OriginFailure::Unknown(Unknown::HeadersTooLarge { .. }) => "railgun_headers_too_large",
+        OriginFailure::Refused(_) => "railgun_refused",
+        OriginFailure::ConnectTimeout { .. } => "railgun_connect_timeout",
+        OriginFailure::AckTimeout { .. } => "railgun_ack_timeout",
+        OriginFailure::Unreachable(_) => "railgun_unreachable",
+        OriginFailure::ReadTimeout { .. } => "railgun_read_timeout",
+        OriginFailure::WriteTimeout { .. } => "railgun_write_timeout",
+        OriginFailure::TlsHandshake(_) => "railgun_tls_handshake",
+        OriginFailure::InvalidCertificate(_) => "railgun_tls_certificate",
+        _ => "railgun_error",
     }
 }
 
@@ -218,6 +314,9 @@ impl fmt::Display for OriginFailure {
             Self::Gateway { status } => write!(f, "origin answered {status}"),
             Self::VisitorBody(_) => f.write_str("visitor's request body failed"),
             Self::Internal(_) => f.write_str("edgecase failed internally"),
+            Self::Edge { status } => write!(f, "Cloudflare-side {status} (fault rule)"),
+            Self::Numbered { code } => write!(f, "error {code} (fault rule)"),
+            Self::Railgun(inner) => write!(f, "Railgun listener to origin: {inner}"),
         }
     }
 }
@@ -248,6 +347,7 @@ impl fmt::Display for DnsCause {
             Self::NoAddress => f.write_str("no address in the answer"),
             Self::NotInStaticHosts => f.write_str("not in [dns] hosts and [dns] system = false"),
             Self::Timeout { after } => write!(f, "no answer within {after:?}"),
+            Self::Emulated => f.write_str("emulated by a fault rule"),
         }
     }
 }
@@ -262,13 +362,16 @@ impl StdError for OriginFailure {
                 _ => None,
             },
             Self::VisitorBody(e) => Some(e),
+            Self::Railgun(inner) => Some(inner.as_ref()),
             Self::TlsHandshake(handshake) => Some(handshake),
             Self::InvalidCertificate(certificate) => certificate.source(),
             Self::ConnectTimeout { .. }
             | Self::AckTimeout { .. }
             | Self::ReadTimeout { .. }
             | Self::WriteTimeout { .. }
-            | Self::Gateway { .. } => None,
+            | Self::Gateway { .. }
+            | Self::Edge { .. }
+            | Self::Numbered { .. } => None,
         }
     }
 }

@@ -12,12 +12,19 @@
 //! 4. A response streams back to the visitor; a failure becomes Cloudflare's status and page
 //!    ([`pages`]). Either way [`edge::access_log`] writes one line when the response is over.
 
+pub mod admin;
 pub mod config;
 pub mod demo;
 pub mod edge;
+mod embed;
+pub mod emulation;
 pub mod failure;
 pub mod origin;
 pub mod pages;
 pub mod ray;
 pub mod tls;
 pub mod trace;
+
+pub use edge::recent::RequestRecord;
+pub use embed::{Controls, EdgeBuilder, EdgeHandle, FaultError, StartError};
+pub use emulation::{FaultSpec, FaultView};

@@ -31,6 +31,9 @@ struct Cli {
     /// The origin, HOST:PORT (overrides origin.address).
     #[arg(long, value_name = "HOST:PORT")]
     origin: Option<String>,
+    /// Where the control API listens, e.g. 127.0.0.1:8081 (overrides admin.listen).
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<String>,
     /// Validate the config and exit: 0 when valid, 2 with the problems otherwise.
     #[arg(long)]
     check: bool,
@@ -163,6 +166,7 @@ fn load(cli: &Cli) -> Result<Config, ConfigError> {
     let overrides = Overrides {
         listen: cli.listen.clone(),
         origin: cli.origin.clone(),
+        admin: cli.admin.clone(),
     };
     match &cli.config {
         Some(path) => Config::load(path, &overrides),
@@ -188,7 +192,25 @@ fn run(config: Config) -> anyhow::Result<()> {
                 })?),
                 None => None,
             };
-        edgecase::edge::serve(Listeners { http, https }, config, shutdown).await?;
+        let admin = match &config.admin {
+            None => None,
+            Some(admin) => match TcpListener::bind(admin.listen).await {
+                Ok(listener) => Some(listener),
+                // The default port may be taken by another edgecase: serve without the control
+                // API rather than not at all. A port the config names must be had.
+                Err(e) if admin.default_listen => {
+                    tracing::warn!(
+                        "control API not started: cannot listen on {} ({e}); set [admin] \
+                         listen to another address, or enabled = false",
+                        admin.listen
+                    );
+                    None
+                }
+                Err(e) => anyhow::bail!("cannot listen on {} (control API): {e}", admin.listen),
+            },
+        };
+        let listeners = Listeners { http, https, admin };
+        edgecase::edge::serve(listeners, config, shutdown).await?;
         Ok(())
     })
 }

@@ -128,6 +128,12 @@ impl RayGenerator {
         }
     }
 
+    /// A number identifying this generator (the trace's `fl`), without using up a ray ID:
+    /// the first request of a seeded run still gets the sequence's first ID.
+    pub fn instance_id(&self) -> u64 {
+        mix(!self.seed)
+    }
+
     /// The next ray ID, for a request handled in `colo`.
     pub fn next(&self, colo: Colo) -> RayId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);

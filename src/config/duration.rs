@@ -135,6 +135,23 @@ impl fmt::Display for DurationError {
 
 /// Parses `"15s"`, `"250ms"`, `"1m30s"`, `"1h2m3s500ms"`: whole numbers, each followed by one of
 /// `h`, `m`, `s`, `ms`, largest unit first, no spaces, no sign.
+/// `d` in the same syntax, to the millisecond, largest unit first: `"1m30s"`, `"250ms"`, `"0ms"`.
+pub(crate) fn format(d: Duration) -> String {
+    let mut left = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    if left == 0 {
+        return "0ms".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in UNITS {
+        if left >= size {
+            out.push_str(&(left / size).to_string());
+            out.push_str(unit);
+            left %= size;
+        }
+    }
+    out
+}
+
 pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     let fail = |fault| {
         Err(DurationError {

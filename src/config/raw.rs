@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::duration::RawDuration;
 use super::error::Problem;
+use crate::emulation::FaultSpec;
 
 /// The whole file. Every table and key is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +27,38 @@ pub(crate) struct RawConfig {
     pub dns: RawDns,
     #[serde(rename = "route")]
     pub routes: Vec<RawRoute>,
+    #[serde(rename = "fault")]
+    pub faults: Vec<FaultSpec>,
+    pub emulation: RawEmulation,
+    pub railgun: RawRailgun,
+    pub admin: RawAdmin,
+}
+
+/// `[emulation]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [emulation] table")]
+pub(crate) struct RawEmulation {
+    #[serde(deserialize_with = "whole_number")]
+    pub seed: Option<i64>,
+    pub header_faults: Option<bool>,
+    pub explain: Option<bool>,
+}
+
+/// `[railgun]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [railgun] table")]
+pub(crate) struct RawRailgun {
+    pub enabled: Option<bool>,
+    pub lan_timeout: Option<RawDuration>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [admin] table")]
+pub(crate) struct RawAdmin {
+    pub enabled: Option<bool>,
+    pub listen: Option<String>,
+    pub token: Option<String>,
 }
 
 /// `[edge]`.
@@ -38,6 +71,9 @@ pub(crate) struct RawEdge {
     pub tls_key: Option<String>,
     pub colo: Option<String>,
     pub shutdown_grace: Option<RawDuration>,
+    #[serde(deserialize_with = "whole_number")]
+    pub ray_seed: Option<i64>,
+    pub structured_errors: Option<bool>,
 }
 
 /// `[origin]`.

@@ -662,11 +662,15 @@ fn config_overrides_replace_file_values() {
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
         origin: Some("Origin.test:4000".into()),
+        admin: Some("127.0.0.1:0".into()),
     };
     let text = "[edge]\nlisten = \"127.0.0.1:9\"\n[origin]\naddress = \"127.0.0.1:9\"\n";
     let config = Config::from_toml_str_with(text, &overrides).expect("overrides are valid");
     assert_eq!(config.edge.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
     assert_eq!(config.origin.address.to_string(), "origin.test:4000");
+    let admin = config.admin.expect("the control API is on by default");
+    assert_eq!(admin.listen, SocketAddr::from(([127, 0, 0, 1], 0)));
+    assert!(!admin.default_listen);
     let config = Config::defaults_with(&overrides).expect("overrides are valid");
     assert_eq!(config.edge.listen.port(), 0);
     assert_eq!(config.origin.address.port, 4000);
@@ -677,6 +681,7 @@ fn config_invalid_overrides_name_the_key_and_the_flag() {
     let overrides = Overrides {
         listen: Some("localhost".into()),
         origin: Some("http://x:1".into()),
+        admin: None,
     };
     // The file's own listen value is fine; the flag replaces it before validation.
     let text = "[edge]\nlisten = \"127.0.0.1:9\"\n";

@@ -23,6 +23,8 @@ use super::{
 };
 use crate::ray::Colo;
 use crate::tls::pem;
+
+mod emulation;
 use crate::tls::trust::{OriginTls, TrustError};
 
 impl TryFrom<RawConfig> for Config {
@@ -106,6 +108,18 @@ pub(crate) fn build(
     });
 
     let hosts = check.hosts(raw.dns.hosts.0);
+    check.faults(&raw.faults);
+    let emulation = check.emulation(raw.emulation);
+    let railgun = check.railgun(raw.railgun);
+    let ray_seed = raw
+        .edge
+        .ray_seed
+        .and_then(|seed| check.seed("edge.ray_seed", seed));
+    let admin = check.admin(
+        raw.admin,
+        overrides.admin.as_deref(),
+        listen.unwrap_or(DEFAULT_LISTEN),
+    );
     let routes = raw
         .routes
         .into_iter()
@@ -158,6 +172,8 @@ pub(crate) fn build(
             tls: edge_tls,
             colo: colo.unwrap_or(Colo::DEFAULT),
             shutdown_grace: shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+            ray_seed,
+            structured_errors: raw.edge.structured_errors.unwrap_or(true),
         },
         origin: OriginConfig {
             address: address.unwrap_or(defaults.origin.address),
@@ -176,6 +192,10 @@ pub(crate) fn build(
             hosts,
         },
         routes,
+        faults: raw.faults,
+        emulation,
+        railgun,
+        admin,
     })
 }
 

@@ -375,9 +375,16 @@ async fn serve_demo(
         "{}",
         table(at.listen, at.tls_listen, &cert.cert, &routes, &isolation)
     );
+    // The control API on its usual port, when free: the demo works without it.
+    let admin = std::net::TcpListener::bind(crate::config::DEFAULT_ADMIN_LISTEN)
+        .and_then(|admin| admin.set_nonblocking(true).map(|()| admin))
+        .ok()
+        .map(TcpListener::from_std)
+        .transpose()?;
     let listeners = Listeners {
         http: TcpListener::from_std(visitors)?,
         https: Some(TcpListener::from_std(tls_visitors)?),
+        admin,
     };
     crate::edge::serve(listeners, config, shutdown).await
 }

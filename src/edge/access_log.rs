@@ -3,13 +3,16 @@
 //! For an error page that is at once; for a proxied response it is when the body ends, breaks
 //! off, or the visitor goes away, so the line tells how the response really ended.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use http::Method;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::edge::recent::{RecentRequests, RequestRecord};
 use crate::origin::ExchangeFacts;
+use crate::pages::time::Rfc3339;
 use crate::ray::RayId;
 
 /// How a response ended.
@@ -46,6 +49,12 @@ pub struct AccessLog {
     pub exchange: Option<ExchangeFacts>,
     /// From arrival to the response head.
     pub head_after: Duration,
+    /// The wall-clock time the request arrived.
+    pub at: SystemTime,
+    /// The fault rule that applied, by id.
+    pub fault: Option<u64>,
+    /// Where the finished request is also recorded, for the control API.
+    pub recent: Arc<RecentRequests>,
 }
 
 impl AccessLog {
@@ -81,6 +90,7 @@ impl AccessLog {
                     head_ms = ms(self.head_after),
                     total_ms = ms(total),
                     ending,
+                    fault = self.fault,
                     $message
                 )
             };
@@ -90,5 +100,26 @@ impl AccessLog {
         } else {
             line!(info, "request");
         }
+        let cause = self
+            .cause
+            .or((ending != "complete").then_some(ending))
+            .map(str::to_owned);
+        self.recent.push(RequestRecord {
+            ray: self.ray.to_string(),
+            time: Rfc3339(self.at).to_string(),
+            method: self.method.to_string(),
+            host: self.host,
+            path: self.path,
+            status: self.status,
+            origin_status: self.origin_status,
+            cause,
+            fault: self.fault,
+            origin: self.exchange.map(|e| e.peer),
+            connect_ms,
+            tls_ms,
+            head_ms: ms(self.head_after),
+            total_ms: ms(total),
+            ending: ending.to_owned(),
+        });
     }
 }

@@ -39,12 +39,18 @@ pub struct Listeners {
     pub http: TcpListener,
     /// TLS with ALPN h2 and http/1.1; needs `edge.tls_cert` and `edge.tls_key` in the config.
     pub https: Option<TcpListener>,
+    /// The control API (`[admin] listen`).
+    pub admin: Option<TcpListener>,
 }
 
 impl From<TcpListener> for Listeners {
     /// HTTP only.
     fn from(http: TcpListener) -> Self {
-        Listeners { http, https: None }
+        Listeners {
+            http,
+            https: None,
+            admin: None,
+        }
     }
 }
 
@@ -65,7 +71,21 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let Listeners { http, https } = listeners.into();
+    let listeners = listeners.into();
+    let http_port = listeners.http.local_addr()?.port();
+    let state = Arc::new(EdgeState::new(Arc::new(config), http_port));
+    serve_state(listeners, state, shutdown).await
+}
+
+/// As [`serve`], with the state made by the caller (who keeps a handle on its fault rules and
+/// recent requests: the library's [`crate::EdgeHandle`]).
+pub async fn serve_state(
+    listeners: Listeners,
+    state: Arc<EdgeState>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let Listeners { http, https, admin } = listeners;
+    let config = &state.config;
     let acceptor = match (&https, &config.edge.tls) {
         (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
         (Some(_), None) => {
@@ -76,12 +96,14 @@ pub async fn serve(
         }
         (None, _) => None,
     };
-    let config = Arc::new(config);
     let grace = config.edge.shutdown_grace;
     let local = http.local_addr()?;
     let tls_local = https.as_ref().map(TcpListener::local_addr).transpose()?;
-    let state = Arc::new(EdgeState::new(config, local.port()));
+    let admin_local = admin.as_ref().map(TcpListener::local_addr).transpose()?;
     announce(&state.config, local, tls_local);
+    if let Some(addr) = admin_local {
+        info!(admin = %addr, "edgecase control API on http://{addr}/");
+    }
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -98,11 +120,13 @@ pub async fn serve(
 
     tokio::pin!(shutdown);
     loop {
-        let (accepted, secure) = tokio::select! {
-            accepted = http.accept() => (accepted, false),
-            accepted = accept_on(https.as_ref()) => (accepted, true),
+        let (accepted, port) = tokio::select! {
+            accepted = http.accept() => (accepted, Port::Http),
+            accepted = accept_on(https.as_ref()) => (accepted, Port::Https),
+            accepted = accept_on(admin.as_ref()) => (accepted, Port::Admin),
             () = &mut shutdown => break,
         };
+        let secure = port == Port::Https;
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -129,9 +153,12 @@ pub async fn serve(
         let acceptor = acceptor.clone().filter(|_| secure);
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
-            match acceptor {
-                None => serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher).await,
-                Some(acceptor) => {
+            match (port, acceptor) {
+                (Port::Admin, _) => serve_admin(&builder, state, stream, watcher).await,
+                (_, None) => {
+                    serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher).await
+                }
+                (_, Some(acceptor)) => {
                     serve_tls(&builder, state, visit, stream, acceptor, watcher).await
                 }
             }
@@ -139,6 +166,7 @@ pub async fn serve(
     }
     drop(http);
     drop(https);
+    drop(admin);
     let in_flight = graceful.count();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");
     if tokio::time::timeout(grace, graceful.shutdown())
@@ -153,6 +181,28 @@ pub async fn serve(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Which listener a connection came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Port {
+    Http,
+    Https,
+    Admin,
+}
+
+/// Serves one control API connection.
+async fn serve_admin(
+    builder: &VisitorBuilder,
+    state: Arc<EdgeState>,
+    stream: TcpStream,
+    watcher: Watcher,
+) {
+    let service = service_fn(move |request| crate::admin::handle(state.clone(), request));
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .into_owned();
+    let _ = watcher.watch(connection).await;
 }
 
 /// Accepts on `listener`, or never when there is none.

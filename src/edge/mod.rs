@@ -6,16 +6,20 @@
 
 pub mod access_log;
 pub mod body;
+pub mod errors;
 pub mod forward;
 pub mod listener;
+pub mod recent;
 pub mod service;
 
-pub use listener::{Listeners, serve, shutdown_signal};
+pub use listener::{Listeners, serve, serve_state, shutdown_signal};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::edge::recent::RecentRequests;
+use crate::emulation::FaultRules;
 use crate::origin::OriginClient;
 use crate::ray::RayGenerator;
 use crate::tls::visitor::VisitorTls;
@@ -32,16 +36,26 @@ pub struct EdgeState {
     pub instance: String,
     /// The port of the plain-HTTP listener, where SSL mode Off redirects HTTPS visitors.
     pub http_port: u16,
+    /// The fault rules in force (from `[[fault]]`, the control API or the library).
+    pub faults: Arc<FaultRules>,
+    /// The most recent requests, for the control API.
+    pub recent: Arc<RecentRequests>,
 }
 
 impl EdgeState {
     /// State for serving `config`, with plain HTTP on `http_port`.
     pub fn new(config: Arc<Config>, http_port: u16) -> Self {
-        let rays = RayGenerator::random();
+        let rays = match config.edge.ray_seed {
+            Some(seed) => RayGenerator::seeded(seed),
+            None => RayGenerator::random(),
+        };
+        let faults = Arc::new(FaultRules::new(&config.faults, config.emulation.seed));
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
-        let instance = format!("{:07x}", rays.next(config.edge.colo).id() >> 36);
+        let instance = format!("{:07x}", rays.instance_id() >> 36);
         EdgeState {
+            faults,
+            recent: Arc::new(RecentRequests::default()),
             origins: OriginClient::new(&config),
             config,
             rays,

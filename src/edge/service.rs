@@ -16,15 +16,19 @@ use http::{Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::config::{Profile, SslMode};
+use crate::config::SslMode;
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
+use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::{EdgeState, Visit};
+use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
+use crate::emulation::header::{self as fault_header, FAULT_HEADER};
+use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::OriginFailure;
 use crate::origin::Visitor;
 use crate::origin::body::RequestBody;
-use crate::pages::{self, PageContext};
+use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
 use crate::trace::{TRACE_PATH, Trace};
 
@@ -45,6 +49,9 @@ pub async fn handle(
         .map_or("/", |pq| pq.as_str())
         .to_owned();
     let log = AccessLog {
+        at,
+        fault: None,
+        recent: state.recent.clone(),
         ray,
         method: request.method().clone(),
         host,
@@ -67,7 +74,16 @@ pub async fn handle(
             .0
             .take()
             .expect("the unanswered line is still there");
-        error_page(&failure, &visit, ray, at, log, state.config.profile)
+        let host = log.host.clone();
+        let answering = Answering {
+            config: &state.config,
+            ray,
+            at,
+            host: &host,
+            client_ip: visit.peer.ip(),
+            form: Form::Html,
+        };
+        error_page(&failure, &answering, log)
     })
     .await;
     unanswered.0 = None;
@@ -107,6 +123,9 @@ where
     }
 }
 
+/// The prefix of Cloudflare's test endpoint for error pages: `/cdn-cgi/error/522`.
+const CDN_CGI_ERROR: &str = "/cdn-cgi/error/";
+
 /// The response to one request, with its log line under way.
 async fn respond(
     state: &EdgeState,
@@ -118,6 +137,24 @@ async fn respond(
     let config = &state.config;
     let ray = log.ray;
     let started = log.started;
+    let form = match config.edge.structured_errors {
+        true => Form::negotiate(
+            request
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok()),
+        ),
+        false => Form::Html,
+    };
+    let host = log.host.clone();
+    let answering = Answering {
+        config,
+        ray,
+        at,
+        host: &host,
+        client_ip: visit.peer.ip(),
+        form,
+    };
 
     if request.uri().path() == TRACE_PATH {
         let trace = Trace {
@@ -134,22 +171,80 @@ async fn respond(
             version: request.version(),
             ray,
         };
-        let response = trace.response();
+        let mut response = trace.response();
+        answering.explain(&mut response, "trace");
+        return finish_local(response, log, None);
+    }
+    if let Some(code) = request.uri().path().strip_prefix(CDN_CGI_ERROR) {
+        let kind = code.parse().ok().and_then(pages::cdn_cgi_error);
+        let kind = kind.unwrap_or(PageKind::Unbranded { status: 404 });
+        let mut response = answering.page(kind);
+        answering.explain(&mut response, "cdn_cgi_error");
         return finish_local(response, log, None);
     }
 
-    let target = config.target(&log.host, request.uri().path());
+    let (mut parts, body) = request.into_parts();
+    // Never forwarded, whether or not header faults are on.
+    let asked = parts.headers.remove(FAULT_HEADER);
+    let mut decision = None;
+    if config.emulation.header_faults
+        && let Some(value) = asked
+    {
+        match fault_header::parse(value.as_bytes()) {
+            Ok(action) => decision = Some(Decision { rule: None, action }),
+            Err(why) => return bad_fault_header(&answering, why, log),
+        }
+    }
+    let mut target = config.target(&log.host, parts.uri.path());
+    if let Some(railgun) = &config.railgun {
+        target.timeouts.read = railgun.lan_timeout;
+    }
     if target.ssl == SslMode::Off && visit.https() {
-        let response = to_plain_http(&log.host, state.http_port, request.uri(), ray);
+        let mut response = to_plain_http(&log.host, state.http_port, &parts.uri, ray);
+        answering.explain(&mut response, "ssl_off_redirect");
         return finish_local(response, log, None);
     }
-    let (parts, body) = request.into_parts();
+    if decision.is_none() {
+        decision = state.faults.decide(&RequestFacts {
+            host: &log.host,
+            path: parts.uri.path(),
+            method: &parts.method,
+            headers: &parts.headers,
+        });
+    }
+    log.fault = decision.as_ref().and_then(|d| d.rule);
+    let lan_timeout = config.railgun.map(|r| r.lan_timeout);
+    let link = match decision.map(|d| d.action) {
+        None => LinkFaults::default(),
+        Some(Action::Link(link)) => link,
+        Some(Action::Status {
+            status,
+            code,
+            delay,
+        }) => {
+            let wait =
+                delay.unwrap_or_else(|| default_delay(status, &target.timeouts, lan_timeout));
+            tokio::time::sleep(wait).await;
+            let failure = emulated_failure(status, code, &target.timeouts, lan_timeout);
+            let failure = through_railgun(failure, config, target.address, &log.host);
+            return error_page(&failure, &answering, log);
+        }
+        Some(Action::Edge { status, delay }) => {
+            tokio::time::sleep(delay.unwrap_or_default()).await;
+            return error_page(&edge_failure(status), &answering, log);
+        }
+    };
+
     let outgoing = origin_request(parts, RequestBody::streaming(body), &visit, ray);
     let visitor = Visitor {
         https: visit.https(),
         host: &log.host,
     };
-    match state.origins.forward(&target, visitor, outgoing).await {
+    match state
+        .origins
+        .forward(&target, visitor, outgoing, &link)
+        .await
+    {
         Ok(forwarded) => {
             let status = forwarded.response.status().as_u16();
             log.exchange = Some(forwarded.facts);
@@ -158,7 +253,7 @@ async fn respond(
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The
                 // unread body goes with the connection, which is not reused.
                 let failure = OriginFailure::Gateway { status };
-                return error_page(&failure, &visit, ray, at, log, config.profile);
+                return error_page(&failure, &answering, log);
             }
             log.status = status;
             log.head_after = started.elapsed();
@@ -168,8 +263,28 @@ async fn respond(
                 log: Some(Box::new(log)),
             })
         }
-        Err(failure) => error_page(&failure, &visit, ray, at, log, config.profile),
+        Err(failure) => {
+            let failure = through_railgun(failure, config, target.address, &log.host);
+            error_page(&failure, &answering, log)
+        }
     }
+}
+
+/// A `cf-edgecase-fault` header edgecase cannot read: 400, saying why, origin untouched.
+fn bad_fault_header(answering: &Answering<'_>, why: String, log: AccessLog) -> Response<EdgeBody> {
+    let mut response = Response::new(Bytes::from(why + "\n"));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    headers.insert(header::SERVER, HeaderValue::from_static("cloudflare"));
+    if let Ok(ray) = HeaderValue::from_str(&answering.ray.to_string()) {
+        headers.insert(CF_RAY, ray);
+    }
+    answering.explain(&mut response, "bad_fault_header");
+    finish_local(response, log, Some("bad_fault_header"))
 }
 
 /// SSL mode Off "redirects any HTTPS request to plaintext HTTP" (Cloudflare's words): a 301 to
@@ -199,22 +314,13 @@ fn to_plain_http(host: &str, http_port: u16, uri: &Uri, ray: RayId) -> Response<
 /// The visitor's answer for `failure`, logged.
 fn error_page(
     failure: &OriginFailure,
-    visit: &Visit,
-    ray: RayId,
-    at: SystemTime,
+    answering: &Answering<'_>,
     log: AccessLog,
-    profile: Profile,
 ) -> Response<EdgeBody> {
-    let context = PageContext {
-        host: &log.host,
-        ray,
-        client_ip: visit.peer.ip(),
-        at,
-        retry_after: profile == Profile::Current,
-    };
-    let response = pages::render(failure.page(), &context);
+    let mut response = answering.page(failure.page());
+    answering.explain(&mut response, failure.tag());
     let source = std::error::Error::source(failure);
-    tracing::debug!(ray = %ray, error = %failure, source = ?source, "origin failure");
+    tracing::debug!(ray = %answering.ray, error = %failure, source = ?source, "origin failure");
     finish_local(response, log, Some(failure.tag()))
 }
 

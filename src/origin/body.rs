@@ -16,6 +16,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
+use tokio::time::Sleep;
 
 use crate::origin::pool::{Conn, Pool};
 use crate::origin::stall::StallTimer;
@@ -129,23 +130,73 @@ impl BodyAbort {
     }
 }
 
+/// A fault rule's shaping of the response body: throttled to a rate, its end delayed.
+#[derive(Debug, Default)]
+pub struct Shaping {
+    /// Bytes per second, when throttled.
+    rate: Option<u64>,
+    /// How long the end of the body waits, when delayed (taken once used).
+    linger: Option<Duration>,
+    /// Data read from the origin and not yet passed on.
+    pending: Option<Bytes>,
+    /// The pause before the next piece (or the end).
+    wait: Option<Pin<Box<Sleep>>>,
+    /// Whether the origin's body has ended.
+    inner_done: bool,
+}
+
+impl Shaping {
+    /// Throttles to `rate` bytes per second and/or delays the end by `linger`.
+    pub fn new(rate: Option<u64>, linger: Option<Duration>) -> Self {
+        Shaping {
+            rate: rate.filter(|r| *r > 0),
+            linger,
+            ..Shaping::default()
+        }
+    }
+
+    /// The next piece of pending data at the rate, and the pause after it.
+    fn next_piece(&mut self, rate: u64) -> Option<Bytes> {
+        let chunk = self.pending.as_mut()?;
+        // A tenth of a second's worth at a time keeps the flow smooth.
+        let size = usize::try_from((rate / 10).max(1))
+            .unwrap_or(usize::MAX)
+            .min(chunk.len());
+        let piece = chunk.split_to(size);
+        if chunk.is_empty() {
+            self.pending = None;
+        }
+        let pause = Duration::from_secs_f64(size as f64 / rate as f64);
+        self.wait = Some(Box::pin(tokio::time::sleep(pause)));
+        Some(piece)
+    }
+
+    fn is_done(&self) -> bool {
+        self.inner_done && self.pending.is_none() && self.wait.is_none() && self.linger.is_none()
+    }
+}
+
 /// The origin's response body on its way to the visitor.
 pub struct OriginBody {
     inner: Incoming,
     /// Fires when the body has not moved for `timeouts.read`.
     stall: StallTimer,
-    /// Returned to `pool` once the body completes; dropped (closing it) otherwise.
-    conn: Option<(Conn, Pool)>,
+    /// Returned to the pool once the body completes (when there is one); dropped (closing
+    /// it) otherwise.
+    conn: Option<(Conn, Option<Pool>)>,
+    /// A fault rule's shaping, if any.
+    shaping: Option<Box<Shaping>>,
 }
 
 impl OriginBody {
     /// Streams `inner`, allowing at most `idle_limit` between two frames, and hands `conn`
-    /// back to `pool` once the body is complete.
-    pub fn new(inner: Incoming, idle_limit: Duration, conn: Conn, pool: Pool) -> Self {
+    /// back to `pool` once the body is complete (`None`: the connection is not reused).
+    pub fn new(inner: Incoming, idle_limit: Duration, conn: Conn, pool: Option<Pool>) -> Self {
         let mut body = OriginBody {
             inner,
             stall: StallTimer::new(idle_limit),
             conn: Some((conn, pool)),
+            shaping: None,
         };
         if body.inner.is_end_stream() {
             body.release();
@@ -153,9 +204,45 @@ impl OriginBody {
         body
     }
 
+    /// The same body, shaped as a fault rule asks.
+    pub fn shaped(mut self, shaping: Option<Shaping>) -> Self {
+        self.shaping = shaping.map(Box::new);
+        self
+    }
+
     fn release(&mut self) {
-        if let Some((conn, pool)) = self.conn.take() {
+        if let Some((conn, Some(pool))) = self.conn.take() {
             pool.release(conn);
+        }
+    }
+
+    /// The origin's next frame, with the stall timer and the pool handled.
+    fn poll_origin(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyAbort>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => {
+                ready!(self.stall.poll_stalled(cx));
+                self.conn = None;
+                let after = self.stall.limit();
+                Poll::Ready(Some(Err(BodyAbort::Stalled { after })))
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                self.stall.progress();
+                if self.inner.is_end_stream() {
+                    self.release();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.conn = None;
+                Poll::Ready(Some(Err(BodyAbort::Origin(e))))
+            }
+            Poll::Ready(None) => {
+                self.release();
+                Poll::Ready(None)
+            }
         }
     }
 }
@@ -169,33 +256,53 @@ impl Body for OriginBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyAbort>>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Pending => {
-                ready!(this.stall.poll_stalled(cx));
-                this.conn = None;
-                let after = this.stall.limit();
-                Poll::Ready(Some(Err(BodyAbort::Stalled { after })))
-            }
-            Poll::Ready(Some(Ok(frame))) => {
-                this.stall.progress();
-                if this.inner.is_end_stream() {
-                    this.release();
+        if this.shaping.is_none() {
+            return this.poll_origin(cx);
+        }
+        loop {
+            if let Some(shaping) = this.shaping.as_deref_mut() {
+                if let Some(wait) = &mut shaping.wait {
+                    ready!(wait.as_mut().poll(cx));
+                    shaping.wait = None;
                 }
-                Poll::Ready(Some(Ok(frame)))
+                if let Some(rate) = shaping.rate
+                    && let Some(piece) = shaping.next_piece(rate)
+                {
+                    return Poll::Ready(Some(Ok(Frame::data(piece))));
+                }
+                if shaping.inner_done {
+                    if let Some(linger) = shaping.linger.take() {
+                        shaping.wait = Some(Box::pin(tokio::time::sleep(linger)));
+                        continue;
+                    }
+                    return Poll::Ready(None);
+                }
             }
-            Poll::Ready(Some(Err(e))) => {
-                this.conn = None;
-                Poll::Ready(Some(Err(BodyAbort::Origin(e))))
-            }
-            Poll::Ready(None) => {
-                this.release();
-                Poll::Ready(None)
+            let frame = ready!(this.poll_origin(cx));
+            let end = this.inner.is_end_stream();
+            let Some(shaping) = this.shaping.as_deref_mut() else {
+                return Poll::Ready(frame);
+            };
+            match frame {
+                None => shaping.inner_done = true,
+                Some(Ok(frame)) => {
+                    shaping.inner_done = end;
+                    match frame.into_data() {
+                        Ok(data) if shaping.rate.is_some() => shaping.pending = Some(data),
+                        Ok(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                    }
+                }
+                Some(Err(abort)) => return Poll::Ready(Some(Err(abort))),
             }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        match &self.shaping {
+            Some(shaping) => shaping.is_done(),
+            None => self.inner.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {

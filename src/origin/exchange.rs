@@ -5,6 +5,7 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::time::Duration;
 
 use http::Request;
 use http_body::Body;
@@ -23,11 +24,15 @@ use crate::origin::pool::Conn;
 /// The read clock (`timeouts.read`) starts once the request is handed over: at once for a
 /// bodiless request, after the last body frame otherwise (a slow upload is the write timeout's
 /// business, not the read timeout's).
+///
+/// `latency` (a fault rule's) holds a response head back until that long after the read clock
+/// started; past `timeouts.read` that is a real read timeout.
 pub async fn exchange(
     conn: &mut Conn,
     mut request: Request<RequestBody>,
     timeouts: &OriginTimeouts,
     head_limit: usize,
+    latency: Option<Duration>,
 ) -> Result<Response<Incoming>, OriginFailure> {
     let read = timeouts.read;
     // Before anything can fail: a failure must never be judged by the previous response's
@@ -53,11 +58,20 @@ pub async fn exchange(
             }
         }
     };
-    match tokio::time::timeout_at(read_deadline, response).await {
-        Err(_elapsed) => Err(OriginFailure::ReadTimeout { after: read }),
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(e)) => Err(classify(e, &conn.meter, timeouts, head_limit)),
+    let response = match tokio::time::timeout_at(read_deadline, response).await {
+        Err(_elapsed) => return Err(OriginFailure::ReadTimeout { after: read }),
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => return Err(classify(e, &conn.meter, timeouts, head_limit)),
+    };
+    if let Some(latency) = latency {
+        let ready_at = read_deadline - read + latency;
+        if ready_at > read_deadline {
+            tokio::time::sleep_until(read_deadline).await;
+            return Err(OriginFailure::ReadTimeout { after: read });
+        }
+        tokio::time::sleep_until(ready_at).await;
     }
+    Ok(response)
 }
 
 /// Whether a failure on a reused connection means the origin had closed it while idle, so the

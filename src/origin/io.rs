@@ -36,6 +36,16 @@ pub struct WriteStalled {
     pub after: Duration,
 }
 
+/// A fault rule's cut of the origin link (`emulation`): the connection reads as closed before
+/// the response head, or is reset after a number of response bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Reads see the end of the stream at once.
+    Eof,
+    /// Reads deliver this many more bytes, then fail as a reset.
+    ResetAfter(u64),
+}
+
 /// What the exchange and the IO wrapper share about the current response head.
 #[derive(Debug, Default)]
 pub struct HeadMeter {
@@ -86,6 +96,8 @@ pub struct OriginIo<S> {
     status_line: [u8; 12],
     /// Fires when a pending write has made no progress for the write timeout.
     stall: StallTimer,
+    /// A fault rule's cut, if any.
+    cut: Option<Cut>,
 }
 
 impl<S> OriginIo<S> {
@@ -106,7 +118,14 @@ impl<S> OriginIo<S> {
             tail: 0,
             status_line: [0; 12],
             stall: StallTimer::new(write_timeout),
+            cut: None,
         }
+    }
+
+    /// The same, with the link cut as a fault rule asks.
+    pub fn with_cut(mut self, cut: Option<Cut>) -> Self {
+        self.cut = cut;
+        self
     }
 
     /// The wrapped stream.
@@ -199,8 +218,26 @@ impl<S: AsyncRead + Unpin> AsyncRead for OriginIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        match this.cut {
+            Some(Cut::Eof) => return Poll::Ready(Ok(())),
+            Some(Cut::ResetAfter(0)) => {
+                return Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionReset)));
+            }
+            _ => {}
+        }
         let before = buf.filled().len();
         ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        if let Some(Cut::ResetAfter(left)) = &mut this.cut {
+            let got = (buf.filled().len() - before) as u64;
+            if got >= *left {
+                // Keep only the bytes before the reset point; the next read fails.
+                let keep = usize::try_from(*left).unwrap_or(usize::MAX);
+                buf.set_filled(before + keep);
+                *left = 0;
+            } else {
+                *left -= got;
+            }
+        }
         if this.phase == Phase::Head || this.meter.rearm.load(Ordering::Relaxed) {
             this.count_head(&buf.filled()[before..])?;
         }

@@ -26,12 +26,13 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use crate::config::{Config, OriginAddress, OriginScheme, Target};
+use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
 use crate::tls::trust::OriginTls;
-use body::{OriginBody, RequestBody};
+use body::{OriginBody, RequestBody, Shaping};
 use exchange::{exchange, is_stale_connection};
 use handshake::TlsTarget;
-use io::{HeadMeter, OriginIo};
+use io::{Cut, HeadMeter, OriginIo};
 use pool::{Conn, Pool, PoolKey};
 use resolve::Resolver;
 
@@ -108,34 +109,54 @@ impl OriginClient {
     ///
     /// A bodiless idempotent request that fails on a pooled connection the origin had already
     /// closed goes once more on a new connection, so a stale keep-alive never shows as a 520.
+    ///
+    /// `link` is what a fault rule does to this request's origin link (nothing, usually):
+    /// `refuse` and `blackhole` never connect; a cut link is always a new connection, never
+    /// pooled; latency and body shaping apply on top of the real exchange. A faulted request
+    /// is never retried, so the fault shows.
     pub async fn forward(
         &self,
         target: &Target<'_>,
         visitor: Visitor<'_>,
         request: Request<RequestBody>,
+        link: &LinkFaults,
     ) -> Result<Forwarded, OriginFailure> {
         let timeouts = &target.timeouts;
+        if link.refuse {
+            let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+            return Err(OriginFailure::Refused(refused));
+        }
+        if link.blackhole {
+            tokio::time::sleep(timeouts.connect).await;
+            return Err(OriginFailure::ConnectTimeout {
+                after: timeouts.connect,
+            });
+        }
         let key = pool_key(target, visitor);
-        let (mut conn, opened) = match self.pool.checkout(&key) {
+        let pooled = !link.alters_connection();
+        let (mut conn, opened) = match pooled.then(|| self.pool.checkout(&key)).flatten() {
             Some(conn) => (conn, None),
             None => {
-                let (conn, opened) = self.open(&key, target).await?;
+                let (conn, opened) = self.open(&key, target, link).await?;
                 (conn, Some(opened))
             }
         };
-        let replay = (conn.reused && is_replayable(&request)).then(|| copy_head(&request));
+        let replay = (conn.reused && link.is_empty() && is_replayable(&request))
+            .then(|| copy_head(&request));
         let mut retried = false;
-        let response = match exchange(&mut conn, request, timeouts, self.head_limit).await {
+        let head_limit = self.head_limit;
+        let response = match exchange(&mut conn, request, timeouts, head_limit, link.latency).await
+        {
             Err(failure) if is_stale_connection(&failure) && replay.is_some() => {
                 debug!(
                     cause = failure.tag(),
                     "pooled origin connection was stale; retrying"
                 );
                 retried = true;
-                let (fresh, _) = self.open(&key, target).await?;
+                let (fresh, _) = self.open(&key, target, link).await?;
                 conn = fresh;
                 let replay = replay.expect("checked is_some above");
-                exchange(&mut conn, replay, timeouts, self.head_limit).await?
+                exchange(&mut conn, replay, timeouts, head_limit, None).await?
             }
             outcome => outcome?,
         };
@@ -146,8 +167,12 @@ impl OriginClient {
             tls_handshake: opened.and_then(|o| o.tls_handshake),
             retried,
         };
+        let pool = pooled.then(|| self.pool.clone());
+        let shaping = link
+            .shapes_body()
+            .then(|| Shaping::new(link.bandwidth, link.slow_close));
         let response = response
-            .map(|incoming| OriginBody::new(incoming, timeouts.read, conn, self.pool.clone()));
+            .map(|incoming| OriginBody::new(incoming, timeouts.read, conn, pool).shaped(shaping));
         Ok(Forwarded { response, facts })
     }
 
@@ -156,6 +181,7 @@ impl OriginClient {
         &self,
         key: &PoolKey,
         target: &Target<'_>,
+        link: &LinkFaults,
     ) -> Result<(Conn, Opened), OriginFailure> {
         let started = Instant::now();
         let timeouts = &target.timeouts;
@@ -167,7 +193,7 @@ impl OriginClient {
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
         let connect = started.elapsed();
         let Some(tls) = &key.tls else {
-            let conn = self.start_http(stream, peer, key, target).await?;
+            let conn = self.start_http(stream, peer, key, target, link).await?;
             let tls_handshake = None;
             return Ok((
                 conn,
@@ -180,7 +206,7 @@ impl OriginClient {
         let config = self.tls.config(tls.validate).clone();
         let stream = handshake::handshake(stream, tls, config, timeouts.connect).await?;
         let tls_handshake = Some(started.elapsed() - connect);
-        let conn = self.start_http(stream, peer, key, target).await?;
+        let conn = self.start_http(stream, peer, key, target, link).await?;
         Ok((
             conn,
             Opened {
@@ -197,6 +223,7 @@ impl OriginClient {
         peer: SocketAddr,
         key: &PoolKey,
         target: &Target<'_>,
+        link: &LinkFaults,
     ) -> Result<Conn, OriginFailure>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -207,7 +234,8 @@ impl OriginClient {
             meter.clone(),
             self.head_limit,
             target.timeouts.write,
-        );
+        )
+        .with_cut(cut_of(link));
         let mut builder = http1::Builder::new();
         builder
             .max_headers(MAX_ORIGIN_HEADERS)
@@ -221,6 +249,15 @@ impl OriginClient {
             let _ = connection.await;
         });
         Ok(Conn::new(sender, meter, peer, key.clone()))
+    }
+}
+
+/// The cut a fault rule makes in a new connection, if any.
+fn cut_of(link: &LinkFaults) -> Option<Cut> {
+    if link.close_before_headers {
+        Some(Cut::Eof)
+    } else {
+        link.reset_after_bytes.map(Cut::ResetAfter)
     }
 }
 

@@ -1,19 +1,28 @@
 //! Edge-made error responses: a [`PageKind`] and the request's [`PageContext`] in, the whole
-//! response out (status, reason phrase, Cloudflare's headers, HTML body). Rendering is pure: it
+//! response out (status, reason phrase, Cloudflare's headers, body). Rendering is pure: it
 //! neither logs nor decides which error happened (that is the failure module's mapping), and a
 //! page never shows a cause or an origin address.
 //!
-//! Layouts: `branded` (the three-box 5xx page), `numbered` (the 1xxx page used with 530),
-//! `unbranded` (nginx-style). Shared markup is in `shell`, words in `text`, data-centre cities
-//! in `colo`, timestamps in [`time`].
+//! Forms ([`Form`], negotiated on `Accept` in `negotiate`): the HTML page, or since 2026 its
+//! JSON and Markdown forms (`structured`). HTML layouts: `branded` (the three-box 5xx page),
+//! `numbered` (the 1xxx page used with 530), `unbranded` (nginx-style). Shared markup is in
+//! `shell`, words in `text`, per-error facts (1xxx statuses, categories, doc links, the
+//! `/cdn-cgi/error/<code>` mapping) in `catalog`, data-centre cities in `colo`, timestamps in
+//! [`time`].
 
 mod branded;
+mod catalog;
 mod colo;
+mod negotiate;
 mod numbered;
 mod shell;
+mod structured;
 mod text;
 pub mod time;
 mod unbranded;
+
+pub use catalog::cdn_cgi_error;
+pub use negotiate::Form;
 
 use std::net::IpAddr;
 use std::time::SystemTime;
@@ -91,6 +100,7 @@ impl PageKind {
     }
 
     /// Seconds for the `retry-after` header (REFERENCE.md §3, since 2026), if this page has one.
+    /// The structured forms' `retry_after` field says the same.
     fn retry_after_secs(&self) -> Option<u32> {
         match *self {
             PageKind::Branded { status, .. } | PageKind::Unbranded { status } => match status {
@@ -99,8 +109,8 @@ impl PageKind {
                 504 | 521..=524 => Some(120),
                 _ => None,
             },
-            PageKind::Numbered { code: 1033, .. } => Some(120),
-            PageKind::Numbered { .. } => None,
+            // Cloudflare changelog 2026-03-12: the seven retryable 1xxx errors.
+            PageKind::Numbered { code, .. } => catalog::numbered_retry_after(code),
         }
     }
 }
@@ -128,9 +138,59 @@ pre-check=0";
 const EXPIRED: &str = "Thu, 01 Jan 1970 00:00:01 GMT";
 
 /// The whole response for an edge-made error: status, reason phrase, headers, HTML body.
+/// The same as [`render_as`] with [`Form::Html`].
 pub fn render(kind: PageKind, ctx: &PageContext<'_>) -> Response<Bytes> {
+    render_as(kind, ctx, Form::Html)
+}
+
+/// Like [`render`], in `form`: the HTML page, or its JSON (`application/json; charset=UTF-8`,
+/// RFC 9457 problem details plus Cloudflare's fields) or Markdown (`text/markdown;
+/// charset=UTF-8`) form. Status, reason phrase and every other header are the same in all three.
+pub fn render_as(kind: PageKind, ctx: &PageContext<'_>, form: Form) -> Response<Bytes> {
     let kind = kind.with_valid_status();
-    let body = match kind {
+    let retry_after = if ctx.retry_after {
+        kind.retry_after_secs()
+    } else {
+        None
+    };
+    let (body, content_type) = match form {
+        Form::Html => (html_body(kind, ctx), "text/html; charset=UTF-8"),
+        Form::Json => (
+            structured::Problem::new(kind, ctx, retry_after).to_json(),
+            "application/json; charset=UTF-8",
+        ),
+        Form::Markdown => (
+            structured::Problem::new(kind, ctx, retry_after).to_markdown(),
+            "text/markdown; charset=UTF-8",
+        ),
+    };
+
+    let mut response = Response::new(Bytes::from(body));
+    let status = kind.status();
+    // Invariant: `with_valid_status` left a status in 100..=999.
+    *response.status_mut() = StatusCode::from_u16(status).expect("status was validated");
+    if let Some(reason) = reason_phrase(status) {
+        response.extensions_mut().insert(reason);
+    }
+
+    let headers = response.headers_mut();
+    headers.reserve(8);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+    headers.insert(EXPIRES, HeaderValue::from_static(EXPIRED));
+    if let Some(secs) = retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    headers.insert(SERVER, HeaderValue::from_static("cloudflare"));
+    headers.insert(HeaderName::from_static("cf-ray"), ray_header(ctx.ray));
+    response
+}
+
+/// The HTML page for `kind` (whose status is valid).
+fn html_body(kind: PageKind, ctx: &PageContext<'_>) -> String {
+    match kind {
         PageKind::Branded { status, failing } => {
             let mut out = String::with_capacity(branded::CAPACITY);
             branded::write(&mut out, status, failing, ctx);
@@ -146,34 +206,7 @@ pub fn render(kind: PageKind, ctx: &PageContext<'_>) -> Response<Bytes> {
             unbranded::write(&mut out, status);
             out
         }
-    };
-
-    let mut response = Response::new(Bytes::from(body));
-    let status = kind.status();
-    // Invariant: `with_valid_status` left a status in 100..=999.
-    *response.status_mut() = StatusCode::from_u16(status).expect("status was validated");
-    if let Some(reason) = reason_phrase(status) {
-        response.extensions_mut().insert(reason);
     }
-
-    let headers = response.headers_mut();
-    headers.reserve(8);
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=UTF-8"),
-    );
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
-    headers.insert(EXPIRES, HeaderValue::from_static(EXPIRED));
-    if ctx.retry_after
-        && let Some(secs) = kind.retry_after_secs()
-    {
-        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
-    headers.insert(SERVER, HeaderValue::from_static("cloudflare"));
-    headers.insert(HeaderName::from_static("cf-ray"), ray_header(ctx.ray));
-    response
 }
 
 /// The title after "NNN: " for a status (REFERENCE.md §1), e.g. 522 -> "Connection timed out".

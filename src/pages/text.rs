@@ -11,6 +11,7 @@ use http::StatusCode;
 pub(super) const TRY_AGAIN: &str = "Please try again in a few minutes.";
 
 /// The explanation of one error.
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Advice {
     /// One or two sentences under "What happened?".
     pub what_happened: &'static str,
@@ -19,6 +20,7 @@ pub(super) struct Advice {
 }
 
 /// The "What can I do?" part of a page.
+#[derive(Clone, Copy, Debug)]
 pub(super) enum WhatToDo {
     /// Only [`TRY_AGAIN`].
     TryAgain,
@@ -94,10 +96,14 @@ pub(super) fn numbered_title(code: u16) -> &'static str {
         1035 => "Invalid request rewrite (invalid URI path)",
         1036 => "Invalid request rewrite (maximum length exceeded)",
         1037 => "Invalid rewrite rule (failed to evaluate expression)",
+        1038 => "HTTP headers limit exceeded",
+        1040 => "Invalid request rewrite (header modification not allowed)",
+        1041 => "Invalid request rewrite (invalid header value)",
         1101 => "Worker threw exception",
         1102 => "Worker exceeded resource limits",
         1104 => "Script not found",
         1200 => "Cache connection limit",
+        1205 => "Too many redirects",
         _ => "Cloudflare error",
     }
 }
@@ -192,40 +198,148 @@ pub(super) fn branded_advice(status: u16) -> Advice {
     }
 }
 
-/// What a 1xxx page says about error `code`.
+/// What a visitor is told about a deliberate block: retrying does not help.
+const BLOCKED: &str = "This block is intentional, so retrying will not help. If you think it \
+    is a mistake, contact the owner of this website and quote the Ray ID.";
+
+/// What a 1xxx page says about error `code`. The three errors edgecase produces for real
+/// traffic (1000, 1016, 1033) have their own words, and so do the other errors a fault rule or
+/// `/cdn-cgi/error/<code>` can show and that agents most often meet (Cloudflare's 2026
+/// retryable list, the blocks, Workers failures); the rest share a pointer to the docs.
 pub(super) fn numbered_advice(code: u16) -> Advice {
-    let (what_happened, owner) = match code {
+    let (what_happened, visitor, owner) = match code {
         1000 => (
             "This request was refused because it looked as if it had already passed through \
              Cloudflare, which could make it loop back into Cloudflare's network.",
+            TRY_AGAIN,
             "Make sure your DNS records point at your own origin server and not at a \
              Cloudflare address, and that nothing in front of Cloudflare adds its forwarding \
              headers to requests.",
         ),
+        1001 | 1018 | 1023 => (
+            "Cloudflare could not find a website it serves under this host name: the domain \
+             may not use Cloudflare, or may not be fully set up there yet.",
+            TRY_AGAIN,
+            "Check that the domain is active on Cloudflare, that its nameservers are \
+             Cloudflare's, and that a DNS record exists for this host name.",
+        ),
+        1004 => (
+            "This host is not set up to serve web traffic through Cloudflare yet, for example \
+             because recent DNS changes have not taken effect.",
+            TRY_AGAIN,
+            "Wait a few minutes for DNS changes to take effect. If the error persists, check \
+             that your DNS records do not point at Cloudflare addresses.",
+        ),
+        1003 | 1005..=1012 | 1020 | 1034 | 1106 => (
+            "The owner of this website blocks requests like this one with a security rule, \
+             for example by IP address, network, country or browser signature.",
+            BLOCKED,
+            "Review your firewall and IP access rules to find the one that matched this \
+             request, and change it if the block was not intended.",
+        ),
+        1015 => (
+            "This client sent more requests than the rate limiting rules of this website \
+             allow, so its requests are blocked for a while.",
+            "Wait 30 seconds before sending another request, then retry with exponential \
+             backoff and a lower request rate.",
+            "If legitimate traffic is being blocked, raise the threshold of your rate limiting \
+             rule or narrow the requests it counts.",
+        ),
         1016 => (
             "Cloudflare could not look up the address of the web server behind this website, \
              so the request could not be forwarded.",
+            TRY_AGAIN,
             "Check that the DNS settings for this host hold an A or AAAA record with a valid \
              IP address, or a CNAME record whose target resolves.",
         ),
         1033 => (
             "This website reaches Cloudflare through a tunnel, and no healthy tunnel \
              connection was available to carry the request.",
+            TRY_AGAIN,
             "Make sure cloudflared is running on your server and can reach the network; more \
              than one replica, or load balancing, keeps the site up when one connection drops.",
         ),
+        1038 => (
+            "The HTTP headers of this exchange were larger than Cloudflare allows, so it could \
+             not be completed.",
+            TRY_AGAIN,
+            "Reduce the size of the request and response headers, most often by setting fewer \
+             or smaller cookies.",
+        ),
+        1101 | 1102 => (
+            "A Cloudflare Worker that handles this website failed while running: it threw an \
+             exception or used more CPU time or memory than allowed.",
+            TRY_AGAIN,
+            "Read the Worker's logs for the exception or the exceeded limit, and fix or \
+             optimise the script.",
+        ),
+        1200 => (
+            "Too many requests were waiting at Cloudflare for the web server to take them, so \
+             this one was turned away.",
+            TRY_AGAIN,
+            "Tune your web server to accept connections faster, and improve caching so that \
+             fewer requests reach it.",
+        ),
+        1205 => (
+            "Following this request led through too many redirects, so Cloudflare stopped.",
+            TRY_AGAIN,
+            "Look for a redirect loop in your redirect rules and on your web server, for \
+             example between the HTTP and HTTPS versions of a page.",
+        ),
         _ => (
             "Cloudflare could not complete this request for the website.",
+            TRY_AGAIN,
             "Look this error number up in Cloudflare's documentation of 1xxx errors for its \
              causes and fixes.",
         ),
     };
     Advice {
         what_happened,
-        what_to_do: WhatToDo::Split {
-            visitor: TRY_AGAIN,
-            owner,
-        },
+        what_to_do: WhatToDo::Split { visitor, owner },
+    }
+}
+
+/// What the structured forms of an unbranded page say about `status` (the HTML page itself
+/// shows only the status line): Cloudflare's own 502/503/504 ask for a retry, a 4xx says the
+/// request was at fault.
+pub(super) fn unbranded_advice(status: u16) -> Advice {
+    let what_happened = match status {
+        502 | 504 => {
+            "A Cloudflare server in front of this website failed while handling this request; \
+             the web server behind it was not at fault."
+        }
+        503 => {
+            "Cloudflare's data centre was temporarily overloaded and could not take this \
+             request."
+        }
+        404 => {
+            return Advice {
+                what_happened: "There is no page at this address on Cloudflare's side, for \
+                    example an error code that Cloudflare does not have.",
+                what_to_do: WhatToDo::Split {
+                    visitor: "Check the address for mistakes before requesting it again.",
+                    owner: "Nothing needs to change on the web server: the request never \
+                        reached it.",
+                },
+            };
+        }
+        400..=499 => {
+            return Advice {
+                what_happened: "Cloudflare could not process this request because it was \
+                    malformed or too large, so it was not forwarded to the web server.",
+                what_to_do: WhatToDo::Split {
+                    visitor: "Check the request, its headers, size and format, and correct it \
+                        before sending it again.",
+                    owner: "Nothing needs to change on the web server: the request never \
+                        reached it.",
+                },
+            };
+        }
+        _ => "Cloudflare could not complete this request.",
+    };
+    Advice {
+        what_happened,
+        what_to_do: WhatToDo::TryAgain,
     }
 }
 
@@ -270,7 +384,7 @@ mod tests {
         assert_eq!(numbered_title(1999), "Cloudflare error");
         for code in [
             1000, 1001, 1002, 1003, 1004, 1006, 1010, 1012, 1014, 1015, 1016, 1018, 1019, 1020,
-            1033, 1034, 1035, 1036, 1037, 1101, 1102, 1104, 1200,
+            1033, 1034, 1035, 1036, 1037, 1038, 1040, 1041, 1101, 1102, 1104, 1106, 1200, 1205,
         ] {
             assert_ne!(
                 numbered_title(code),
@@ -287,7 +401,9 @@ mod tests {
             texts.push(title(status));
             texts.extend(cloudflare_reason(status));
             texts.extend(advice_texts(branded_advice(status)));
+            texts.extend(advice_texts(unbranded_advice(status)));
         }
+        texts.push(BLOCKED);
         for code in 1000..=1300 {
             texts.push(numbered_title(code));
             texts.extend(advice_texts(numbered_advice(code)));

@@ -1,5 +1,6 @@
 //! Calendar formatting for error pages: a [`SystemTime`] shown as `2024-09-05 16:16:38 UTC` (the
-//! page timestamp) or as an HTTP-date (`Thu, 05 Sep 2024 16:16:38 GMT`). This module owns the
+//! page timestamp), as an HTTP-date (`Thu, 05 Sep 2024 16:16:38 GMT`) or as RFC 3339
+//! (`2024-09-05T16:16:38Z`, the structured errors' `timestamp`). This module owns the
 //! civil-from-days conversion (no date crate); it does not decide which instant a page shows.
 
 use std::fmt;
@@ -19,6 +20,10 @@ pub struct UtcTimestamp(pub SystemTime);
 /// An instant shown as an HTTP-date (RFC 9110 IMF-fixdate): `Thu, 05 Sep 2024 16:16:38 GMT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpDate(pub SystemTime);
+
+/// An instant shown as an RFC 3339 UTC date-time to the second: `2024-09-05T16:16:38Z`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rfc3339(pub SystemTime);
 
 impl fmt::Display for UtcTimestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -44,6 +49,17 @@ impl fmt::Display for HttpDate {
             c.hour,
             c.minute,
             c.second
+        )
+    }
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = Civil::from_system_time(self.0);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
         )
     }
 }
@@ -162,6 +178,20 @@ mod tests {
     fn fractions_of_a_second_are_dropped() {
         let t = at(1_725_552_998) + Duration::from_millis(999);
         assert_eq!(UtcTimestamp(t).to_string(), "2024-09-05 16:16:38 UTC");
+        assert_eq!(Rfc3339(t).to_string(), "2024-09-05T16:16:38Z");
+    }
+
+    #[test]
+    fn rfc3339_is_utc_to_the_second() {
+        assert_eq!(
+            Rfc3339(at(1_725_552_998)).to_string(),
+            "2024-09-05T16:16:38Z"
+        );
+        assert_eq!(Rfc3339(UNIX_EPOCH).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Rfc3339(at(1_704_067_199)).to_string(),
+            "2023-12-31T23:59:59Z"
+        );
     }
 
     #[test]

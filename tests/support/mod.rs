@@ -117,6 +117,7 @@ pub async fn spawn_edge_tls(config: Config) -> Edge {
         Listeners {
             http,
             https: Some(https),
+            admin: None,
         },
         config,
     )

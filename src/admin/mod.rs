@@ -1,0 +1,119 @@
+//! The control API (`[admin] listen`): fault rules, recent requests and health as JSON, plus
+//! the subset of Toxiproxy's HTTP API its clients use ([`toxiproxy`]). Every change goes to the
+//! same [`crate::emulation::FaultRules`] the request handler consults, so it applies to the
+//! next request. A request that is refused changes nothing.
+
+mod faults;
+mod reply;
+mod toxiproxy;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+
+use crate::edge::EdgeState;
+use crate::edge::body::EdgeBody;
+use reply::{error, json};
+
+/// The largest request body the control API reads: rules are small.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Answers one control API request. Never fails: every problem is a JSON error answer.
+pub async fn handle(
+    state: Arc<EdgeState>,
+    request: Request<Incoming>,
+) -> Result<Response<EdgeBody>, Infallible> {
+    let response = route(&state, request).await;
+    Ok(response.map(EdgeBody::full))
+}
+
+async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes> {
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments != ["healthz"] && !authorized(state, &request) {
+        let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer realm=\"edgecase\""),
+        );
+        return response;
+    }
+    let method = request.method().clone();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let call = Call {
+        state,
+        method: &method,
+        segments: &segments,
+        query: &query,
+        body: &body,
+    };
+    match segments.first().copied() {
+        Some("healthz") if segments.len() == 1 => match method {
+            Method::GET | Method::HEAD => {
+                json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
+            }
+            _ => not_allowed(),
+        },
+        Some("faults" | "requests") => faults::route(&call),
+        Some("version" | "proxies" | "reset") => toxiproxy::route(&call),
+        _ => error(StatusCode::NOT_FOUND, &format!("no such endpoint: {path}")),
+    }
+}
+
+/// One parsed control API request.
+struct Call<'a> {
+    state: &'a EdgeState,
+    method: &'a Method,
+    segments: &'a [&'a str],
+    query: &'a str,
+    body: &'a [u8],
+}
+
+/// 405 for a known path with the wrong method.
+fn not_allowed() -> Response<Bytes> {
+    error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+}
+
+/// Whether the request carries the configured token (always, without one).
+fn authorized<B>(state: &EdgeState, request: &Request<B>) -> bool {
+    let Some(token) = state.config.admin.as_ref().and_then(|a| a.token.as_deref()) else {
+        return true;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    given.is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference, so timing does not leak the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The whole request body, at most [`MAX_BODY_BYTES`].
+async fn read_body(request: Request<Incoming>) -> Result<Bytes, Response<Bytes>> {
+    match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body over {MAX_BODY_BYTES} bytes"),
+        )),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("cannot read the body: {e}"),
+        )),
+    }
+}

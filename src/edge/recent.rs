@@ -1,0 +1,197 @@
+//! [`RecentRequests`]: the last requests the edge handled, kept in a bounded ring so a test
+//! (through the control API or the library) can ask why ray X failed. Each entry is written
+//! with the access log line, from the same facts.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Serialize;
+
+/// How many requests the ring keeps; older ones fall out.
+pub const RECENT_CAPACITY: usize = 1000;
+
+/// One handled request, as `GET /requests` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestRecord {
+    /// The ray ID, as in `cf-ray`.
+    pub ray: String,
+    /// When the request arrived, RFC 3339 in UTC.
+    pub time: String,
+    /// The method.
+    pub method: String,
+    /// The Host asked for, without port.
+    pub host: String,
+    /// The path and query.
+    pub path: String,
+    /// The status the visitor got (499: the visitor left first).
+    pub status: u16,
+    /// The origin's status, when it answered.
+    pub origin_status: Option<u16>,
+    /// Why edgecase answered instead of the origin, or how a response broke off.
+    pub cause: Option<String>,
+    /// The fault rule that applied, by id.
+    pub fault: Option<u64>,
+    /// The origin's address, when a connection was made.
+    pub origin: Option<SocketAddr>,
+    /// Resolution and TCP handshake, for a new connection.
+    pub connect_ms: Option<f64>,
+    /// The origin TLS handshake, for a new TLS connection.
+    pub tls_ms: Option<f64>,
+    /// From arrival to the response head.
+    pub head_ms: f64,
+    /// From arrival to the end of the response.
+    pub total_ms: f64,
+    /// How the response ended: `complete`, `visitor_gone`, or the abort's tag.
+    pub ending: String,
+}
+
+/// Which records a query wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestQuery {
+    /// At most this many, newest first.
+    pub limit: Option<usize>,
+    /// Only this status (`522`) or class (`5xx`).
+    pub status: Option<StatusFilter>,
+    /// Only this ray ID (with or without its `-COLO`).
+    pub ray: Option<String>,
+}
+
+/// A `status=` filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Exactly this status.
+    Exact(u16),
+    /// This class: 5 for `5xx`.
+    Class(u16),
+}
+
+impl std::str::FromStr for StatusFilter {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("status: {text:?} is not a status (522) or a class (5xx)");
+        match text.as_bytes() {
+            [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
+                Ok(StatusFilter::Class(u16::from(d - b'0')))
+            }
+            _ => match text.parse::<u16>() {
+                Ok(status) if (100..=999).contains(&status) => Ok(StatusFilter::Exact(status)),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
+impl StatusFilter {
+    fn admits(self, status: u16) -> bool {
+        match self {
+            StatusFilter::Exact(want) => status == want,
+            StatusFilter::Class(class) => status / 100 == class,
+        }
+    }
+}
+
+/// The ring of recent requests. Shared behind an `Arc`.
+#[derive(Debug)]
+pub struct RecentRequests {
+    ring: Mutex<VecDeque<RequestRecord>>,
+    capacity: usize,
+}
+
+impl Default for RecentRequests {
+    fn default() -> Self {
+        RecentRequests::new(RECENT_CAPACITY)
+    }
+}
+
+impl RecentRequests {
+    /// An empty ring keeping `capacity` records.
+    pub fn new(capacity: usize) -> Self {
+        RecentRequests {
+            ring: Mutex::new(VecDeque::with_capacity(capacity.min(64))),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records a finished request, dropping the oldest when full.
+    pub fn push(&self, record: RequestRecord) {
+        let mut ring = self.lock();
+        if ring.len() == self.capacity {
+            ring.pop_front();
+        }
+        ring.push_back(record);
+    }
+
+    /// The records `query` selects, newest first (at most 100 without a limit).
+    pub fn query(&self, query: &RequestQuery) -> Vec<RequestRecord> {
+        let ray = query.ray.as_deref();
+        self.lock()
+            .iter()
+            .rev()
+            .filter(|r| query.status.is_none_or(|s| s.admits(r.status)))
+            .filter(|r| ray.is_none_or(|ray| r.ray == ray || r.ray.split('-').next() == Some(ray)))
+            .take(query.limit.unwrap_or(100))
+            .cloned()
+            .collect()
+    }
+
+    /// The record of ray `ray` (with or without its colo), if still in the ring.
+    pub fn find(&self, ray: &str) -> Option<RequestRecord> {
+        let query = RequestQuery {
+            limit: Some(1),
+            ray: Some(ray.to_owned()),
+            ..RequestQuery::default()
+        };
+        self.query(&query).pop()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<RequestRecord>> {
+        // A push or pop cannot be left half done: a poisoned lock is still consistent.
+        self.ring.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u16, status: u16) -> RequestRecord {
+        RequestRecord {
+            ray: format!("{n:016x}-CDG"),
+            time: String::new(),
+            method: "GET".into(),
+            host: "site.test".into(),
+            path: "/".into(),
+            status,
+            origin_status: None,
+            cause: None,
+            fault: None,
+            origin: None,
+            connect_ms: None,
+            tls_ms: None,
+            head_ms: 0.0,
+            total_ms: 0.0,
+            ending: "complete".into(),
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest_and_filters() {
+        let recent = RecentRequests::new(3);
+        for (n, status) in [(1, 200), (2, 522), (3, 200), (4, 524)] {
+            recent.push(record(n, status));
+        }
+        let all = recent.query(&RequestQuery::default());
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].status, 524);
+        let errors = RequestQuery {
+            status: Some("5xx".parse().unwrap()),
+            ..RequestQuery::default()
+        };
+        assert_eq!(recent.query(&errors).len(), 2);
+        assert!(recent.find("0000000000000003").is_some());
+        assert!(recent.find("0000000000000001-CDG").is_none());
+        assert!("6xx".parse::<StatusFilter>().is_err());
+    }
+}
