@@ -215,8 +215,5 @@ pub fn emulated_failure(
 
 /// The failure behind `edge = status`: Cloudflare's own.
 pub fn edge_failure(status: u16) -> OriginFailure {
-    match status {
-        500 => OriginFailure::Internal(io::Error::other("emulated by a fault rule")),
-        status => OriginFailure::Edge { status },
-    }
+    OriginFailure::Edge { status }
 }

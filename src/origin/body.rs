@@ -139,6 +139,9 @@ pub struct Shaping {
     linger: Option<Duration>,
     /// Data read from the origin and not yet passed on.
     pending: Option<Bytes>,
+    /// The body's last data, held back until the linger is over (with a known length, the
+    /// visitor sees the end as soon as the last byte arrives).
+    held: Option<Bytes>,
     /// The pause before the next piece (or the end).
     wait: Option<Pin<Box<Sleep>>>,
     /// Whether the origin's body has ended.
@@ -172,7 +175,11 @@ impl Shaping {
     }
 
     fn is_done(&self) -> bool {
-        self.inner_done && self.pending.is_none() && self.wait.is_none() && self.linger.is_none()
+        self.inner_done
+            && self.pending.is_none()
+            && self.held.is_none()
+            && self.wait.is_none()
+            && self.linger.is_none()
     }
 }
 
@@ -270,6 +277,9 @@ impl Body for OriginBody {
                 {
                     return Poll::Ready(Some(Ok(Frame::data(piece))));
                 }
+                if let Some(last) = shaping.held.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(last))));
+                }
                 if shaping.inner_done {
                     if let Some(linger) = shaping.linger.take() {
                         shaping.wait = Some(Box::pin(tokio::time::sleep(linger)));
@@ -289,6 +299,11 @@ impl Body for OriginBody {
                     shaping.inner_done = end;
                     match frame.into_data() {
                         Ok(data) if shaping.rate.is_some() => shaping.pending = Some(data),
+                        Ok(data) if end && shaping.linger.is_some() => {
+                            let linger = shaping.linger.take().unwrap_or_default();
+                            shaping.held = Some(data);
+                            shaping.wait = Some(Box::pin(tokio::time::sleep(linger)));
+                        }
                         Ok(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
                         Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
                     }

@@ -98,6 +98,8 @@ pub struct OriginIo<S> {
     stall: StallTimer,
     /// A fault rule's cut, if any.
     cut: Option<Cut>,
+    /// Whether request bytes went out: a cut acts on the response, so only after that.
+    wrote: bool,
 }
 
 impl<S> OriginIo<S> {
@@ -119,6 +121,7 @@ impl<S> OriginIo<S> {
             status_line: [0; 12],
             stall: StallTimer::new(write_timeout),
             cut: None,
+            wrote: false,
         }
     }
 
@@ -205,6 +208,9 @@ impl<S> OriginIo<S> {
             }
             done => {
                 self.stall.progress();
+                if matches!(done, Poll::Ready(Ok(n)) if n > 0) {
+                    self.wrote = true;
+                }
                 done
             }
         }
@@ -218,7 +224,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for OriginIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match this.cut {
+        match this.cut.filter(|_| this.wrote) {
             Some(Cut::Eof) => return Poll::Ready(Ok(())),
             Some(Cut::ResetAfter(0)) => {
                 return Poll::Ready(Err(io::Error::from(io::ErrorKind::ConnectionReset)));
