@@ -15,7 +15,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
         (&Method::POST, ["faults"]) => {
             let spec: FaultSpec = match parse(call.body) {
                 Ok(spec) => spec,
-                Err(response) => return response,
+                Err(why) => return error(StatusCode::BAD_REQUEST, &why),
             };
             match faults.add(spec) {
                 Ok(view) => json(StatusCode::CREATED, &view),
@@ -37,14 +37,15 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
                 },
                 Method::DELETE if faults.remove(id) => no_content(),
                 Method::DELETE => error(StatusCode::NOT_FOUND, &format!("no fault rule {id}")),
-                _ => not_allowed(),
+                _ => not_allowed("GET, DELETE"),
             }
         }
         (&Method::GET, ["requests"]) => match query(call.query) {
             Ok(query) => json(StatusCode::OK, &call.state.recent.query(&query)),
             Err(why) => error(StatusCode::BAD_REQUEST, &why),
         },
-        (_, ["faults"] | ["requests"]) => not_allowed(),
+        (_, ["faults"]) => not_allowed("GET, POST, DELETE"),
+        (_, ["requests"]) => not_allowed("GET"),
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
 }

@@ -60,7 +60,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
             Method::GET | Method::HEAD => {
                 json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
             }
-            _ => not_allowed(),
+            _ => not_allowed("GET, HEAD"),
         },
         Some("faults" | "requests") => faults::route(&call),
         Some("version" | "proxies" | "reset") => toxiproxy::route(&call),
@@ -77,9 +77,16 @@ struct Call<'a> {
     body: &'a [u8],
 }
 
-/// 405 for a known path with the wrong method.
-fn not_allowed() -> Response<Bytes> {
-    error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+/// 405 for a known path with the wrong method, with `allow` listing the right ones.
+fn not_allowed(allow: &'static str) -> Response<Bytes> {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("method not allowed here; use {allow}"),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, http::HeaderValue::from_static(allow));
+    response
 }
 
 /// Whether the request carries the configured token (always, without one).

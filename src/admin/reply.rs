@@ -33,19 +33,25 @@ pub(super) fn no_content() -> Response<Bytes> {
     response
 }
 
-/// `body` as a `T`, or a 400 whose message names the field at fault.
-pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response<Bytes>> {
+/// `body` as a `T`, or why not: a sentence naming the field at fault, for a 400.
+pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let text = body.trim_ascii_start();
+    if text.is_empty() {
+        return Err("the body is empty: send one JSON object".to_owned());
+    }
+    if !text.starts_with(b"{") {
+        return Err("the body must be one JSON object, like {\"status\": 522}".to_owned());
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let message = match path.as_str() {
-            "." | "" => format!("invalid JSON body: {}", e.inner()),
+        match path.as_str() {
+            "." | "" | "?" => format!("invalid JSON body: {}", e.inner()),
             path => format!("{path}: {}", e.inner()),
-        };
-        error(StatusCode::BAD_REQUEST, &message)
+        }
     })?;
     deserializer
         .end()
-        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))?;
+        .map_err(|e| format!("invalid JSON body: {e}"))?;
     Ok(value)
 }

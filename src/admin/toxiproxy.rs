@@ -30,7 +30,9 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
         }
         (&Method::GET, ["proxies"]) => json(StatusCode::OK, &value!({ PROXY_NAME: proxy(call) })),
         (&Method::POST, ["proxies"]) => create(call),
-        (_, ["version"] | ["reset"] | ["proxies"]) => not_allowed(),
+        (_, ["version"]) => not_allowed("GET"),
+        (_, ["reset"]) => not_allowed("POST"),
+        (_, ["proxies"]) => not_allowed("GET, POST"),
         (_, ["proxies", name, ..]) if *name != PROXY_NAME => error(
             StatusCode::NOT_FOUND,
             &format!("proxy not found: edgecase exposes one proxy, named {PROXY_NAME:?}"),
@@ -42,10 +44,11 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
         }
         (&Method::POST, ["proxies", _, "toxics"]) => match parse::<ToxicInput>(call.body) {
             Ok(input) => toxic_answer(call.state.faults.add_toxic(input)),
-            Err(response) => response,
+            Err(why) => error(StatusCode::BAD_REQUEST, &why),
         },
         (method, ["proxies", _, "toxics", toxic]) => toxic_route(call, method, toxic),
-        (_, ["proxies", _] | ["proxies", _, "toxics"]) => not_allowed(),
+        (_, ["proxies", _]) => not_allowed("GET, POST"),
+        (_, ["proxies", _, "toxics"]) => not_allowed("GET, POST"),
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
 }
@@ -59,11 +62,11 @@ fn toxic_route(call: &Call<'_>, method: &Method, name: &str) -> Response<Bytes> 
         },
         Method::POST | Method::PATCH => match parse::<ToxicInput>(call.body) {
             Ok(input) => toxic_answer(faults.update_toxic(name, input)),
-            Err(response) => response,
+            Err(why) => error(StatusCode::BAD_REQUEST, &why),
         },
         Method::DELETE if faults.remove_toxic(name) => no_content(),
         Method::DELETE => error(StatusCode::NOT_FOUND, &format!("toxic not found: {name}")),
-        _ => not_allowed(),
+        _ => not_allowed("GET, POST, DELETE"),
     }
 }
 
@@ -95,7 +98,7 @@ fn create(call: &Call<'_>) -> Response<Bytes> {
             StatusCode::BAD_REQUEST,
             &format!("edgecase exposes one proxy, named {PROXY_NAME:?}, and cannot make others"),
         ),
-        Err(response) => response,
+        Err(why) => error(StatusCode::BAD_REQUEST, &why),
     }
 }
 
@@ -112,7 +115,7 @@ fn update_proxy(call: &Call<'_>) -> Response<Bytes> {
             }
             json(StatusCode::OK, &proxy(call))
         }
-        Err(response) => response,
+        Err(why) => error(StatusCode::BAD_REQUEST, &why),
     }
 }
 
