@@ -80,7 +80,9 @@ impl EdgeBuilder {
         EdgeBuilder::from_config(config)
     }
 
-    /// Exactly `config` (its listen address and control API included).
+    /// Exactly `config` (its listen address included). The control API is served only when
+    /// the config sets `[admin] listen` itself: an in-process edge never takes the default
+    /// port 8081 (the handle controls faults directly).
     pub fn from_config(config: Config) -> Self {
         EdgeBuilder {
             config,
@@ -212,8 +214,8 @@ impl EdgeBuilder {
             None => None,
         };
         let admin = match &config.admin {
-            Some(admin) => Some(bind(admin.listen).await?),
-            None => None,
+            Some(admin) if !admin.default_listen => Some(bind(admin.listen).await?),
+            _ => None,
         };
         let local = |listener: &TcpListener| {
             listener.local_addr().map_err(|source| StartError::Bind {
