@@ -16,15 +16,13 @@ use tokio::time::Instant;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
+use support::faults::{CAUSE, assert_cause, record_of, start};
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, read_body, send_streaming, within};
 use support::{GUARD, assert_branded_host_error, assert_took, ms};
 
 /// The Host every test sends.
 const HOST: &str = "links.example.test";
-
-/// The header `[emulation] explain` adds to every edgecase-made response.
-const CAUSE: &str = "cf-edgecase-cause";
 
 /// Connect and read timeouts where a test expects them never to fire.
 const LONG: Duration = Duration::from_secs(2);
@@ -55,41 +53,14 @@ fn edge_for(origin: &Origin) -> EdgeBuilder {
         .explain(true)
 }
 
-async fn start(builder: EdgeBuilder) -> EdgeHandle {
-    within(GUARD, builder.start())
-        .await
-        .expect("the edge starts on 127.0.0.1:0")
-}
-
 async fn visit(edge: &EdgeHandle) -> Response {
     within(GUARD, get_with_host(edge.addr(), HOST, "/")).await
 }
 
 /// The edge's record of the request that got `res`: (cause, rule id), waiting (bounded) for it.
 async fn recorded(edge: &EdgeHandle, res: &Response) -> (Option<String>, Option<u64>) {
-    let ray = res
-        .header("cf-ray")
-        .expect("cf-ray on every answer")
-        .to_owned();
-    within(GUARD, async {
-        loop {
-            if let Some(record) = edge.request(&ray) {
-                return (record.cause.clone(), record.fault);
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-}
-
-#[track_caller]
-fn assert_cause(res: &Response, cause: &str) {
-    assert_eq!(
-        res.header(CAUSE),
-        Some(cause),
-        "cause header of a {}",
-        res.status()
-    );
+    let record = record_of(edge, res).await;
+    (record.cause, record.fault)
 }
 
 /// A streamed `GET /`: the time to the head, then the body read to its end, and the time from

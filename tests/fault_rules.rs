@@ -13,15 +13,13 @@ use std::time::Duration;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
+use support::faults::{assert_cause, record_of, start};
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, raw_exchange, within};
 use support::{GUARD, assert_error_page, assert_took, hop_box, ms};
 
 /// The Host every test sends; branded pages show it in their title.
 const HOST: &str = "faults.example.test";
-
-/// The header `[emulation] explain` adds to every edgecase-made response.
-const CAUSE: &str = "cf-edgecase-cause";
 
 /// Connect and read timeouts where a test expects them never to fire.
 const LONG: Duration = Duration::from_secs(2);
@@ -42,12 +40,6 @@ fn edge_for(origin: &Origin) -> EdgeBuilder {
         .connect_timeout(LONG)
         .read_timeout(LONG)
         .explain(true)
-}
-
-async fn start(builder: EdgeBuilder) -> EdgeHandle {
-    within(GUARD, builder.start())
-        .await
-        .expect("the edge starts on 127.0.0.1:0")
 }
 
 /// `GET path` with `Host: HOST` on a fresh connection.
@@ -74,34 +66,13 @@ struct Seen {
 
 /// The edge's record of the request that got `res`, waiting (bounded) for it to be written.
 async fn seen(edge: &EdgeHandle, res: &Response) -> Seen {
-    let ray = res
-        .header("cf-ray")
-        .expect("cf-ray on every answer")
-        .to_owned();
-    within(GUARD, async {
-        loop {
-            if let Some(record) = edge.request(&ray) {
-                return Seen {
-                    status: record.status,
-                    cause: record.cause.clone(),
-                    fault: record.fault,
-                    origin_contacted: record.origin.is_some(),
-                };
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-}
-
-#[track_caller]
-fn assert_cause(res: &Response, cause: &str) {
-    assert_eq!(
-        res.header(CAUSE),
-        Some(cause),
-        "cause header of a {}",
-        res.status()
-    );
+    let record = record_of(edge, res).await;
+    Seen {
+        status: record.status,
+        cause: record.cause,
+        fault: record.fault,
+        origin_contacted: record.origin.is_some(),
+    }
 }
 
 #[track_caller]

@@ -17,15 +17,13 @@ use tokio::time::Instant;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
+use support::faults::{CAUSE, record_of, start};
 use support::origins::Origin;
 use support::visitor::{Response, get, get_with_host, send, within};
 use support::{GUARD, assert_branded_host_error, assert_error_page, assert_took, ms};
 
 /// The Host every test sends.
 const HOST: &str = "runtime.example.test";
-
-/// The header `[emulation] explain` adds to every edgecase-made response.
-const CAUSE: &str = "cf-edgecase-cause";
 
 /// The request header that asks for a fault when header faults are on.
 const FAULT_HEADER: &str = "cf-edgecase-fault";
@@ -51,12 +49,6 @@ fn edge_for(origin: &Origin) -> EdgeBuilder {
         .explain(true)
 }
 
-async fn start(builder: EdgeBuilder) -> EdgeHandle {
-    within(GUARD, builder.start())
-        .await
-        .expect("the edge starts on 127.0.0.1:0")
-}
-
 async fn visit(edge: &EdgeHandle) -> Response {
     within(GUARD, get_with_host(edge.addr(), HOST, "/")).await
 }
@@ -73,19 +65,7 @@ async fn visit_asking(edge: &EdgeHandle, value: &str) -> Response {
 
 /// The rule id the edge recorded for the request that got `res`, waiting (bounded) for it.
 async fn recorded_fault(edge: &EdgeHandle, res: &Response) -> Option<u64> {
-    let ray = res
-        .header("cf-ray")
-        .expect("cf-ray on every answer")
-        .to_owned();
-    within(GUARD, async {
-        loop {
-            if let Some(record) = edge.request(&ray) {
-                return record.fault;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
+    record_of(edge, res).await.fault
 }
 
 #[track_caller]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
+use support::faults::{CAUSE, start};
 use support::log::CapturedLog;
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, within};
@@ -19,9 +20,6 @@ use support::{GUARD, assert_branded_host_error, assert_error_page, assert_took, 
 
 /// The Host every test sends.
 const HOST: &str = "railgun.example.test";
-
-/// The header `[emulation] explain` adds to every edgecase-made response.
-const CAUSE: &str = "cf-edgecase-cause";
 
 /// The title of the 527 page.
 const RAILGUN_TITLE: &str = "Railgun Listener to origin error";
@@ -65,12 +63,6 @@ fn railgun_toml(origin_address: &str, origin_extra: &str) -> String {
          [emulation]\nexplain = true\n\
          [railgun]\nenabled = true\nlan_timeout = \"2s\"\n"
     )
-}
-
-async fn start(builder: EdgeBuilder) -> EdgeHandle {
-    within(GUARD, builder.start())
-        .await
-        .expect("the edge starts on 127.0.0.1:0")
 }
 
 async fn visit(edge: &EdgeHandle) -> Response {

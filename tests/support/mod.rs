@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod faults;
 pub mod https;
 pub mod log;
 pub mod origins;
