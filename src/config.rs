@@ -11,6 +11,7 @@ mod address;
 mod duration;
 mod error;
 mod modes;
+mod observe;
 mod raw;
 mod route;
 #[cfg(test)]
@@ -34,6 +35,10 @@ pub(crate) use duration::{format as format_duration, parse as parse_duration};
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
 pub use modes::{OriginScheme, Profile, SslMode, UnknownProfile, UnknownSslMode};
+pub use observe::{
+    AnalyticsConfig, CaptureConfig, DEFAULT_CAPTURE_BODY_BYTES, DEFAULT_LOG_QUEUE, LogConfig,
+    MAX_CAPTURE_BODY_BYTES, PagesConfig,
+};
 pub use route::{Route, Target};
 
 /// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout
@@ -119,6 +124,14 @@ pub struct Config {
     pub railgun: Option<Railgun>,
     /// `[admin]`: the control API; `None` when `[admin] enabled = false`.
     pub admin: Option<AdminConfig>,
+    /// `[log]`: the access log.
+    pub log: LogConfig,
+    /// `[analytics]`: Error Analytics.
+    pub analytics: AnalyticsConfig,
+    /// `[capture]`: HAR capture.
+    pub capture: CaptureConfig,
+    /// `[pages] dir`: custom error page templates; `None`: the built-in pages.
+    pub pages: Option<PagesConfig>,
 }
 
 /// `[emulation]`: fault decisions and explanations.
@@ -406,6 +419,10 @@ impl Default for Config {
                 token: None,
                 default_listen: true,
             }),
+            log: LogConfig::default(),
+            analytics: AnalyticsConfig::default(),
+            capture: CaptureConfig::default(),
+            pages: None,
         }
     }
 }

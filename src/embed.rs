@@ -55,6 +55,9 @@ pub enum StartError {
         /// What the OS said.
         source: io::Error,
     },
+    /// The access log or HAR file could not be opened.
+    #[error("{0}")]
+    Observe(#[from] crate::observe::ObserveError),
 }
 
 /// Builds an in-process edge over the same [`Config`] the binary reads.
@@ -72,11 +75,14 @@ impl Default for EdgeBuilder {
 
 impl EdgeBuilder {
     /// The defaults of an empty config file, except: visitors on 127.0.0.1 with a port the
-    /// kernel picks, and no control API (the handle controls faults directly).
+    /// kernel picks, no control API (the handle controls faults directly), and no access log
+    /// on stdout (the handle's [`EdgeHandle::requests`] tells what happened; set
+    /// `config_mut().log.access` for lines).
     pub fn new() -> Self {
         let mut config = Config::default();
         config.edge.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         config.admin = None;
+        config.log.access = crate::observe::sink::Access::Off;
         EdgeBuilder::from_config(config)
     }
 
@@ -226,11 +232,11 @@ impl EdgeBuilder {
         let addr = local(&http)?;
         let https_addr = https.as_ref().map(local).transpose()?;
         let admin_addr = admin.as_ref().map(local).transpose()?;
-        let state = Arc::new(EdgeState::new(Arc::new(config), addr.port()));
+        let state = Arc::new(EdgeState::new(Arc::new(config), addr.port())?);
         let controls = Controls {
             faults: state.faults.clone(),
         };
-        let recent = state.recent.clone();
+        let recent = state.observers.recent.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             // A dropped handle stops the edge too.

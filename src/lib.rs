@@ -10,15 +10,21 @@
 //!    phase under its own timeout ([`config::OriginTimeouts`]), and classifies whatever goes
 //!    wrong into one [`failure::OriginFailure`] where it happens.
 //! 4. A response streams back to the visitor; a failure becomes Cloudflare's status and page
-//!    ([`pages`]). Either way [`edge::access_log`] writes one line when the response is over.
+//!    ([`pages`]). Either way, when the response is over, [`edge::access_log`] makes one
+//!    [`observe::finished::Finished`] record of it, which [`observe`] hands to the access log,
+//!    the metrics, Error Analytics ([`analytics`]), HAR capture ([`capture`]) and the ring of
+//!    recent requests the control API ([`admin`]) reads.
 
 pub mod admin;
+pub mod analytics;
+pub mod capture;
 pub mod config;
 pub mod demo;
 pub mod edge;
 mod embed;
 pub mod emulation;
 pub mod failure;
+pub mod observe;
 pub mod origin;
 pub mod pages;
 pub mod ray;

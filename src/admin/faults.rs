@@ -41,7 +41,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
             }
         }
         (&Method::GET, ["requests"]) => match query(call.query) {
-            Ok(query) => json(StatusCode::OK, &call.state.recent.query(&query)),
+            Ok(query) => json(StatusCode::OK, &call.state.observers.recent.query(&query)),
             Err(why) => error(StatusCode::BAD_REQUEST, &why),
         },
         (_, ["faults"]) => not_allowed("GET, POST, DELETE"),
@@ -51,7 +51,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
 }
 
 /// `limit=N&status=5xx&ray=...`.
-fn query(text: &str) -> Result<RequestQuery, String> {
+pub(super) fn query(text: &str) -> Result<RequestQuery, String> {
     let mut query = RequestQuery::default();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));

@@ -1,9 +1,11 @@
-//! The control API (`[admin] listen`): fault rules, recent requests and health as JSON, plus
-//! the subset of Toxiproxy's HTTP API its clients use ([`toxiproxy`]). Every change goes to the
+//! The control API (`[admin] listen`): fault rules, recent requests and health as JSON, the
+//! subset of Toxiproxy's HTTP API its clients use ([`toxiproxy`]), and what edgecase observed
+//! (`/metrics`, `/analytics`, `/har`: `observe`). Every change goes to the
 //! same [`crate::emulation::FaultRules`] the request handler consults, so it applies to the
 //! next request. A request that is refused changes nothing.
 
 mod faults;
+mod observe;
 mod reply;
 mod toxiproxy;
 
@@ -64,6 +66,9 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
         },
         Some("faults" | "requests") => faults::route(&call),
         Some("version" | "proxies" | "reset") => toxiproxy::route(&call),
+        Some("metrics" | "analytics" | "analytics.json" | "har") if segments.len() == 1 => {
+            observe::route(&call)
+        }
         _ => error(StatusCode::NOT_FOUND, &format!("no such endpoint: {path}")),
     }
 }

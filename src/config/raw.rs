@@ -32,6 +32,63 @@ pub(crate) struct RawConfig {
     pub emulation: RawEmulation,
     pub railgun: RawRailgun,
     pub admin: RawAdmin,
+    pub log: RawLog,
+    pub analytics: RawAnalytics,
+    pub capture: RawCapture,
+    pub pages: RawPages,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [log] table")]
+pub(crate) struct RawLog {
+    pub format: Option<String>,
+    pub access: Option<String>,
+    pub timestamps: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub queue: Option<i64>,
+}
+
+/// `[analytics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [analytics] table")]
+pub(crate) struct RawAnalytics {
+    pub sample: Option<RawNumber>,
+}
+
+/// A number written either way: `1` or `0.01`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged, expecting = "a number, like 0.01")]
+pub(crate) enum RawNumber {
+    Whole(i64),
+    Fraction(f64),
+}
+
+impl RawNumber {
+    pub fn value(self) -> f64 {
+        match self {
+            // Exact for every value a fraction of requests can take.
+            RawNumber::Whole(n) => n as f64,
+            RawNumber::Fraction(x) => x,
+        }
+    }
+}
+
+/// `[capture]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [capture] table")]
+pub(crate) struct RawCapture {
+    pub har: Option<String>,
+    pub statuses: Option<Vec<String>>,
+    #[serde(deserialize_with = "whole_number")]
+    pub body_bytes: Option<i64>,
+}
+
+/// `[pages]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "the [pages] table")]
+pub(crate) struct RawPages {
+    pub dir: Option<String>,
 }
 
 /// `[emulation]`.

@@ -901,6 +901,15 @@ fn config_default_file_mentions_every_key() {
         "slow_close",
         "method",
         "header",
+        "format",
+        "access",
+        "timestamps",
+        "queue",
+        "sample",
+        "har",
+        "statuses",
+        "body_bytes",
+        "dir",
     ];
     for key in keys {
         let written = format!("{key} =");

@@ -25,6 +25,7 @@ use crate::ray::Colo;
 use crate::tls::pem;
 
 mod emulation;
+mod observe;
 use crate::tls::trust::{OriginTls, TrustError};
 
 impl TryFrom<RawConfig> for Config {
@@ -120,6 +121,10 @@ pub(crate) fn build(
         overrides.admin.as_deref(),
         listen.unwrap_or(DEFAULT_LISTEN),
     );
+    let log = check.log(raw.log);
+    let analytics = check.analytics(raw.analytics);
+    let capture = check.capture(raw.capture);
+    let pages = check.pages(raw.pages);
     let routes = raw
         .routes
         .into_iter()
@@ -196,6 +201,10 @@ pub(crate) fn build(
         emulation,
         railgun,
         admin,
+        log,
+        analytics,
+        capture,
+        pages,
     })
 }
 

@@ -1,125 +1,131 @@
-//! [`AccessLog`]: the one log line per request, written when the response is over.
+//! [`AccessLog`]: what is known about one request while it is handled, made into a
+//! [`Finished`] record when the response is over and handed to the [`Observers`] (log line,
+//! metrics, analytics, HAR, recent requests).
 //!
 //! For an error page that is at once; for a proxied response it is when the body ends, breaks
-//! off, or the visitor goes away, so the line tells how the response really ended.
+//! off, or the visitor goes away, so the record tells how the response really ended.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http::Method;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, Version};
 use tokio::time::Instant;
-use tracing::{info, warn};
 
-use crate::edge::recent::{RecentRequests, RequestRecord};
+use crate::edge::Visit;
+use crate::observe::Observers;
+use crate::observe::finished::Finished;
 use crate::origin::ExchangeFacts;
-use crate::pages::time::Rfc3339;
+use crate::origin::body::BodyTap;
 use crate::ray::RayId;
 
-/// How a response ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// Sent completely.
-    Complete,
-    /// Aborted because the origin's body broke off (the tag says how).
-    Aborted(&'static str),
-    /// The visitor went away before the end.
-    VisitorGone,
-}
+pub use crate::observe::finished::Ending;
 
-/// Everything the request's log line says, gathered as the request goes.
-#[derive(Clone, Debug)]
+/// Everything the request's record says, gathered as the request goes. Cloned once per
+/// request (for the line of a request dropped before its answer), so it holds nothing large by
+/// value.
+#[derive(Clone)]
 pub struct AccessLog {
     /// The request's ray ID.
     pub ray: RayId,
     /// The request method.
     pub method: Method,
+    /// The visitor's HTTP version.
+    pub version: Version,
+    /// The visitor's connection.
+    pub visit: Visit,
     /// The Host the visitor asked for.
     pub host: String,
     /// The path and query.
     pub path: String,
+    /// The visitor's request headers, as received.
+    pub request_headers: Arc<HeaderMap>,
+    /// Counts (and keeps the start of) the request body on its way to the origin.
+    pub request_tap: Option<Arc<BodyTap>>,
     /// When the request arrived.
     pub started: Instant,
+    /// The wall-clock time the request arrived.
+    pub at: SystemTime,
     /// The status the visitor got.
     pub status: u16,
     /// The origin's status, when it answered.
     pub origin_status: Option<u16>,
     /// Why edgecase answered instead of the origin (a failure's tag).
     pub cause: Option<&'static str>,
-    /// The origin exchange, when there was one.
-    pub exchange: Option<ExchangeFacts>,
+    /// The way to the origin, as far as it went.
+    pub origin: ExchangeFacts,
     /// From arrival to the response head.
     pub head_after: Duration,
-    /// The wall-clock time the request arrived.
-    pub at: SystemTime,
     /// The fault rule that applied, by id.
     pub fault: Option<u64>,
-    /// Where the finished request is also recorded, for the control API.
-    pub recent: Arc<RecentRequests>,
+    /// The response headers the visitor got.
+    pub response_headers: HeaderMap,
+    /// Response body bytes sent so far.
+    pub response_bytes: u64,
+    /// The start of the response body, kept for HAR capture while under `capture_limit`.
+    pub response_body: Option<BytesMut>,
+    /// A page body edgecase made (kept whole: it is shared, not copied).
+    pub page_body: Option<Bytes>,
+    /// Where the finished record goes.
+    pub observers: Arc<Observers>,
 }
 
 impl AccessLog {
-    /// Writes the line.
+    /// Notes `chunk` of the response body going to the visitor.
+    pub fn sent(&mut self, chunk: &[u8]) {
+        self.response_bytes += chunk.len() as u64;
+        if let Some(kept) = &mut self.response_body {
+            let room = self.observers.capture.body_bytes.saturating_sub(kept.len());
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+    }
+
+    /// Starts keeping the response body, when captures want `status`.
+    pub fn keep_body_of(&mut self, status: u16) {
+        let capture = &self.observers.capture;
+        if capture.body_bytes > 0 && capture.wants(status) {
+            self.response_body = Some(BytesMut::new());
+        }
+    }
+
+    /// Hands the record over.
     pub fn finish(self, ending: Ending) {
-        let total = self.started.elapsed();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let origin = self.exchange.map(|e| e.peer.to_string());
-        let connect_ms = self.exchange.and_then(|e| e.connect).map(ms);
-        let tls_ms = self.exchange.and_then(|e| e.tls_handshake).map(ms);
-        let reused = self.exchange.map(|e| e.reused);
-        let retried = self.exchange.is_some_and(|e| e.retried);
-        let ending = match ending {
-            Ending::Complete => "complete",
-            Ending::Aborted(tag) => tag,
-            Ending::VisitorGone => "visitor_gone",
+        let limit = self.observers.capture.body_bytes;
+        let response_body = match (self.page_body, self.response_body) {
+            (Some(page), _) => Some(page.slice(..page.len().min(limit))),
+            (None, Some(kept)) => Some(kept.freeze()),
+            (None, None) => None,
         };
-        macro_rules! line {
-            ($level:ident, $message:literal) => {
-                $level!(
-                    ray = %self.ray,
-                    method = %self.method,
-                    host = %self.host,
-                    path = %self.path,
-                    status = self.status,
-                    origin_status = self.origin_status,
-                    cause = self.cause,
-                    origin = origin.as_deref(),
-                    connect_ms,
-                    tls_ms,
-                    reused,
-                    retried,
-                    head_ms = ms(self.head_after),
-                    total_ms = ms(total),
-                    ending,
-                    fault = self.fault,
-                    $message
-                )
-            };
-        }
-        if self.cause.is_some() || ending != "complete" {
-            line!(warn, "request failed");
-        } else {
-            line!(info, "request");
-        }
-        let cause = self
-            .cause
-            .or((ending != "complete").then_some(ending))
-            .map(str::to_owned);
-        self.recent.push(RequestRecord {
-            ray: self.ray.to_string(),
-            time: Rfc3339(self.at).to_string(),
-            method: self.method.to_string(),
+        let (request_bytes, request_body) = match &self.request_tap {
+            Some(tap) => (tap.bytes(), tap.kept()),
+            None => (0, None),
+        };
+        let finished = Finished {
+            ray: self.ray,
+            at: self.at,
+            method: self.method,
+            version: self.version,
+            https: self.visit.https(),
+            client_tls: self.visit.tls.map(|tls| tls.version),
             host: self.host,
             path: self.path,
+            client: self.visit.peer,
+            edge: self.visit.local,
+            request_headers: self.request_headers,
+            request_bytes,
+            request_body,
             status: self.status,
             origin_status: self.origin_status,
-            cause,
+            cause: self.cause,
             fault: self.fault,
-            origin: self.exchange.map(|e| e.peer),
-            connect_ms,
-            tls_ms,
-            head_ms: ms(self.head_after),
-            total_ms: ms(total),
-            ending: ending.to_owned(),
-        });
+            origin: self.origin,
+            head_after: self.head_after,
+            total: self.started.elapsed(),
+            ending,
+            response_headers: self.response_headers,
+            response_bytes: self.response_bytes,
+            response_body,
+        };
+        self.observers.finish(finished);
     }
 }

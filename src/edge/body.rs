@@ -46,6 +46,11 @@ impl Body for EdgeBody {
             EdgeBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             EdgeBody::Origin { body, log } => {
                 let frame = ready!(Pin::new(&mut *body).poll_frame(cx));
+                if let (Some(Ok(frame)), Some(log)) = (&frame, log.as_mut())
+                    && let Some(data) = frame.data_ref()
+                {
+                    log.sent(data);
+                }
                 let ending = match &frame {
                     None => Some(Ending::Complete),
                     Some(Err(abort)) => Some(Ending::Aborted(abort.tag())),

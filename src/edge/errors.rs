@@ -44,7 +44,16 @@ impl Answering<'_> {
             at: self.at,
             retry_after: self.config.edge.structured_errors,
         };
-        pages::render_as(kind, &context, self.form)
+        let mut response = pages::render_as(kind, &context, self.form);
+        // The customer's template replaces the built-in HTML where Cloudflare would use it;
+        // the JSON and Markdown forms stay Cloudflare's.
+        if self.form == Form::Html
+            && let Some(custom) = &self.config.pages
+            && let Some(html) = custom.pages.render(kind, &context)
+        {
+            *response.body_mut() = Bytes::from(html);
+        }
+        response
     }
 
     /// Adds `cf-edgecase-cause: <cause>` when the config asks for explanations.

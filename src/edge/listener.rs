@@ -73,8 +73,8 @@ pub async fn serve(
 ) -> io::Result<()> {
     let listeners = listeners.into();
     let http_port = listeners.http.local_addr()?.port();
-    let state = Arc::new(EdgeState::new(Arc::new(config), http_port));
-    serve_state(listeners, state, shutdown).await
+    let state = EdgeState::new(Arc::new(config), http_port).map_err(io::Error::other)?;
+    serve_state(listeners, Arc::new(state), shutdown).await
 }
 
 /// As [`serve`], with the state made by the caller (who keeps a handle on its fault rules and
@@ -180,8 +180,15 @@ pub async fn serve_state(
         );
         connections.shutdown().await;
     }
+    // The last lines and HAR entries reach their files before the process exits. A blocking
+    // wait, so off the runtime's workers.
+    let observers = state.observers.clone();
+    let _ = tokio::task::spawn_blocking(move || observers.close(OBSERVERS_CLOSE_WAIT)).await;
     Ok(())
 }
+
+/// How long shutdown waits for the log and HAR writers to drain.
+const OBSERVERS_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Which listener a connection came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::edge::recent::RecentRequests;
 use crate::emulation::FaultRules;
+use crate::observe::{ObserveError, Observers};
 use crate::origin::OriginClient;
 use crate::ray::RayGenerator;
 use crate::tls::visitor::VisitorTls;
@@ -38,13 +38,20 @@ pub struct EdgeState {
     pub http_port: u16,
     /// The fault rules in force (from `[[fault]]`, the control API or the library).
     pub faults: Arc<FaultRules>,
-    /// The most recent requests, for the control API.
-    pub recent: Arc<RecentRequests>,
+    /// Where finished requests go: log, metrics, analytics, HAR, recent requests.
+    pub observers: Arc<Observers>,
 }
 
 impl EdgeState {
-    /// State for serving `config`, with plain HTTP on `http_port`.
-    pub fn new(config: Arc<Config>, http_port: u16) -> Self {
+    /// State for serving `config`, with plain HTTP on `http_port`. Fails when the access log
+    /// or HAR file cannot be opened.
+    pub fn new(config: Arc<Config>, http_port: u16) -> Result<Self, ObserveError> {
+        let observers = Observers::new(&config)?;
+        Ok(EdgeState::with_observers(config, http_port, observers))
+    }
+
+    /// As [`EdgeState::new`], with observers made by the caller.
+    pub fn with_observers(config: Arc<Config>, http_port: u16, observers: Observers) -> Self {
         let rays = match config.edge.ray_seed {
             Some(seed) => RayGenerator::seeded(seed),
             None => RayGenerator::random(),
@@ -53,10 +60,11 @@ impl EdgeState {
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
         let instance = format!("{:07x}", rays.instance_id() >> 36);
+        let open = observers.metrics.origin_connections();
         EdgeState {
             faults,
-            recent: Arc::new(RecentRequests::default()),
-            origins: OriginClient::new(&config),
+            observers: Arc::new(observers),
+            origins: OriginClient::new(&config).counting_open(open),
             config,
             rays,
             instance,

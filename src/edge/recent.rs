@@ -4,9 +4,13 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::observe::finished::Finished;
+use crate::pages::time::Rfc3339;
 
 /// How many requests the ring keeps; older ones fall out.
 pub const RECENT_CAPACITY: usize = 1000;
@@ -34,16 +38,47 @@ pub struct RequestRecord {
     pub fault: Option<u64>,
     /// The origin's address, when a connection was made.
     pub origin: Option<SocketAddr>,
-    /// Resolution and TCP handshake, for a new connection.
+    /// Name resolution, for a new connection.
+    pub dns_ms: Option<f64>,
+    /// The TCP handshake, for a new connection (or the attempt that failed).
     pub connect_ms: Option<f64>,
     /// The origin TLS handshake, for a new TLS connection.
     pub tls_ms: Option<f64>,
+    /// From the request being sent to the origin's response head.
+    pub wait_ms: Option<f64>,
     /// From arrival to the response head.
     pub head_ms: f64,
     /// From arrival to the end of the response.
     pub total_ms: f64,
     /// How the response ended: `complete`, `visitor_gone`, or the abort's tag.
     pub ending: String,
+}
+
+impl RequestRecord {
+    /// The record of `finished`.
+    pub fn of(finished: &Finished) -> RequestRecord {
+        let ms = |d: Duration| (d.as_secs_f64() * 10_000_000.0).round() / 10_000.0;
+        let origin = &finished.origin;
+        RequestRecord {
+            ray: finished.ray.to_string(),
+            time: Rfc3339(finished.at).to_string(),
+            method: finished.method.to_string(),
+            host: finished.host.clone(),
+            path: finished.path.clone(),
+            status: finished.status,
+            origin_status: finished.origin_status,
+            cause: finished.outcome().map(str::to_owned),
+            fault: finished.fault,
+            origin: origin.peer,
+            dns_ms: origin.dns.map(ms),
+            connect_ms: origin.connect.map(ms),
+            tls_ms: origin.tls_handshake.map(ms),
+            wait_ms: origin.wait.map(ms),
+            head_ms: ms(finished.head_after),
+            total_ms: ms(finished.total),
+            ending: finished.ending.tag().to_owned(),
+        }
+    }
 }
 
 /// Which records a query wants.
@@ -84,7 +119,7 @@ impl std::str::FromStr for StatusFilter {
 }
 
 impl StatusFilter {
-    fn admits(self, status: u16) -> bool {
+    pub fn admits(self, status: u16) -> bool {
         match self {
             StatusFilter::Exact(want) => status == want,
             StatusFilter::Class(class) => status / 100 == class,
@@ -95,7 +130,7 @@ impl StatusFilter {
 /// The ring of recent requests. Shared behind an `Arc`.
 #[derive(Debug)]
 pub struct RecentRequests {
-    ring: Mutex<VecDeque<RequestRecord>>,
+    ring: Mutex<VecDeque<Arc<Finished>>>,
     capacity: usize,
 }
 
@@ -115,22 +150,36 @@ impl RecentRequests {
     }
 
     /// Records a finished request, dropping the oldest when full.
-    pub fn push(&self, record: RequestRecord) {
+    pub fn push(&self, finished: Arc<Finished>) {
         let mut ring = self.lock();
         if ring.len() == self.capacity {
             ring.pop_front();
         }
-        ring.push_back(record);
+        ring.push_back(finished);
     }
 
     /// The records `query` selects, newest first (at most 100 without a limit).
     pub fn query(&self, query: &RequestQuery) -> Vec<RequestRecord> {
-        let ray = query.ray.as_deref();
+        self.finished(query)
+            .iter()
+            .map(|f| RequestRecord::of(f))
+            .collect()
+    }
+
+    /// The requests `query` selects, whole, newest first (at most 100 without a limit).
+    pub fn finished(&self, query: &RequestQuery) -> Vec<Arc<Finished>> {
+        // A ray that is not 16 hex digits (with or without its colo) matches nothing.
+        let ray = query.ray.as_deref().map(|ray| {
+            let hex = ray.split('-').next().unwrap_or(ray);
+            u64::from_str_radix(hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 16)
+        });
         self.lock()
             .iter()
             .rev()
-            .filter(|r| query.status.is_none_or(|s| s.admits(r.status)))
-            .filter(|r| ray.is_none_or(|ray| r.ray == ray || r.ray.split('-').next() == Some(ray)))
+            .filter(|f| query.status.is_none_or(|s| s.admits(f.status)))
+            .filter(|f| ray.is_none_or(|ray| ray == Some(f.ray.id())))
             .take(query.limit.unwrap_or(100))
             .cloned()
             .collect()
@@ -146,7 +195,7 @@ impl RecentRequests {
         self.query(&query).pop()
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<RequestRecord>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Arc<Finished>>> {
         // A push or pop cannot be left half done: a poisoned lock is still consistent.
         self.ring.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -156,24 +205,11 @@ impl RecentRequests {
 mod tests {
     use super::*;
 
-    fn record(n: u16, status: u16) -> RequestRecord {
-        RequestRecord {
-            ray: format!("{n:016x}-CDG"),
-            time: String::new(),
-            method: "GET".into(),
-            host: "site.test".into(),
-            path: "/".into(),
+    fn record(n: u16, status: u16) -> Arc<Finished> {
+        Arc::new(crate::observe::finished::tests::finished(
+            u64::from(n),
             status,
-            origin_status: None,
-            cause: None,
-            fault: None,
-            origin: None,
-            connect_ms: None,
-            tls_ms: None,
-            head_ms: 0.0,
-            total_ms: 0.0,
-            ending: "complete".into(),
-        }
+        ))
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::header::HeaderValue;
-use http::{Request, Response, StatusCode, Uri, header};
+use http::{HeaderMap, Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
@@ -26,8 +26,8 @@ use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::OriginFailure;
-use crate::origin::Visitor;
-use crate::origin::body::RequestBody;
+use crate::origin::body::{BodyTap, RequestBody};
+use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
 use crate::trace::{TRACE_PATH, Trace};
@@ -48,20 +48,29 @@ pub async fn handle(
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
         .to_owned();
+    state.observers.metrics.request_started();
     let log = AccessLog {
         at,
         fault: None,
-        recent: state.recent.clone(),
+        observers: state.observers.clone(),
         ray,
         method: request.method().clone(),
+        version: request.version(),
+        visit,
         host,
         path,
+        request_headers: Arc::new(request.headers().clone()),
+        request_tap: None,
         started,
         status: 0,
         origin_status: None,
         cause: None,
-        exchange: None,
+        origin: ExchangeFacts::default(),
         head_after: Default::default(),
+        response_headers: HeaderMap::new(),
+        response_bytes: 0,
+        response_body: None,
+        page_body: None,
     };
     // Kept for the two ways `respond` can end without writing the line itself: a panic, or
     // the visitor going away before the response head (hyper then drops this future).
@@ -235,19 +244,24 @@ async fn respond(
         }
     };
 
-    let outgoing = origin_request(parts, RequestBody::streaming(body), &visit, ray);
+    let mut body = RequestBody::streaming(body);
+    if !http_body::Body::is_end_stream(&body) {
+        let tap = Arc::new(BodyTap::new(state.observers.capture.body_bytes));
+        log.request_tap = Some(tap.clone());
+        body = body.tapped(tap);
+    }
+    let outgoing = origin_request(parts, body, &visit, ray);
     let visitor = Visitor {
         https: visit.https(),
         host: &log.host,
     };
     match state
         .origins
-        .forward(&target, visitor, outgoing, &link)
+        .forward(&target, visitor, outgoing, &link, &mut log.origin)
         .await
     {
         Ok(forwarded) => {
             let status = forwarded.response.status().as_u16();
-            log.exchange = Some(forwarded.facts);
             log.origin_status = Some(status);
             if status == 502 || status == 504 {
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The
@@ -258,6 +272,8 @@ async fn respond(
             log.status = status;
             log.head_after = started.elapsed();
             let response = visitor_response(forwarded.response, ray);
+            log.response_headers = response.headers().clone();
+            log.keep_body_of(status);
             response.map(|body| EdgeBody::Origin {
                 body,
                 log: Some(Box::new(log)),
@@ -333,6 +349,9 @@ fn finish_local(
     log.status = response.status().as_u16();
     log.cause = cause;
     log.head_after = log.started.elapsed();
+    log.response_headers = response.headers().clone();
+    log.response_bytes = response.body().len() as u64;
+    log.page_body = Some(response.body().clone());
     log.finish(Ending::Complete);
     response.map(EdgeBody::full)
 }

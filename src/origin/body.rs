@@ -9,10 +9,12 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
@@ -25,6 +27,48 @@ use crate::origin::stall::StallTimer;
 pub struct RequestBody {
     inner: Option<Incoming>,
     sent: Option<oneshot::Sender<()>>,
+    tap: Option<Arc<BodyTap>>,
+}
+
+/// Counts a request body's bytes as they go to the origin, and keeps its start (for HAR
+/// capture). Shared between the body and the request's log record.
+#[derive(Debug, Default)]
+pub struct BodyTap {
+    bytes: AtomicU64,
+    kept: Mutex<BytesMut>,
+    limit: usize,
+}
+
+impl BodyTap {
+    /// A tap keeping up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        BodyTap {
+            limit,
+            ..BodyTap::default()
+        }
+    }
+
+    fn saw(&self, chunk: &[u8]) {
+        self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        if self.limit == 0 {
+            return;
+        }
+        // Only this body writes, frame by frame: the lock is never contended for long.
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let room = self.limit.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// Body bytes that went to the origin.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The start of the body, if any was kept.
+    pub fn kept(&self) -> Option<Bytes> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        (!kept.is_empty()).then(|| Bytes::copy_from_slice(&kept))
+    }
 }
 
 impl RequestBody {
@@ -33,7 +77,14 @@ impl RequestBody {
         RequestBody {
             inner: Some(body),
             sent: None,
+            tap: None,
         }
+    }
+
+    /// The same body, counted (and its start kept) by `tap` as it goes.
+    pub fn tapped(mut self, tap: Arc<BodyTap>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// No body (retries of bodiless requests).
@@ -41,6 +92,7 @@ impl RequestBody {
         RequestBody {
             inner: None,
             sent: None,
+            tap: None,
         }
     }
 
@@ -73,6 +125,11 @@ impl Body for RequestBody {
             return Poll::Ready(None);
         };
         let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
+        if let (Some(tap), Some(Ok(frame))) = (&this.tap, &frame)
+            && let Some(data) = frame.data_ref()
+        {
+            tap.saw(data);
+        }
         if frame.is_none() || inner.is_end_stream() {
             this.finished();
         }

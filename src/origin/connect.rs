@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use crate::failure::OriginFailure;
 
-/// Connects to the first address of `addrs` that accepts, within `connect` in total.
+/// Connects to the first address of `addrs` that accepts, within `connect` in total. `tried`
+/// is set to each address as it is tried, so a failure still tells which address failed.
 ///
 /// Once connected, request data left unacknowledged by the origin's TCP for `ack` aborts the
 /// connection (TCP_USER_TIMEOUT on Linux; since Linux 5.12 it also covers a receiver that keeps
@@ -24,10 +25,12 @@ pub async fn connect(
     addrs: &[SocketAddr],
     connect: Duration,
     ack: Duration,
+    tried: &mut Option<SocketAddr>,
 ) -> Result<TcpStream, OriginFailure> {
     let deadline = Instant::now() + connect;
     let mut last = OriginFailure::ConnectTimeout { after: connect };
     for &addr in addrs {
+        *tried = Some(addr);
         let socket = open_socket(addr).map_err(OriginFailure::Internal)?;
         match tokio::time::timeout_at(deadline, socket.connect(addr)).await {
             Err(_elapsed) => return Err(OriginFailure::ConnectTimeout { after: connect }),

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::OriginTimeouts;
 use crate::failure::{OriginFailure, Unknown};
+use crate::origin::ExchangeFacts;
 use crate::origin::body::RequestBody;
 use crate::origin::io::{HeadMeter, HeadTooLarge, WriteStalled};
 use crate::origin::pool::Conn;
@@ -33,6 +34,7 @@ pub async fn exchange(
     timeouts: &OriginTimeouts,
     head_limit: usize,
     latency: Option<Duration>,
+    facts: &mut ExchangeFacts,
 ) -> Result<Response<Incoming>, OriginFailure> {
     let read = timeouts.read;
     // Before anything can fail: a failure must never be judged by the previous response's
@@ -42,11 +44,15 @@ pub async fn exchange(
         return Err(classify(e, &conn.meter, timeouts, head_limit));
     }
     let sent = (!request.body().is_end_stream()).then(|| request.body_mut().on_sent());
+    let sending = Instant::now();
     let response = conn.sender.send_request(request);
     tokio::pin!(response);
 
     let read_deadline = match sent {
-        None => Instant::now() + read,
+        None => {
+            facts.send = Some(Duration::ZERO);
+            Instant::now() + read
+        }
         Some(sent) => {
             tokio::select! {
                 outcome = &mut response => {
@@ -54,15 +60,20 @@ pub async fn exchange(
                 }
                 // Either the body was handed over, or the body went away with an error that
                 // the response future is about to report: both start the read clock.
-                _ = sent => Instant::now() + read,
+                _ = sent => {
+                    facts.send = Some(sending.elapsed());
+                    Instant::now() + read
+                }
             }
         }
     };
+    let read_started = read_deadline - read;
     let response = match tokio::time::timeout_at(read_deadline, response).await {
         Err(_elapsed) => return Err(OriginFailure::ReadTimeout { after: read }),
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(classify(e, &conn.meter, timeouts, head_limit)),
     };
+    facts.wait = Some(read_started.elapsed());
     if let Some(latency) = latency {
         let ready_at = read_deadline - read + latency;
         if ready_at > read_deadline {
@@ -70,6 +81,7 @@ pub async fn exchange(
             return Err(OriginFailure::ReadTimeout { after: read });
         }
         tokio::time::sleep_until(ready_at).await;
+        facts.wait = Some(read_started.elapsed());
     }
     Ok(response)
 }

@@ -28,12 +28,14 @@ use tracing::debug;
 use crate::config::{Config, OriginAddress, OriginScheme, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
+use crate::observe::metrics::OpenConnection;
 use crate::tls::trust::OriginTls;
 use body::{OriginBody, RequestBody, Shaping};
 use exchange::{exchange, is_stale_connection};
 use handshake::TlsTarget;
 use io::{Cut, HeadMeter, OriginIo};
 use pool::{Conn, Pool, PoolKey};
+use prometheus_client::metrics::gauge::Gauge;
 use resolve::Resolver;
 
 /// The most headers accepted in one origin response head. hyper's default (100) would turn
@@ -45,21 +47,29 @@ const MAX_ORIGIN_HEADERS: usize = 1024;
 pub struct Forwarded {
     /// The response head and its streaming body.
     pub response: Response<OriginBody>,
-    /// Facts about the exchange, for the log line.
-    pub facts: ExchangeFacts,
 }
 
-/// What the log line tells about one exchange with the origin.
-#[derive(Clone, Copy, Debug)]
+/// What happened on the way to the origin, filled in as each phase ends, so a failure keeps
+/// what was learnt before it (the address a 522 was trying, the handshake time of a 524).
+/// Every field is empty when the origin was never contacted.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ExchangeFacts {
-    /// The origin's socket address.
-    pub peer: SocketAddr,
+    /// The origin's socket address: the one connected to, or the last one tried.
+    pub peer: Option<SocketAddr>,
     /// Whether a pooled connection carried the request.
     pub reused: bool,
-    /// Resolution plus TCP handshake, when a new connection was opened.
+    /// Name resolution, when a new connection needed it (0 for a literal IP).
+    pub dns: Option<Duration>,
+    /// The TCP handshake, when a new connection was opened (or attempted).
     pub connect: Option<Duration>,
-    /// The TLS handshake, when a new TLS connection was opened.
+    /// The TLS handshake, when a new TLS connection was opened (or attempted).
     pub tls_handshake: Option<Duration>,
+    /// The TLS version negotiated with the origin (`TLSv1.3`).
+    pub tls_protocol: Option<&'static str>,
+    /// From handing the request to the connection to the last byte of it being handed over.
+    pub send: Option<Duration>,
+    /// From the request being sent to the response head.
+    pub wait: Option<Duration>,
     /// Whether the request went a second time after a stale pooled connection.
     pub retried: bool,
 }
@@ -71,6 +81,7 @@ pub struct OriginClient {
     resolver: Arc<Resolver>,
     tls: OriginTls,
     head_limit: usize,
+    open: Option<Gauge>,
 }
 
 /// What the visitor's side of a request decides about the way to the origin.
@@ -82,13 +93,6 @@ pub struct Visitor<'a> {
     pub host: &'a str,
 }
 
-/// The times a newly opened connection took.
-#[derive(Clone, Copy, Debug)]
-struct Opened {
-    connect: Duration,
-    tls_handshake: Option<Duration>,
-}
-
 impl OriginClient {
     /// A client for the origins of `config`.
     pub fn new(config: &Config) -> Self {
@@ -97,7 +101,14 @@ impl OriginClient {
             resolver: Arc::new(Resolver::new(&config.dns)),
             tls: config.origin.trust.tls.clone(),
             head_limit: config.limits.origin_header_bytes,
+            open: None,
         }
+    }
+
+    /// The same client, counting its open connections on `gauge`.
+    pub fn counting_open(mut self, gauge: Gauge) -> Self {
+        self.open = Some(gauge);
+        self
     }
 
     /// How many idle origin connections are pooled.
@@ -120,6 +131,7 @@ impl OriginClient {
         visitor: Visitor<'_>,
         request: Request<RequestBody>,
         link: &LinkFaults,
+        facts: &mut ExchangeFacts,
     ) -> Result<Forwarded, OriginFailure> {
         let timeouts = &target.timeouts;
         if link.refuse {
@@ -134,86 +146,73 @@ impl OriginClient {
         }
         let key = pool_key(target, visitor);
         let pooled = !link.alters_connection();
-        let (mut conn, opened) = match pooled.then(|| self.pool.checkout(&key)).flatten() {
-            Some(conn) => (conn, None),
-            None => {
-                let (conn, opened) = self.open(&key, target, link).await?;
-                (conn, Some(opened))
+        let mut conn = match pooled.then(|| self.pool.checkout(&key)).flatten() {
+            Some(conn) => {
+                facts.peer = Some(conn.peer);
+                facts.reused = true;
+                conn
             }
+            None => self.open(&key, target, link, facts).await?,
         };
         let replay = (conn.reused && link.is_empty() && is_replayable(&request))
             .then(|| copy_head(&request));
-        let mut retried = false;
         let head_limit = self.head_limit;
-        let response = match exchange(&mut conn, request, timeouts, head_limit, link.latency).await
-        {
-            Err(failure) if is_stale_connection(&failure) && replay.is_some() => {
-                debug!(
-                    cause = failure.tag(),
-                    "pooled origin connection was stale; retrying"
-                );
-                retried = true;
-                let (fresh, _) = self.open(&key, target, link).await?;
-                conn = fresh;
-                let replay = replay.expect("checked is_some above");
-                exchange(&mut conn, replay, timeouts, head_limit, None).await?
-            }
-            outcome => outcome?,
-        };
-        let facts = ExchangeFacts {
-            peer: conn.peer,
-            reused: conn.reused,
-            connect: opened.map(|o| o.connect),
-            tls_handshake: opened.and_then(|o| o.tls_handshake),
-            retried,
-        };
+        let latency = link.latency;
+        let response =
+            match exchange(&mut conn, request, timeouts, head_limit, latency, facts).await {
+                Err(failure) if is_stale_connection(&failure) && replay.is_some() => {
+                    debug!(
+                        cause = failure.tag(),
+                        "pooled origin connection was stale; retrying"
+                    );
+                    facts.retried = true;
+                    facts.reused = false;
+                    conn = self.open(&key, target, link, facts).await?;
+                    let replay = replay.expect("checked is_some above");
+                    exchange(&mut conn, replay, timeouts, head_limit, None, facts).await?
+                }
+                outcome => outcome?,
+            };
         let pool = pooled.then(|| self.pool.clone());
         let shaping = link
             .shapes_body()
             .then(|| Shaping::new(link.bandwidth, link.slow_close));
         let response = response
             .map(|incoming| OriginBody::new(incoming, timeouts.read, conn, pool).shaped(shaping));
-        Ok(Forwarded { response, facts })
+        Ok(Forwarded { response })
     }
 
-    /// Resolves, connects and handshakes (TLS, then HTTP/1.1) a new connection for `key`.
+    /// Resolves, connects and handshakes (TLS, then HTTP/1.1) a new connection for `key`,
+    /// noting each phase's time in `facts` as it ends.
     async fn open(
         &self,
         key: &PoolKey,
         target: &Target<'_>,
         link: &LinkFaults,
-    ) -> Result<(Conn, Opened), OriginFailure> {
-        let started = Instant::now();
+        facts: &mut ExchangeFacts,
+    ) -> Result<Conn, OriginFailure> {
         let timeouts = &target.timeouts;
-        let addrs = self
-            .resolver
-            .resolve(&key.address, timeouts.connect)
-            .await?;
-        let stream = connect::connect(&addrs, timeouts.connect, timeouts.ack).await?;
+        let started = Instant::now();
+        let addrs = self.resolver.resolve(&key.address, timeouts.connect).await;
+        facts.dns = Some(started.elapsed());
+        let addrs = addrs?;
+        let started = Instant::now();
+        let stream =
+            connect::connect(&addrs, timeouts.connect, timeouts.ack, &mut facts.peer).await;
+        facts.connect = Some(started.elapsed());
+        let stream = stream?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
-        let connect = started.elapsed();
+        facts.peer = Some(peer);
         let Some(tls) = &key.tls else {
-            let conn = self.start_http(stream, peer, key, target, link).await?;
-            let tls_handshake = None;
-            return Ok((
-                conn,
-                Opened {
-                    connect,
-                    tls_handshake,
-                },
-            ));
+            return self.start_http(stream, peer, key, target, link).await;
         };
         let config = self.tls.config(tls.validate).clone();
-        let stream = handshake::handshake(stream, tls, config, timeouts.connect).await?;
-        let tls_handshake = Some(started.elapsed() - connect);
-        let conn = self.start_http(stream, peer, key, target, link).await?;
-        Ok((
-            conn,
-            Opened {
-                connect,
-                tls_handshake,
-            },
-        ))
+        let started = Instant::now();
+        let stream = handshake::handshake(stream, tls, config, timeouts.connect).await;
+        facts.tls_handshake = Some(started.elapsed());
+        let stream = stream?;
+        facts.tls_protocol = stream.get_ref().1.protocol_version().map(tls_version_name);
+        self.start_http(stream, peer, key, target, link).await
     }
 
     /// Starts HTTP/1.1 on an open connection (plain or TLS).
@@ -244,11 +243,25 @@ impl OriginClient {
             .handshake(TokioIo::new(io))
             .await
             .map_err(|e| OriginFailure::Internal(std::io::Error::other(e)))?;
+        let open = self.open.as_ref().map(OpenConnection::new);
         tokio::spawn(async move {
+            // Counted open for as long as this task drives the connection.
+            let _open = open;
             // The connection's own errors reach the exchange through `send_request`.
             let _ = connection.await;
         });
         Ok(Conn::new(sender, meter, peer, key.clone()))
+    }
+}
+
+/// A TLS version as Cloudflare's logs write it (`OriginSSLProtocol`): `TLSv1.3`.
+pub fn tls_version_name(version: rustls::ProtocolVersion) -> &'static str {
+    match version {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
+        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1",
+        rustls::ProtocolVersion::TLSv1_0 => "TLSv1",
+        _ => "unknown",
     }
 }
 

@@ -8,11 +8,13 @@
 //! `numbered` (the 1xxx page used with 530), `unbranded` (nginx-style). Shared markup is in
 //! `shell`, words in `text`, per-error facts (1xxx statuses, categories, doc links, the
 //! `/cdn-cgi/error/<code>` mapping) in `catalog`, data-centre cities in `colo`, timestamps in
-//! [`time`].
+//! [`time`]. A customer's own templates (`[pages] dir`, Cloudflare's custom error pages) are
+//! loaded and filled in by `custom`.
 
 mod branded;
 mod catalog;
 mod colo;
+mod custom;
 mod negotiate;
 mod numbered;
 mod shell;
@@ -22,6 +24,7 @@ pub mod time;
 mod unbranded;
 
 pub use catalog::cdn_cgi_error;
+pub use custom::{CustomPages, CustomPagesError};
 pub use negotiate::Form;
 
 use std::net::IpAddr;
@@ -224,6 +227,18 @@ pub fn numbered_title(code: u16) -> &'static str {
 /// City for a colo, e.g. CDG -> Some("Paris"); `None` when the table does not know the code.
 pub fn colo_city(colo: Colo) -> Option<&'static str> {
     colo::city(colo)
+}
+
+/// The HTTP/1.1 reason phrase sent with `status`: Cloudflare's own for 520-526 ("Origin
+/// Connection Time-out"), else the standard one, else empty.
+pub fn reason(status: u16) -> &'static str {
+    text::cloudflare_reason(status)
+        .or_else(|| {
+            StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+        })
+        .unwrap_or("")
 }
 
 /// The HTTP/1.1 reason phrase to write instead of the standard one, if any.

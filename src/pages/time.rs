@@ -64,6 +64,26 @@ impl fmt::Display for Rfc3339 {
     }
 }
 
+/// An instant shown as an RFC 3339 UTC date-time to the millisecond, as logs and HAR files
+/// write it: `2024-09-05T16:16:38.123Z`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rfc3339Millis(pub SystemTime);
+
+impl fmt::Display for Rfc3339Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = Civil::from_system_time(self.0);
+        let millis = self
+            .0
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_millis());
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            c.year, c.month, c.day, c.hour, c.minute, c.second
+        )
+    }
+}
+
 /// A broken-down UTC time, to the second (fractions are dropped, as on the pages).
 struct Civil {
     year: i64,

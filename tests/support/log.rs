@@ -17,7 +17,10 @@ impl CapturedLog {
         let subscriber = tracing_subscriber::fmt()
             .with_writer(log.clone())
             .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
+            // Access lines are debug events of `edgecase::access`; everything else from info.
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,edgecase::access=debug",
+            ))
             .finish();
         let guard = tracing::subscriber::set_default(subscriber);
         (log, guard)

@@ -5,8 +5,10 @@
 
 pub mod binary;
 pub mod faults;
+pub mod har;
 pub mod https;
 pub mod log;
+pub mod observe;
 pub mod origins;
 pub mod pki;
 pub mod tls_origins;
@@ -48,7 +50,8 @@ pub fn test_config(origin: SocketAddr) -> Config {
          [origin]\naddress = \"{origin}\"\n\
          [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
          write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-         [dns]\nsystem = false\n"
+         [dns]\nsystem = false\n\
+         [log]\naccess = \"off\"\n"
     );
     Config::from_toml_str(&text).expect("the test config is valid")
 }
@@ -129,7 +132,12 @@ pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
     serve_on(listener.into(), config)
 }
 
-fn serve_on(listeners: Listeners, config: Config) -> Edge {
+fn serve_on(listeners: Listeners, mut config: Config) -> Edge {
+    // Access lines on stdout would only clutter the test output; tests that read them capture
+    // tracing (`log::CapturedLog`) or set a file.
+    if matches!(config.log.access, edgecase::observe::sink::Access::Stdout) {
+        config.log.access = edgecase::observe::sink::Access::Off;
+    }
     let addr = listeners
         .http
         .local_addr()

@@ -1,0 +1,276 @@
+//! The Error Analytics page (`GET /analytics`): a [`Report`] as one self-contained HTML5
+//! document (inline style and SVG; no script, external stylesheet, font or image). Every piece
+//! of text goes through [`escape`]: URLs are the visitor's. This module does not read the store.
+
+use std::fmt::{self, Write as _};
+
+use super::report::{SelectedStatus, TopEntry};
+use super::svg::{colour, write_chart};
+use super::{Query, Range, Report};
+
+/// The page's inline stylesheet.
+const STYLE: &str = "\
+body{margin:0;font:14px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;\
+color:#1d1f20;background:#f6f7f8}\
+header,main,footer{max-width:980px;margin:0 auto;padding:0 16px}\
+h1{font-size:24px;margin:24px 0 4px}h2{font-size:18px;margin:24px 0 8px}\
+h3{font-size:15px;margin:16px 0 6px}\
+section{background:#fff;border:1px solid #dfe1e3;border-radius:6px;padding:4px 16px 16px;\
+margin:16px 0}\
+nav.ranges a{display:inline-block;padding:4px 10px;margin-right:4px;border:1px solid #c7cacc;\
+border-radius:4px;color:#1d1f20;text-decoration:none}\
+nav.ranges a[aria-current=page]{background:#f38020;border-color:#f38020;color:#fff}\
+.sample,.window,footer{color:#595c5f}\
+table{border-collapse:collapse;width:100%}\
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceeef;vertical-align:top}\
+td.count,td.share,th.num{text-align:right}tr.selected{background:#fff4e6}\
+td.value{word-break:break-all}td.rays code{display:block;font-size:12px}\
+svg{max-width:100%;height:auto}svg .axis{stroke:#6c7073}svg .grid{stroke:#dfe1e3}\
+svg text{font-size:11px;fill:#595c5f}\
+ul.legend{list-style:none;padding:0;margin:8px 0 0}\
+ul.legend li{display:inline-block;margin-right:16px}\
+.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}";
+
+/// The whole HTML document for `report`.
+pub fn render_page(report: &Report) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    // Writing to a String cannot fail.
+    let _ = write_page(&mut out, report);
+    out
+}
+
+fn write_page(out: &mut String, report: &Report) -> fmt::Result {
+    let selected = report.selected.as_ref().map(|s| s.status);
+    out.push_str(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Error Analytics · edgecase</title>\n<style>",
+    );
+    out.push_str(STYLE);
+    out.push_str("</style>\n</head>\n<body>\n<header>\n<h1>Error Analytics</h1>\n");
+    writeln!(
+        out,
+        "<p class=\"sample\">Sampled at {}% of requests. Cloudflare's Error Analytics samples \
+         about 1% of requests.</p>",
+        percent(report.sample)
+    )?;
+    write_ranges(out, report.range, selected)?;
+    writeln!(
+        out,
+        "<p class=\"window\">{} sampled requests, {} errors, from <time datetime=\"{from}\">\
+         {from}</time> to <time datetime=\"{to}\">{to}</time>.</p>\n</header>\n<main>",
+        report.requests,
+        report.errors,
+        from = escape(&report.from),
+        to = escape(&report.to),
+    )?;
+
+    out.push_str("<section id=\"over-time\">\n<h2>Errors over time</h2>\n");
+    write_chart(out, report)?;
+    write_legend(out, report)?;
+    out.push_str("</section>\n");
+
+    write_statuses(out, report, selected)?;
+    if let Some(detail) = &report.selected {
+        write_selected(out, report.range, detail)?;
+    }
+
+    let json = Query {
+        range: report.range,
+        status: selected,
+    }
+    .to_query_string();
+    writeln!(
+        out,
+        "</main>\n<footer>\n<p>edgecase · <a href=\"analytics.json?{}\">This report as JSON</a>\
+         · generated <time datetime=\"{at}\">{at}</time></p>\n</footer>\n</body>\n</html>",
+        escape(&json),
+        at = escape(&report.generated_at),
+    )
+}
+
+/// The range selector: one link per range, keeping the selected status.
+fn write_ranges(out: &mut String, current: Range, status: Option<u16>) -> fmt::Result {
+    out.push_str("<nav class=\"ranges\" aria-label=\"Time range\">");
+    for range in Range::ALL {
+        let href = Query { range, status }.to_query_string();
+        let mark = if range == current {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        write!(
+            out,
+            "<a href=\"?{}\"{mark}>{}</a>",
+            escape(&href),
+            range.label()
+        )?;
+    }
+    out.push_str("</nav>\n");
+    Ok(())
+}
+
+/// The chart's legend: one swatch per error status in the series.
+fn write_legend(out: &mut String, report: &Report) -> fmt::Result {
+    let mut statuses: Vec<u16> = report
+        .series
+        .iter()
+        .flat_map(|point| point.by_status.keys().copied())
+        .collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    if statuses.is_empty() {
+        return Ok(());
+    }
+    out.push_str("<ul class=\"legend\">");
+    for status in statuses {
+        write!(
+            out,
+            "<li data-status=\"{status}\"><span class=\"swatch\" style=\"background:{}\">\
+             </span>{status} {}</li>",
+            colour(status),
+            escape(crate::pages::title(status))
+        )?;
+    }
+    out.push_str("</ul>\n");
+    Ok(())
+}
+
+/// The table by status code, each status linking to its detail.
+fn write_statuses(out: &mut String, report: &Report, selected: Option<u16>) -> fmt::Result {
+    out.push_str(
+        "<section id=\"statuses\">\n<h2>By status code</h2>\n<table id=\"by-status\">\
+         <thead><tr><th scope=\"col\">Status</th><th scope=\"col\">Title</th>\
+         <th scope=\"col\" class=\"num\">Requests</th><th scope=\"col\" class=\"num\">Share</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    if report.statuses.is_empty() {
+        out.push_str(
+            "<tr class=\"empty\"><td colspan=\"4\">No requests in this range.</td></tr>\n",
+        );
+    }
+    for row in &report.statuses {
+        let href = Query {
+            range: report.range,
+            status: Some(row.status),
+        }
+        .to_query_string();
+        let class = if selected == Some(row.status) {
+            " class=\"selected\""
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "<tr data-status=\"{status}\" data-count=\"{count}\"{class}><td><a href=\"?{href}\">\
+             {status}</a></td><td>{title}</td><td class=\"count\">{count}</td>\
+             <td class=\"share\">{share:.1}%</td></tr>",
+            status = row.status,
+            count = row.count,
+            href = escape(&href),
+            title = escape(&row.title),
+            share = row.share * 100.0,
+        )?;
+    }
+    out.push_str("</tbody></table>\n</section>\n");
+    Ok(())
+}
+
+/// The selected status: its top URLs, origin IPs and colos.
+fn write_selected(out: &mut String, range: Range, detail: &SelectedStatus) -> fmt::Result {
+    writeln!(
+        out,
+        "<section id=\"selected\" data-status=\"{status}\">\n<h2>{status} {title}</h2>\n\
+         <p>{count} sampled requests with status {status} ({range}). \
+         <a href=\"?range={range}\">Clear selection</a></p>",
+        status = detail.status,
+        title = escape(crate::pages::title(detail.status)),
+        count = detail.count,
+        range = range.as_str(),
+    )?;
+    if detail.status < 400 {
+        out.push_str("<p>Top tables are kept for error statuses (400 and above) only.</p>\n");
+    }
+    write_top(out, "top-urls", "Top URLs", "URL", &detail.urls)?;
+    write_top(
+        out,
+        "top-origin-ips",
+        "Top origin IPs",
+        "Origin IP",
+        &detail.origin_ips,
+    )?;
+    write_top(out, "top-colos", "Top data centres", "Colo", &detail.colos)?;
+    out.push_str("</section>\n");
+    Ok(())
+}
+
+/// One top table with `id`.
+fn write_top(
+    out: &mut String,
+    id: &str,
+    heading: &str,
+    column: &str,
+    rows: &[TopEntry],
+) -> fmt::Result {
+    write!(
+        out,
+        "<h3>{heading}</h3>\n<table id=\"{id}\"><thead><tr><th scope=\"col\">{column}</th>\
+         <th scope=\"col\" class=\"num\">Requests</th><th scope=\"col\">Newest ray IDs</th>\
+         </tr></thead>\n<tbody>\n"
+    )?;
+    if rows.is_empty() {
+        out.push_str("<tr class=\"empty\"><td colspan=\"3\">None in this range.</td></tr>\n");
+    }
+    for row in rows {
+        write!(
+            out,
+            "<tr data-count=\"{count}\"><td class=\"value\">{value}</td>\
+             <td class=\"count\">{count}</td><td class=\"rays\">",
+            count = row.count,
+            value = escape(&row.value),
+        )?;
+        for ray in &row.rays {
+            write!(out, "<code>{}</code>", escape(ray))?;
+        }
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+    Ok(())
+}
+
+/// A rate as a percentage without needless decimals: 1.0 -> `100`, 0.005 -> `0.5`.
+fn percent(rate: f64) -> String {
+    let percent = rate * 100.0;
+    if (percent - percent.round()).abs() < 1e-9 {
+        return format!("{percent:.0}");
+    }
+    let text = format!("{percent:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `text`, HTML-escaped for element content and double- or single-quoted attribute values.
+pub(super) fn escape(text: &str) -> Escaped<'_> {
+    Escaped(text)
+}
+
+/// Displays its text HTML-escaped (`&`, `<`, `>`, `"`, `'`).
+pub(super) struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..at])?;
+            let entity = match rest.as_bytes()[at] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            };
+            f.write_str(entity)?;
+            rest = &rest[at + 1..];
+        }
+        f.write_str(rest)
+    }
+}

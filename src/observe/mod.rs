@@ -1,0 +1,139 @@
+//! Observability: what edgecase does with each request once it is over. One [`Finished`]
+//! value feeds the access log line ([`logline`], written through a non-blocking [`sink`]),
+//! the Prometheus [`metrics`], Error Analytics ([`crate::analytics`]), HAR capture
+//! ([`crate::capture`]) and the ring of recent requests behind `GET /requests` and `GET /har`.
+//!
+//! Nothing here may slow a request down: the log and HAR writers run on their own threads
+//! behind bounded queues, and what they cannot keep up with is dropped and counted
+//! (`edgecase_log_lines_dropped_total`, `edgecase_har_entries_dropped_total`).
+
+pub mod finished;
+pub mod logline;
+pub mod metrics;
+pub mod sink;
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::analytics::{Analytics, Observation};
+use crate::capture::HarFile;
+use crate::config::{CaptureConfig, Config, LogConfig};
+use crate::edge::recent::RecentRequests;
+use finished::Finished;
+use metrics::{Dropped, Metrics};
+use sink::Sink;
+
+/// How many HAR entries may wait for the writer before new ones are dropped.
+const HAR_QUEUE: usize = 1024;
+
+/// Where finished requests go. Shared by every request of an edge.
+pub struct Observers {
+    /// The most recent requests, for `GET /requests`, `GET /har` and the library.
+    pub recent: Arc<RecentRequests>,
+    /// The Prometheus metrics.
+    pub metrics: Metrics,
+    /// Error Analytics.
+    pub analytics: Analytics,
+    /// What is captured, and how much of each body.
+    pub capture: CaptureConfig,
+    log: Option<(Sink<String>, LogConfig)>,
+    har: Option<Sink<Arc<Finished>>>,
+}
+
+/// Starting the observers failed: a log or HAR file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// The access log.
+    #[error("cannot open the access log: {0}")]
+    AccessLog(io::Error),
+    /// The HAR file.
+    #[error("cannot open the HAR file {path}: {source}")]
+    Har {
+        /// The file.
+        path: String,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+impl Observers {
+    /// Observers for `config`: opens the access log and HAR file and starts their writers.
+    pub fn new(config: &Config) -> Result<Observers, ObserveError> {
+        let mut dropped = Dropped::default();
+        let log = sink::line_sink(&config.log.access, config.log.queue)
+            .map_err(ObserveError::AccessLog)?
+            .map(|sink| {
+                dropped.log_lines = sink.dropped_counter();
+                (sink, config.log.clone())
+            });
+        let har = match &config.capture.har {
+            None => None,
+            Some(path) => {
+                let failed = |source| ObserveError::Har {
+                    path: path.display().to_string(),
+                    source,
+                };
+                let mut file = HarFile::open(path).map_err(failed)?;
+                let write = move |f: Arc<Finished>| file.append(&crate::capture::entry(&f));
+                let sink =
+                    Sink::spawn("HAR capture", HAR_QUEUE, write, || Ok(())).map_err(failed)?;
+                dropped.har_entries = sink.dropped_counter();
+                Some(sink)
+            }
+        };
+        Ok(Observers {
+            recent: Arc::new(RecentRequests::default()),
+            metrics: Metrics::new(dropped),
+            analytics: Analytics::new(config.analytics.sample),
+            capture: config.capture.clone(),
+            log,
+            har,
+        })
+    }
+
+    /// Records one finished request everywhere it goes.
+    pub fn finish(&self, finished: Finished) {
+        let finished = Arc::new(finished);
+        // Also a tracing event, for `RUST_LOG=edgecase::access=debug` (and tests that capture
+        // tracing output); formatted only when someone listens.
+        if tracing::enabled!(target: "edgecase::access", tracing::Level::DEBUG) {
+            let text = logline::line(&finished, logline::LogFormat::Text, Default::default());
+            tracing::debug!(target: "edgecase::access", "{text}");
+        }
+        if let Some((sink, config)) = &self.log {
+            sink.send(logline::line(&finished, config.format, config.timestamps));
+        }
+        self.metrics.observe(&finished);
+        let ray = finished.ray.to_string();
+        let colo = finished.ray.colo();
+        self.analytics.record(&Observation {
+            at: finished.at,
+            status: finished.status,
+            origin_status: finished.origin_status,
+            host: &finished.host,
+            path: &finished.path,
+            origin_ip: finished.origin.peer.map(|p| p.ip()),
+            colo: colo.as_str(),
+            ray: &ray,
+            key: finished.ray.id(),
+            cause: finished.outcome(),
+        });
+        if let Some(har) = &self.har
+            && self.capture.wants(finished.status)
+        {
+            har.send(finished.clone());
+        }
+        self.recent.push(finished);
+    }
+
+    /// Lets the writers drain and flush, waiting at most `wait` for each.
+    pub fn close(&self, wait: Duration) {
+        if let Some((sink, _)) = &self.log {
+            sink.close(wait);
+        }
+        if let Some(har) = &self.har {
+            har.close(wait);
+        }
+    }
+}
