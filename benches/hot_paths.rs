@@ -1,8 +1,10 @@
 //! Micro-benchmarks of the per-request hot paths, so a regression shows in `cargo bench`:
-//! ray IDs, request head rewriting, failure classification, error pages and the trace.
+//! ray IDs, request head rewriting, failure classification, error pages, the trace, and what
+//! each finished request costs the observers (log line in both formats, the whole hand-over).
 
 use std::hint::black_box;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -11,6 +13,10 @@ use http::Request;
 use edgecase::edge::Visit;
 use edgecase::edge::forward::{origin_request, visitor_response};
 use edgecase::failure::{OriginFailure, Unknown};
+use edgecase::observe::Observers;
+use edgecase::observe::finished::{Ending, Finished};
+use edgecase::observe::logline::{self, LogFormat, Timestamps};
+use edgecase::origin::ExchangeFacts;
 use edgecase::pages::{self, Hop, PageContext, PageKind};
 use edgecase::ray::{Colo, RayGenerator, RayId};
 use edgecase::trace::Trace;
@@ -135,12 +141,81 @@ fn trace(c: &mut Criterion) {
     c.bench_function("trace/response", |b| b.iter(|| black_box(trace.response())));
 }
 
+/// A finished proxied 200, as the observers get it.
+fn finished_ok() -> Finished {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("user-agent", http::HeaderValue::from_static("wrk"));
+    headers.insert("host", http::HeaderValue::from_static("shop.example.test"));
+    Finished {
+        ray: RayId::new(0x1234_5678_9abc_def0, Colo::DEFAULT),
+        at: SystemTime::now(),
+        method: http::Method::GET,
+        version: http::Version::HTTP_11,
+        https: false,
+        client_tls: None,
+        host: "shop.example.test".into(),
+        path: "/products/42?ref=home".into(),
+        client: "127.0.0.1:50000".parse().expect("literal address"),
+        edge: "127.0.0.1:8080".parse().expect("literal address"),
+        request_headers: Arc::new(headers),
+        request_bytes: 0,
+        request_body: None,
+        status: 200,
+        origin_status: Some(200),
+        cause: None,
+        fault: None,
+        origin: ExchangeFacts {
+            peer: Some("127.0.0.1:3000".parse().expect("literal address")),
+            reused: true,
+            wait: Some(Duration::from_micros(300)),
+            send: Some(Duration::ZERO),
+            ..ExchangeFacts::default()
+        },
+        head_after: Duration::from_micros(400),
+        total: Duration::from_micros(450),
+        ending: Ending::Complete,
+        response_headers: http::HeaderMap::new(),
+        response_bytes: 612,
+        response_body: None,
+    }
+}
+
+fn observers(c: &mut Criterion) {
+    let finished = finished_ok();
+    c.bench_function("log/text", |b| {
+        b.iter(|| {
+            black_box(logline::line(
+                &finished,
+                LogFormat::Text,
+                Timestamps::UnixNano,
+            ))
+        })
+    });
+    c.bench_function("log/json", |b| {
+        b.iter(|| {
+            black_box(logline::line(
+                &finished,
+                LogFormat::Json,
+                Timestamps::UnixNano,
+            ))
+        })
+    });
+    // The whole hand-over with the log off: metrics, analytics, the recent-requests ring.
+    let mut config = edgecase::config::Config::default();
+    config.log.access = edgecase::observe::sink::Access::Off;
+    let observers = Observers::new(&config).expect("nothing to open");
+    c.bench_function("observe/finish", |b| {
+        b.iter(|| observers.finish(black_box(finished.clone())))
+    });
+}
+
 criterion_group!(
     benches,
     ray_ids,
     head_rewriting,
     classification,
     error_pages,
-    trace
+    trace,
+    observers
 );
 criterion_main!(benches);

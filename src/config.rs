@@ -17,6 +17,8 @@ mod route;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_observe;
+#[cfg(test)]
 mod tests_tls;
 mod validate;
 

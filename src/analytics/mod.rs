@@ -106,6 +106,12 @@ impl Analytics {
         self.sampler.rate()
     }
 
+    /// Whether the sampler keeps the request with ray number `key` (so a caller can skip
+    /// building an [`Observation`] that would not be counted).
+    pub fn keeps(&self, key: u64) -> bool {
+        self.sampler.keeps(key)
+    }
+
     /// Counts `obs` if the sampler keeps it, in each tier's bucket for its arrival time. False
     /// when it is not sampled, when its status is outside 100-599, when it arrived before 1970,
     /// or when every tier's ring already holds a later period where it would go (it is older

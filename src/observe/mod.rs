@@ -105,20 +105,22 @@ impl Observers {
             sink.send(logline::line(&finished, config.format, config.timestamps));
         }
         self.metrics.observe(&finished);
-        let ray = finished.ray.to_string();
-        let colo = finished.ray.colo();
-        self.analytics.record(&Observation {
-            at: finished.at,
-            status: finished.status,
-            origin_status: finished.origin_status,
-            host: &finished.host,
-            path: &finished.path,
-            origin_ip: finished.origin.peer.map(|p| p.ip()),
-            colo: colo.as_str(),
-            ray: &ray,
-            key: finished.ray.id(),
-            cause: finished.outcome(),
-        });
+        if self.analytics.keeps(finished.ray.id()) {
+            let ray = finished.ray.to_string();
+            let colo = finished.ray.colo();
+            self.analytics.record(&Observation {
+                at: finished.at,
+                status: finished.status,
+                origin_status: finished.origin_status,
+                host: &finished.host,
+                path: &finished.path,
+                origin_ip: finished.origin.peer.map(|p| p.ip()),
+                colo: colo.as_str(),
+                ray: &ray,
+                key: finished.ray.id(),
+                cause: finished.outcome(),
+            });
+        }
         if let Some(har) = &self.har
             && self.capture.wants(finished.status)
         {
