@@ -377,6 +377,12 @@ async fn json_log_after_one_request_of_each_failure_class() {
         ms(READ_MS),
         SLACK,
     );
+    // The whole read timeout was spent waiting for the head.
+    assert_took(
+        millis(silent_line, "OriginResponseHeaderReceiveDurationMs"),
+        ms(READ_MS),
+        SLACK,
+    );
     assert!(
         millis(silent_line, "OriginTCPHandshakeDurationMs") < ms(CONNECT_MS),
         "the silent origin accepted at once: {silent_line}"
@@ -536,8 +542,45 @@ fn set_blocking(file: &File) {
 const FLOOD: usize = 2000;
 const FLOOD_VISITORS: usize = 16;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_blocked_log_writer_drops_and_counts_lines_without_stalling_requests() {
+/// The whole blocked-writer scenario's limit, checked from outside the runtime.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs [`blocked_writer_scenario`] on a runtime of its own, watched from this thread: a
+/// writer that blocked request tasks could stall every worker, timers included, so the
+/// scenario's own `within` guards would never fire and dropping the runtime would hang. The
+/// watch fails the test instead, and the runtime is abandoned rather than joined.
+#[test]
+fn a_blocked_log_writer_drops_and_counts_lines_without_stalling_requests() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a test runtime");
+    let scenario = runtime.spawn(blocked_writer_scenario());
+    let (done, outcome) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let _ = done.send(scenario.await);
+    });
+    match outcome.recv_timeout(SCENARIO_LIMIT) {
+        Ok(Ok(())) => {}
+        Ok(Err(failed)) => {
+            runtime.shutdown_background();
+            match failed.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(failed) => panic!("the scenario did not finish: {failed}"),
+            }
+        }
+        Err(_) => {
+            runtime.shutdown_background();
+            panic!(
+                "the scenario stalled for {SCENARIO_LIMIT:?}: requests (or the edge) are held up \
+                 by the blocked log writer"
+            );
+        }
+    }
+}
+
+async fn blocked_writer_scenario() {
     let refusing = Origin::refusing().await;
     let dir = TempDir::new("log_fifo");
     let fifo = dir.path().join("access.fifo");

@@ -101,7 +101,8 @@ impl Metrics {
         );
         registry.register(
             "origin_time_to_first_byte_seconds",
-            "From the request being sent to the origin's response head",
+            "From the request being sent to the origin's response head, or to giving up on it \
+             (a read timeout counts its whole wait)",
             metrics.first_byte.clone(),
         );
         registry.register(

@@ -68,16 +68,19 @@ pub async fn exchange(
         }
     };
     let read_started = read_deadline - read;
-    let response = match tokio::time::timeout_at(read_deadline, response).await {
+    let outcome = tokio::time::timeout_at(read_deadline, response).await;
+    // Waited for, whatever came of it: a 524 logs the whole read timeout as its wait.
+    facts.wait = Some(read_started.elapsed());
+    let response = match outcome {
         Err(_elapsed) => return Err(OriginFailure::ReadTimeout { after: read }),
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(classify(e, &conn.meter, timeouts, head_limit)),
     };
-    facts.wait = Some(read_started.elapsed());
     if let Some(latency) = latency {
         let ready_at = read_deadline - read + latency;
         if ready_at > read_deadline {
             tokio::time::sleep_until(read_deadline).await;
+            facts.wait = Some(read_started.elapsed());
             return Err(OriginFailure::ReadTimeout { after: read });
         }
         tokio::time::sleep_until(ready_at).await;
