@@ -211,7 +211,11 @@ impl OriginClient {
         let stream = handshake::handshake(stream, tls, config, timeouts.connect).await;
         facts.tls_handshake = Some(started.elapsed());
         let stream = stream?;
-        facts.tls_protocol = stream.get_ref().1.protocol_version().map(tls_version_name);
+        facts.tls_protocol = stream
+            .get_ref()
+            .1
+            .protocol_version()
+            .map(crate::tls::version_name);
         self.start_http(stream, peer, key, target, link).await
     }
 
@@ -251,17 +255,6 @@ impl OriginClient {
             let _ = connection.await;
         });
         Ok(Conn::new(sender, meter, peer, key.clone()))
-    }
-}
-
-/// A TLS version as Cloudflare's logs write it (`OriginSSLProtocol`): `TLSv1.3`.
-pub fn tls_version_name(version: rustls::ProtocolVersion) -> &'static str {
-    match version {
-        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3",
-        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2",
-        rustls::ProtocolVersion::TLSv1_1 => "TLSv1.1",
-        rustls::ProtocolVersion::TLSv1_0 => "TLSv1",
-        _ => "unknown",
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{NamedGroup, ProtocolVersion, ServerConfig, ServerConnection};
+use rustls::{NamedGroup, ServerConfig, ServerConnection};
 
 /// The server config for visitors: `chain` (leaf first) with `key`, TLS 1.2 and 1.3, ALPN
 /// `h2` then `http/1.1`. Fails when the key is of an unsupported type or does not match the
@@ -35,11 +35,9 @@ pub struct VisitorTls {
 impl VisitorTls {
     /// The facts of a completed handshake.
     pub fn of(connection: &ServerConnection) -> VisitorTls {
-        let version = match connection.protocol_version() {
-            Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
-            Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
-            _ => "unknown",
-        };
+        let version = connection
+            .protocol_version()
+            .map_or("unknown", super::version_name);
         let kex = connection
             .negotiated_key_exchange_group()
             .map_or("none", |group| group_name(group.name()));
