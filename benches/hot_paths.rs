@@ -35,6 +35,7 @@ fn head_rewriting(c: &mut Criterion) {
         peer: "127.0.0.1:50000".parse().expect("literal address"),
         local: "127.0.0.1:8080".parse().expect("literal address"),
         tls: None,
+        overloaded: false,
     };
     let ray = RayId::new(0x1234_5678_9abc_def0, Colo::DEFAULT);
     let request = || {
@@ -56,7 +57,7 @@ fn head_rewriting(c: &mut Criterion) {
     c.bench_function("forward/origin_request", |b| {
         b.iter_batched(
             request,
-            |parts| black_box(origin_request(parts, (), &visit, ray)),
+            |parts| black_box(origin_request(parts, (), &visit, ray, false)),
             criterion::BatchSize::SmallInput,
         )
     });

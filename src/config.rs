@@ -21,6 +21,7 @@ mod tests_observe;
 #[cfg(test)]
 mod tests_tls;
 mod validate;
+mod visitor;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -42,6 +43,7 @@ pub use observe::{
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
 pub use route::{Route, Target};
+pub use visitor::{PoolLimits, VisitorLimits};
 
 /// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout
 /// exposes nothing.
@@ -134,6 +136,10 @@ pub struct Config {
     pub capture: CaptureConfig,
     /// `[pages] dir`: custom error page templates; `None`: the built-in pages.
     pub pages: Option<PagesConfig>,
+    /// `[limits]` on what visitors send and how many connect.
+    pub visitor: VisitorLimits,
+    /// `[origin] max_idle` and `idle_timeout`.
+    pub pool: PoolLimits,
 }
 
 /// `[emulation]`: fault decisions and explanations.
@@ -425,6 +431,8 @@ impl Default for Config {
             analytics: AnalyticsConfig::default(),
             capture: CaptureConfig::default(),
             pages: None,
+            visitor: VisitorLimits::default(),
+            pool: PoolLimits::default(),
         }
     }
 }

@@ -57,6 +57,11 @@ pub enum OriginFailure {
     },
     /// The visitor's request body broke off or was malformed (400).
     VisitorBody(hyper::Error),
+    /// The visitor's body grew past `[limits] request_body_bytes` while it streamed (413).
+    BodyTooLarge {
+        /// The limit.
+        limit: u64,
+    },
     /// edgecase itself failed, e.g. it could not open a socket (500).
     Internal(io::Error),
     /// Cloudflare's own error, served by a fault rule: 500 (branded, the Cloudflare hop
@@ -137,6 +142,7 @@ impl OriginFailure {
             Self::Dns(_) => 530,
             Self::Gateway { status } => *status,
             Self::VisitorBody(_) => 400,
+            Self::BodyTooLarge { .. } => 413,
             Self::Internal(_) => 500,
             Self::Edge { status } => *status,
             Self::Numbered { .. } => 530,
@@ -196,6 +202,7 @@ impl OriginFailure {
                 code: 1016,
             },
             Self::VisitorBody(_) => PageKind::Unbranded { status: 400 },
+            Self::BodyTooLarge { .. } => PageKind::Unbranded { status: 413 },
             Self::Internal(_) | Self::Edge { status: 500 } => PageKind::Branded {
                 status: 500,
                 failing: Hop::Cloudflare,
@@ -224,6 +231,7 @@ impl OriginFailure {
             Self::Gateway { status: 502 } => "origin_502",
             Self::Gateway { .. } => "origin_504",
             Self::VisitorBody(_) => "visitor_body",
+            Self::BodyTooLarge { .. } => "request_body_too_large",
             Self::Internal(_) => "internal",
             Self::Edge { status: 500 } => "edge_500",
             Self::Edge { status: 502 } => "edge_502",
@@ -313,6 +321,7 @@ impl fmt::Display for OriginFailure {
             Self::Dns(dns) => write!(f, "origin name {:?} did not resolve", dns.name),
             Self::Gateway { status } => write!(f, "origin answered {status}"),
             Self::VisitorBody(_) => f.write_str("visitor's request body failed"),
+            Self::BodyTooLarge { limit } => write!(f, "request body over {limit} bytes"),
             Self::Internal(_) => f.write_str("edgecase failed internally"),
             Self::Edge { status } => write!(f, "Cloudflare-side {status} (fault rule)"),
             Self::Numbered { code } => write!(f, "error {code} (fault rule)"),
@@ -371,6 +380,7 @@ impl StdError for OriginFailure {
             | Self::WriteTimeout { .. }
             | Self::Gateway { .. }
             | Self::Edge { .. }
+            | Self::BodyTooLarge { .. }
             | Self::Numbered { .. } => None,
         }
     }

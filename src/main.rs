@@ -110,7 +110,14 @@ fn main() -> ExitCode {
         println!("edgecase: {source}: config is valid");
         return ExitCode::SUCCESS;
     }
-    match run(config) {
+    let reload = cli
+        .config
+        .clone()
+        .map(|path| edgecase::edge::reload::Source {
+            path,
+            overrides: overrides(&cli),
+        });
+    match run(config, reload) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edgecase: {e:#}");
@@ -163,18 +170,25 @@ fn cert(hosts: &[String], out: &std::path::Path, force: bool) -> ExitCode {
 
 /// The config from the file (if any) with the command-line flags over it.
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
-    let overrides = Overrides {
-        listen: cli.listen.clone(),
-        origin: cli.origin.clone(),
-        admin: cli.admin.clone(),
-    };
+    let overrides = overrides(cli);
     match &cli.config {
         Some(path) => Config::load(path, &overrides),
         None => Config::defaults_with(&overrides),
     }
 }
 
-fn run(config: Config) -> anyhow::Result<()> {
+/// The command-line flags that go over the file's values.
+fn overrides(cli: &Cli) -> Overrides {
+    Overrides {
+        listen: cli.listen.clone(),
+        origin: cli.origin.clone(),
+        admin: cli.admin.clone(),
+    }
+}
+
+/// Serves `config` until SIGTERM or Ctrl-C; with `reload`, SIGHUP and `POST /reload` read the
+/// file again.
+fn run(config: Config, reload: Option<edgecase::edge::reload::Source>) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -210,7 +224,12 @@ fn run(config: Config) -> anyhow::Result<()> {
             },
         };
         let listeners = Listeners { http, https, admin };
-        edgecase::edge::serve(listeners, config, shutdown).await?;
+        match reload {
+            Some(source) => {
+                edgecase::edge::serve_reloadable(listeners, config, source, shutdown).await?
+            }
+            None => edgecase::edge::serve(listeners, config, shutdown).await?,
+        }
         Ok(())
     })
 }

@@ -310,3 +310,37 @@ async fn hyper_origin_answering_connection_close_gets_a_new_connection_each_time
     assert_eq!(origin.requests().len(), 3);
     assert_eq!(origin.connections(), 3);
 }
+
+#[tokio::test]
+async fn max_idle_zero_keeps_no_connection_for_reuse() {
+    let origin = Origin::ok("hello").await;
+    let mut config = test_config(origin.addr());
+    config.pool.max_idle = 0;
+    let edge = spawn_edge(config).await;
+
+    for i in 0..3 {
+        let res = within(GUARD, get(edge.addr(), &format!("/{i}"))).await;
+        assert_eq!(res.status(), 200, "request {i}");
+    }
+
+    assert_eq!(origin.connections(), 3, "no connection was kept idle");
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_idle_timeout() {
+    let origin = ScriptedOrigin::start(|_| ok_keep_alive()).await;
+    let mut config = test_config(origin.addr);
+    config.pool.idle_timeout = std::time::Duration::from_millis(100);
+    let edge = spawn_edge(config).await;
+
+    let res = within(GUARD, get(edge.addr(), "/")).await;
+    assert_eq!(res.status(), 200);
+    // Nobody asks for this origin again: the sweep closes the idle connection on its own.
+    within(GUARD, origin.closed_seen(1)).await;
+    let res = within(GUARD, get(edge.addr(), "/again")).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "a new connection serves the next request"
+    );
+}

@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 
 use crate::edge::EdgeState;
 use crate::edge::body::EdgeBody;
+use crate::edge::reload::ReloadError;
 use reply::{error, json};
 
 /// The largest request body the control API reads: rules are small.
@@ -66,6 +67,16 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
         },
         Some("faults" | "requests") => faults::route(&call),
         Some("version" | "proxies" | "reset") => toxiproxy::route(&call),
+        Some("reload") if segments.len() == 1 => match method {
+            Method::POST => match state.reload() {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({"status": "reloaded"})),
+                Err(ReloadError::NoFile) => {
+                    error(StatusCode::CONFLICT, &ReloadError::NoFile.to_string())
+                }
+                Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+            },
+            _ => not_allowed("POST"),
+        },
         Some("metrics" | "analytics" | "analytics.json" | "har") if segments.len() == 1 => {
             observe::route(&call)
         }
@@ -96,7 +107,8 @@ fn not_allowed(allow: &'static str) -> Response<Bytes> {
 
 /// Whether the request carries the configured token (always, without one).
 fn authorized<B>(state: &EdgeState, request: &Request<B>) -> bool {
-    let Some(token) = state.config.admin.as_ref().and_then(|a| a.token.as_deref()) else {
+    let config = state.config();
+    let Some(token) = config.admin.as_ref().and_then(|a| a.token.as_deref()) else {
         return true;
     };
     let given = request

@@ -121,7 +121,7 @@ fn update_proxy(call: &Call<'_>) -> Response<Bytes> {
 
 /// The proxy as Toxiproxy describes one.
 fn proxy(call: &Call<'_>) -> serde_json::Value {
-    let config = &call.state.config;
+    let config = &call.state.config();
     let listen = std::net::SocketAddr::new(config.edge.listen.ip(), call.state.http_port);
     value!({
         "name": PROXY_NAME,

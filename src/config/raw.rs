@@ -144,6 +144,9 @@ pub(crate) struct RawOrigin {
     pub tls_port: Option<i64>,
     pub ca: Option<String>,
     pub crl: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub max_idle: Option<i64>,
+    pub idle_timeout: Option<RawDuration>,
 }
 
 /// `[timeouts]`: a profile and explicit values that override it.
@@ -164,6 +167,19 @@ pub(crate) struct RawTimeouts {
 pub(crate) struct RawLimits {
     #[serde(deserialize_with = "whole_number")]
     pub origin_header_bytes: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    pub request_header_bytes: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    pub request_header_field_bytes: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    pub url_bytes: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    pub request_body_bytes: Option<i64>,
+    pub client_header_timeout: Option<RawDuration>,
+    #[serde(deserialize_with = "whole_number")]
+    pub max_connections: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    pub h2_max_concurrent_streams: Option<i64>,
 }
 
 /// `[dns]`.

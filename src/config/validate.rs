@@ -26,6 +26,7 @@ use crate::tls::pem;
 
 mod emulation;
 mod observe;
+mod visitor;
 use crate::tls::trust::{OriginTls, TrustError};
 
 impl TryFrom<RawConfig> for Config {
@@ -48,6 +49,7 @@ pub(crate) fn build(
         base: base.to_owned(),
     };
 
+    let pool = check.pool(&raw.origin);
     let listen = match (&overrides.listen, &raw.edge.listen) {
         (Some(flag), _) => check.some("edge.listen", flagged(parse_listen(flag), "--listen")),
         (None, Some(text)) => check.some("edge.listen", parse_listen(text)),
@@ -121,6 +123,7 @@ pub(crate) fn build(
         overrides.admin.as_deref(),
         listen.unwrap_or(DEFAULT_LISTEN),
     );
+    let visitor = check.visitor(&raw.limits, profile);
     let log = check.log(raw.log);
     let analytics = check.analytics(raw.analytics);
     let capture = check.capture(raw.capture);
@@ -205,6 +208,8 @@ pub(crate) fn build(
         analytics,
         capture,
         pages,
+        visitor,
+        pool,
     })
 }
 

@@ -38,8 +38,15 @@ pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for
 /// `x-forwarded-proto`: the visitor's scheme.
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
-/// The request head the origin gets for the visitor's `parts`.
-pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -> Request<B> {
+/// The request head the origin gets for the visitor's `parts`. A WebSocket upgrade
+/// (`upgrade` true) keeps `connection: upgrade` and the visitor's `upgrade` header.
+pub fn origin_request<B>(
+    mut parts: Parts,
+    body: B,
+    visit: &Visit,
+    ray: RayId,
+    upgrade: bool,
+) -> Request<B> {
     // Origin-form: keep the parsed path and query, drop scheme and authority (no re-parse).
     let mut uri = std::mem::take(&mut parts.uri).into_parts();
     let authority = uri.authority.take();
@@ -52,7 +59,14 @@ pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -
     parts.version = Version::HTTP_11;
 
     let headers = &mut parts.headers;
+    let upgrade_to = upgrade
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
     strip_hop_by_hop(headers);
+    if let Some(protocol) = upgrade_to {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol);
+    }
     if !headers.contains_key(header::HOST) {
         // HTTP/2 visitors name the host in :authority; HTTP/1.1 origins need a Host header.
         if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
@@ -76,31 +90,51 @@ pub fn origin_request<B>(mut parts: Parts, body: B, visit: &Visit, ray: RayId) -
             r#"{"scheme":"http"}"#
         }),
     );
-    // RFC 8586: each CDN appends itself to CDN-Loop, keeping what earlier hops wrote.
-    match joined_values(headers, &CDN_LOOP) {
-        Some(previous) => insert(headers, CDN_LOOP, &format!("{previous}, cloudflare")),
-        None => {
-            headers.insert(CDN_LOOP, HeaderValue::from_static("cloudflare"));
-        }
-    }
+    // The edge's own mark, never the visitor's: a visitor cannot make the origin believe the
+    // request passed other CDNs.
+    headers.insert(CDN_LOOP, HeaderValue::from_static("cloudflare"));
     headers.insert(CF_IPCOUNTRY, HeaderValue::from_static("XX"));
     insert(headers, CF_RAY, &ray.to_string());
     Request::from_parts(parts, body)
 }
 
-/// The origin's response head made into the visitor's: hop-by-hop headers removed, and
-/// Cloudflare's `server`, `cf-ray` and `cf-cache-status` set.
+/// The origin's response head made into the visitor's: hop-by-hop headers removed (but a
+/// `101 Switching Protocols` keeps `connection` and `upgrade`), and Cloudflare's `server`,
+/// `cf-ray` and `cf-cache-status` set.
 pub fn visitor_response<B>(mut response: Response<B>, ray: RayId) -> Response<B> {
+    let switching = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
+    let upgrade_to = switching
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
+    // `trailer` names the trailer fields to come; hyper sends a response's trailers only when
+    // the head declares them, so this one is kept (RFC 9110 §6.6.2 makes it end-to-end).
+    let trailer = headers.remove(header::TRAILER);
     strip_hop_by_hop(headers);
+    if let Some(trailer) = trailer {
+        headers.insert(header::TRAILER, trailer);
+    }
+    if let Some(protocol) = upgrade_to {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, protocol);
+    }
     headers.insert(header::SERVER, HeaderValue::from_static("cloudflare"));
     insert(headers, CF_RAY, &ray.to_string());
     headers.insert(CF_CACHE_STATUS, HeaderValue::from_static("DYNAMIC"));
     response
 }
 
-/// Removes hop-by-hop headers and any header the `Connection` header names.
+/// Removes hop-by-hop headers, every `proxy-*` header, and any header the `Connection` header
+/// names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let proxy: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("proxy-"))
+        .cloned()
+        .collect();
+    for name in proxy {
+        headers.remove(name);
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -141,6 +175,7 @@ mod tests {
             peer: "192.0.2.7:5555".parse().unwrap(),
             local: "127.0.0.1:8080".parse().unwrap(),
             tls: None,
+            overloaded: false,
         }
     }
 
@@ -159,7 +194,7 @@ mod tests {
             .unwrap()
             .into_parts();
         let ray = RayId::new(0xabc, Colo::DEFAULT);
-        let request = origin_request(parts, (), &visit(), ray);
+        let request = origin_request(parts, (), &visit(), ray, false);
         let h = request.headers();
         assert_eq!(request.uri(), "/a?b=c");
         assert_eq!(h["host"], "site.test");
@@ -170,7 +205,7 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "203.0.113.1,192.0.2.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["cf-visitor"], r#"{"scheme":"http"}"#);
-        assert_eq!(h["cdn-loop"], "fastly, cloudflare");
+        assert_eq!(h["cdn-loop"], "cloudflare");
         assert_eq!(h["cf-ipcountry"], "XX");
         assert_eq!(h["cf-ray"], "0000000000000abc-CDG");
     }
@@ -182,7 +217,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let request = origin_request(parts, (), &visit(), RayId::new(1, Colo::DEFAULT));
+        let request = origin_request(parts, (), &visit(), RayId::new(1, Colo::DEFAULT), false);
         assert_eq!(request.headers()["host"], "site.test:8080");
         assert_eq!(request.version(), Version::HTTP_11);
     }

@@ -15,11 +15,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, VisitorLimits};
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
@@ -77,6 +78,20 @@ pub async fn serve(
     serve_state(listeners, Arc::new(state), shutdown).await
 }
 
+/// As [`serve`], reloading the config from `source` on `SIGHUP` and `POST /reload`.
+pub async fn serve_reloadable(
+    listeners: impl Into<Listeners>,
+    config: Config,
+    source: crate::edge::reload::Source,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let listeners = listeners.into();
+    let http_port = listeners.http.local_addr()?.port();
+    let mut state = EdgeState::new(Arc::new(config), http_port).map_err(io::Error::other)?;
+    state.reload_from = Some(source);
+    serve_state(listeners, Arc::new(state), shutdown).await
+}
+
 /// As [`serve`], with the state made by the caller (who keeps a handle on its fault rules and
 /// recent requests: the library's [`crate::EdgeHandle`]).
 pub async fn serve_state(
@@ -85,7 +100,7 @@ pub async fn serve_state(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let Listeners { http, https, admin } = listeners;
-    let config = &state.config;
+    let config = &state.config();
     let acceptor = match (&https, &config.edge.tls) {
         (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
         (Some(_), None) => {
@@ -100,18 +115,21 @@ pub async fn serve_state(
     let local = http.local_addr()?;
     let tls_local = https.as_ref().map(TcpListener::local_addr).transpose()?;
     let admin_local = admin.as_ref().map(TcpListener::local_addr).transpose()?;
-    announce(&state.config, local, tls_local);
+    // Before the start-up lines: a SIGHUP right after them must reload, not kill the process.
+    let mut hangups = match state.reload_from {
+        Some(_) => Some(hangup_signals()?),
+        None => None,
+    };
+    announce(config, local, tls_local);
     if let Some(addr) = admin_local {
         info!(admin = %addr, "edgecase control API on http://{addr}/");
     }
 
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(VISITOR_IDLE_TIMEOUT);
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
+    let builder = Arc::new(visitor_builder(&config.visitor));
+    let connection_limit = config
+        .visitor
+        .max_connections
+        .map(|n| Arc::new(Semaphore::new(n)));
     let graceful = GracefulShutdown::new();
     // Every visitor connection's task, so the ones still open when the grace runs out can be
     // closed. Finished tasks are reaped at each accept, so the set stays as large as the number
@@ -121,6 +139,11 @@ pub async fn serve_state(
     tokio::pin!(shutdown);
     loop {
         let (accepted, port) = tokio::select! {
+            () = next_hangup(hangups.as_mut()) => {
+                // The problems of a refused file are logged by `reload`.
+                let _ = state.reload();
+                continue;
+            }
             accepted = http.accept() => (accepted, Port::Http),
             accepted = accept_on(https.as_ref()) => (accepted, Port::Https),
             accepted = accept_on(admin.as_ref()) => (accepted, Port::Admin),
@@ -138,7 +161,7 @@ pub async fn serve_state(
         // Nagle only delays small responses such as error pages; failing to turn it off
         // costs latency, not correctness.
         let _ = stream.set_nodelay(true);
-        let visit = Visit {
+        let mut visit = Visit {
             peer,
             local: if secure {
                 tls_local.unwrap_or(local)
@@ -146,6 +169,19 @@ pub async fn serve_state(
                 local
             },
             tls: None,
+            overloaded: false,
+        };
+        // Past `max_connections` a visitor is still answered (503), never queued; the permit
+        // lives as long as the connection's task.
+        let permit = match (&connection_limit, port) {
+            (Some(limit), Port::Http | Port::Https) => match limit.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    visit.overloaded = true;
+                    None
+                }
+            },
+            _ => None,
         };
         let state = state.clone();
         let builder = builder.clone();
@@ -153,10 +189,21 @@ pub async fn serve_state(
         let acceptor = acceptor.clone().filter(|_| secure);
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
+            let _permit = permit;
             match (port, acceptor) {
                 (Port::Admin, _) => serve_admin(&builder, state, stream, watcher).await,
                 (_, None) => {
-                    serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher).await
+                    // hyper's header clock starts once it knows the protocol, which it learns
+                    // from the first bytes: a visitor that sends nothing is dropped here.
+                    let header_timeout = state.config().visitor.client_header_timeout;
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                        Ok(Ok(1..)) => {
+                            serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher)
+                                .await
+                        }
+                        _ => debug!(peer = %visit.peer, "visitor sent nothing; dropped"),
+                    }
                 }
                 (_, Some(acceptor)) => {
                     serve_tls(&builder, state, visit, stream, acceptor, watcher).await
@@ -212,6 +259,25 @@ async fn serve_admin(
     let _ = watcher.watch(connection).await;
 }
 
+/// The stream of `SIGHUP`s (Unix).
+#[cfg(unix)]
+fn hangup_signals() -> io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+}
+
+/// Waits for the next `SIGHUP`, or forever without a stream.
+#[cfg(unix)]
+async fn next_hangup(signals: Option<&mut tokio::signal::unix::Signal>) {
+    match signals {
+        Some(signals) => {
+            if signals.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Accepts on `listener`, or never when there is none.
 async fn accept_on(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
     match listener {
@@ -254,10 +320,46 @@ async fn serve_visitor<I>(
     I: Read + Write + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| service::handle(state.clone(), visit, request));
-    let connection = builder.serve_connection(io, service).into_owned();
+    let connection = builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned();
     // A visitor that goes away mid-request is routine, not an edge error.
     let _ = watcher.watch(connection).await;
 }
+
+/// How visitor connections are served: HTTP/1.1 with `[limits] client_header_timeout` and a
+/// read buffer large enough for a head one byte over `request_header_bytes` (so edgecase, not
+/// hyper, answers it as Cloudflare does), and h2 with the stream limit and hyper's rapid-reset
+/// guards (CVE-2023-44487).
+fn visitor_builder(limits: &VisitorLimits) -> VisitorBuilder {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.client_header_timeout)
+        .max_buf_size((limits.request_header_bytes + HEAD_BUFFER_SLACK).max(MIN_READ_BUFFER));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.h2_max_concurrent_streams)
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_LOCAL_ERROR_RESETS)
+        .max_header_list_size(
+            u32::try_from(limits.request_header_bytes + HEAD_BUFFER_SLACK).unwrap_or(u32::MAX),
+        );
+    builder
+}
+
+/// Read buffer beyond `request_header_bytes`: heads up to this much over the limit are read
+/// whole and refused by edgecase with Cloudflare's answer; longer ones hit hyper's own 431.
+const HEAD_BUFFER_SLACK: usize = 64 * 1024;
+/// hyper's smallest allowed HTTP/1.1 read buffer.
+const MIN_READ_BUFFER: usize = 8 * 1024;
+/// Streams an h2 visitor may reset before the server accepted them, before the connection is
+/// closed (the rapid-reset guard; hyper's default).
+const H2_MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset because of the visitor's protocol errors, per connection.
+const H2_MAX_LOCAL_ERROR_RESETS: usize = 1024;
 
 /// The one start-up line: where edgecase listens, where it forwards, the timeouts in force.
 fn announce(config: &Config, local: SocketAddr, tls_local: Option<SocketAddr>) {

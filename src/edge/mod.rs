@@ -5,17 +5,20 @@
 //! server on port 0 and the binary runs it until SIGTERM/Ctrl-C.
 
 pub mod access_log;
+pub mod admission;
 pub mod body;
 pub mod errors;
 pub mod forward;
 pub mod listener;
 pub mod recent;
+pub mod reload;
 pub mod service;
+pub mod tunnel;
 
-pub use listener::{Listeners, serve, serve_state, shutdown_signal};
+pub use listener::{Listeners, serve, serve_reloadable, serve_state, shutdown_signal};
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::config::Config;
 use crate::emulation::FaultRules;
@@ -24,12 +27,22 @@ use crate::origin::OriginClient;
 use crate::ray::RayGenerator;
 use crate::tls::visitor::VisitorTls;
 
-/// What every request handler shares: the config, the origin client and the ray generator.
-pub struct EdgeState {
-    /// The configuration in force.
+/// The config in force and the origin client built from it, swapped whole on reload. A
+/// request takes one snapshot when it starts and keeps it to the end.
+pub struct Live {
+    /// The configuration.
     pub config: Arc<Config>,
     /// Pooled connections to the origins.
     pub origins: OriginClient,
+}
+
+/// What every request handler shares: the live config, the ray generator, the fault rules and
+/// the observers.
+pub struct EdgeState {
+    /// The config and origin client in force; see [`EdgeState::live`].
+    live: RwLock<Arc<Live>>,
+    /// Where `SIGHUP` and `POST /reload` read the config from; `None`: not reloadable.
+    pub reload_from: Option<reload::Source>,
     /// Ray IDs for this process.
     pub rays: RayGenerator,
     /// This instance's `fl` value for `/cdn-cgi/trace`.
@@ -61,15 +74,40 @@ impl EdgeState {
         // hex digits from this process's ray sequence.
         let instance = format!("{:07x}", rays.instance_id() >> 36);
         let open = observers.metrics.origin_connections();
+        let live = Live {
+            origins: OriginClient::new(&config).counting_open(open),
+            config,
+        };
         EdgeState {
             faults,
             observers: Arc::new(observers),
-            origins: OriginClient::new(&config).counting_open(open),
-            config,
+            live: RwLock::new(Arc::new(live)),
+            reload_from: None,
             rays,
             instance,
             http_port,
         }
+    }
+
+    /// The config and origin client in force now.
+    pub fn live(&self) -> Arc<Live> {
+        // Swapping an Arc cannot leave the value half written: a poisoned lock is still sound.
+        self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.live().config.clone()
+    }
+
+    /// Puts `config` in force for requests that start from now on.
+    fn replace(&self, config: Config) {
+        let open = self.observers.metrics.origin_connections();
+        let live = Live {
+            origins: OriginClient::new(&config).counting_open(open),
+            config: Arc::new(config),
+        };
+        *self.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(live);
     }
 }
 
@@ -82,6 +120,9 @@ pub struct Visit {
     pub local: SocketAddr,
     /// What the visitor's TLS handshake negotiated; `None` for plain HTTP.
     pub tls: Option<VisitorTls>,
+    /// The connection came in past `[limits] max_connections`: every request on it gets
+    /// Cloudflare's 503 and the connection closes.
+    pub overloaded: bool,
 }
 
 impl Visit {

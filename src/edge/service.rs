@@ -21,12 +21,13 @@ use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
-use crate::edge::{EdgeState, Visit};
+use crate::edge::{EdgeState, Live, Visit};
+use crate::edge::{admission, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::OriginFailure;
-use crate::origin::body::{BodyTap, RequestBody};
+use crate::origin::body::{BodyTap, BodyTooLarge, RequestBody};
 use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
@@ -41,7 +42,9 @@ pub async fn handle(
 ) -> Result<Response<EdgeBody>, Infallible> {
     let started = Instant::now();
     let at = SystemTime::now();
-    let ray = state.rays.next(state.config.edge.colo);
+    // This request's config to the end, whatever a reload does meanwhile.
+    let live = state.live();
+    let ray = state.rays.next(live.config.edge.colo);
     let host = request_host(&request).into_owned();
     let path = request
         .uri()
@@ -75,7 +78,7 @@ pub async fn handle(
     // Kept for the two ways `respond` can end without writing the line itself: a panic, or
     // the visitor going away before the response head (hyper then drops this future).
     let mut unanswered = Unanswered(Some(log.clone()));
-    let responding = respond(&state, visit, request, log, at);
+    let responding = respond(&state, &live, visit, request, log, at);
     let response = unless_panicking(responding, || {
         let failure = OriginFailure::Internal(io::Error::other("request handler panicked"));
         // Invariant: the line is taken only here or after the await, which a panic skips.
@@ -85,7 +88,7 @@ pub async fn handle(
             .expect("the unanswered line is still there");
         let host = log.host.clone();
         let answering = Answering {
-            config: &state.config,
+            config: &live.config,
             ray,
             at,
             host: &host,
@@ -138,12 +141,13 @@ const CDN_CGI_ERROR: &str = "/cdn-cgi/error/";
 /// The response to one request, with its log line under way.
 async fn respond(
     state: &EdgeState,
+    live: &Live,
     visit: Visit,
     request: Request<Incoming>,
     mut log: AccessLog,
     at: SystemTime,
 ) -> Response<EdgeBody> {
-    let config = &state.config;
+    let config = &live.config;
     let ray = log.ray;
     let started = log.started;
     let form = match config.edge.structured_errors {
@@ -164,6 +168,25 @@ async fn respond(
         client_ip: visit.peer.ip(),
         form,
     };
+
+    let mut request = request;
+    let websocket = tunnel::is_websocket(request.method(), request.version(), request.headers());
+    let visitor_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    let (parts, body) = request.into_parts();
+    if visit.overloaded {
+        let mut response = answering.page(PageKind::Unbranded { status: 503 });
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        answering.explain(&mut response, "max_connections");
+        return finish_local(response, log, Some("max_connections"));
+    }
+    if let Some(refusal) = admission::check(&parts, &host, &config.visitor, config.profile) {
+        let mut response = answering.page(refusal.kind);
+        answering.explain(&mut response, refusal.cause);
+        return finish_local(response, log, Some(refusal.cause));
+    }
+    let request = Request::from_parts(parts, body);
 
     if request.uri().path() == TRACE_PATH {
         let trace = Trace {
@@ -248,21 +271,41 @@ async fn respond(
     if !http_body::Body::is_end_stream(&body) {
         let tap = Arc::new(BodyTap::new(state.observers.capture.body_bytes));
         log.request_tap = Some(tap.clone());
-        body = body.tapped(tap);
+        body = body.tapped(tap).limited(config.visitor.request_body_bytes);
+        // A body broken from its first byte never reaches the origin.
+        if let Err(e) = body.prime(config.visitor.client_header_timeout).await {
+            let failure = match e.downcast::<BodyTooLarge>() {
+                Ok(too_large) => OriginFailure::BodyTooLarge {
+                    limit: too_large.limit,
+                },
+                Err(other) => match other.downcast::<hyper::Error>() {
+                    Ok(broken) => OriginFailure::VisitorBody(*broken),
+                    Err(other) => OriginFailure::Internal(io::Error::other(other)),
+                },
+            };
+            return error_page(&failure, &answering, log);
+        }
     }
-    let outgoing = origin_request(parts, body, &visit, ray);
+    let outgoing = origin_request(parts, body, &visit, ray, websocket);
     let visitor = Visitor {
         https: visit.https(),
         host: &log.host,
+        upgrade: websocket,
     };
-    match state
+    match live
         .origins
         .forward(&target, visitor, outgoing, &link, &mut log.origin)
         .await
     {
-        Ok(forwarded) => {
+        Ok(mut forwarded) => {
             let status = forwarded.response.status().as_u16();
             log.origin_status = Some(status);
+            if let Some(visitor_upgrade) = visitor_upgrade
+                && status == 101
+            {
+                let origin_upgrade = hyper::upgrade::on(&mut forwarded.response);
+                tunnel::spawn(visitor_upgrade, origin_upgrade, ray);
+            }
             if status == 502 || status == 504 {
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The
                 // unread body goes with the connection, which is not reused.

@@ -9,143 +9,17 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use crate::origin::pool::{Conn, Pool};
 use crate::origin::stall::StallTimer;
-
-/// The visitor's request body on its way to the origin.
-pub struct RequestBody {
-    inner: Option<Incoming>,
-    sent: Option<oneshot::Sender<()>>,
-    tap: Option<Arc<BodyTap>>,
-}
-
-/// Counts a request body's bytes as they go to the origin, and keeps its start (for HAR
-/// capture). Shared between the body and the request's log record.
-#[derive(Debug, Default)]
-pub struct BodyTap {
-    bytes: AtomicU64,
-    kept: Mutex<BytesMut>,
-    limit: usize,
-}
-
-impl BodyTap {
-    /// A tap keeping up to `limit` bytes.
-    pub fn new(limit: usize) -> Self {
-        BodyTap {
-            limit,
-            ..BodyTap::default()
-        }
-    }
-
-    fn saw(&self, chunk: &[u8]) {
-        self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        if self.limit == 0 {
-            return;
-        }
-        // Only this body writes, frame by frame: the lock is never contended for long.
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        let room = self.limit.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-
-    /// Body bytes that went to the origin.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
-    }
-
-    /// The start of the body, if any was kept.
-    pub fn kept(&self) -> Option<Bytes> {
-        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        (!kept.is_empty()).then(|| Bytes::copy_from_slice(&kept))
-    }
-}
-
-impl RequestBody {
-    /// Streams the visitor's body.
-    pub fn streaming(body: Incoming) -> Self {
-        RequestBody {
-            inner: Some(body),
-            sent: None,
-            tap: None,
-        }
-    }
-
-    /// The same body, counted (and its start kept) by `tap` as it goes.
-    pub fn tapped(mut self, tap: Arc<BodyTap>) -> Self {
-        self.tap = Some(tap);
-        self
-    }
-
-    /// No body (retries of bodiless requests).
-    pub fn empty() -> Self {
-        RequestBody {
-            inner: None,
-            sent: None,
-            tap: None,
-        }
-    }
-
-    /// A receiver that fires once the last frame has been handed to the connection.
-    pub fn on_sent(&mut self) -> oneshot::Receiver<()> {
-        let (tx, rx) = oneshot::channel();
-        self.sent = Some(tx);
-        rx
-    }
-
-    fn finished(&mut self) {
-        if let Some(tx) = self.sent.take() {
-            // The exchange may have stopped listening (it already failed): nothing to tell.
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Body for RequestBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            this.finished();
-            return Poll::Ready(None);
-        };
-        let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
-        if let (Some(tap), Some(Ok(frame))) = (&this.tap, &frame)
-            && let Some(data) = frame.data_ref()
-        {
-            tap.saw(data);
-        }
-        if frame.is_none() || inner.is_end_stream() {
-            this.finished();
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Body::is_end_stream)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
-    }
-}
+pub use crate::origin::upload::{BodyTap, BodyTooLarge, RequestBody};
 
 /// The response body broke off: the visitor's response is aborted, never ended cleanly.
 #[derive(Debug)]

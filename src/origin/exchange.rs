@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::config::OriginTimeouts;
 use crate::failure::{OriginFailure, Unknown};
 use crate::origin::ExchangeFacts;
-use crate::origin::body::RequestBody;
+use crate::origin::body::{BodyTooLarge, RequestBody};
 use crate::origin::io::{HeadMeter, HeadTooLarge, WriteStalled};
 use crate::origin::pool::Conn;
 
@@ -111,6 +111,13 @@ fn classify(
         && err
             .source()
             .is_some_and(|s| s.downcast_ref::<hyper::Error>().is_some());
+    let too_large = err
+        .source()
+        .and_then(|s| s.downcast_ref::<BodyTooLarge>())
+        .map(|e| e.limit);
+    if let Some(limit) = too_large {
+        return OriginFailure::BodyTooLarge { limit };
+    }
     if visitor_body {
         return OriginFailure::VisitorBody(err);
     }

@@ -12,6 +12,7 @@ pub mod io;
 pub mod pool;
 pub mod resolve;
 pub mod stall;
+pub mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,13 +92,15 @@ pub struct Visitor<'a> {
     pub https: bool,
     /// The Host the visitor asked for (no port): the default SNI.
     pub host: &'a str,
+    /// A WebSocket upgrade: a new connection of its own, never pooled, never replayed.
+    pub upgrade: bool,
 }
 
 impl OriginClient {
     /// A client for the origins of `config`.
     pub fn new(config: &Config) -> Self {
         OriginClient {
-            pool: Pool::new(),
+            pool: Pool::with_limits(config.pool),
             resolver: Arc::new(Resolver::new(&config.dns)),
             tls: config.origin.trust.tls.clone(),
             head_limit: config.limits.origin_header_bytes,
@@ -145,7 +148,7 @@ impl OriginClient {
             });
         }
         let key = pool_key(target, visitor);
-        let pooled = !link.alters_connection();
+        let pooled = !link.alters_connection() && !visitor.upgrade;
         let mut conn = match pooled.then(|| self.pool.checkout(&key)).flatten() {
             Some(conn) => {
                 facts.peer = Some(conn.peer);
@@ -154,8 +157,9 @@ impl OriginClient {
             }
             None => self.open(&key, target, link, facts).await?,
         };
-        let replay = (conn.reused && link.is_empty() && is_replayable(&request))
-            .then(|| copy_head(&request));
+        let replay =
+            (conn.reused && link.is_empty() && !visitor.upgrade && is_replayable(&request))
+                .then(|| copy_head(&request));
         let head_limit = self.head_limit;
         let latency = link.latency;
         let response =
@@ -251,8 +255,9 @@ impl OriginClient {
         tokio::spawn(async move {
             // Counted open for as long as this task drives the connection.
             let _open = open;
-            // The connection's own errors reach the exchange through `send_request`.
-            let _ = connection.await;
+            // The connection's own errors reach the exchange through `send_request`. An
+            // upgraded connection (101) hands its stream to the response's `OnUpgrade`.
+            let _ = connection.with_upgrades().await;
         });
         Ok(Conn::new(sender, meter, peer, key.clone()))
     }

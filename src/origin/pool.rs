@@ -1,9 +1,10 @@
 //! [`Pool`]: idle keep-alive connections to origins, reused across requests.
 //!
 //! A connection is keyed by everything baked into it at connect time (address, ack and write
-//! timeouts), handed out newest first, and dropped once idle for longer than
-//! [`ORIGIN_IDLE_TIMEOUT`] or once the origin closed it. The pool never blocks a request: no
-//! idle connection means a new one.
+//! timeouts), handed out newest first, and dropped once idle for longer than `[origin]
+//! idle_timeout` (Cloudflare's 900 s window by default) or once the origin closed it; at most
+//! `[origin] max_idle` are kept per key. The pool never blocks a request: no idle connection
+//! means a new one.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,16 +14,10 @@ use std::time::Duration;
 use hyper::client::conn::http1::SendRequest;
 use tokio::time::Instant;
 
-use crate::config::OriginAddress;
+use crate::config::{OriginAddress, PoolLimits};
 use crate::origin::body::RequestBody;
 use crate::origin::handshake::TlsTarget;
 use crate::origin::io::HeadMeter;
-
-/// How long an idle origin connection is kept for reuse: Cloudflare's 900 s origin idle window.
-pub const ORIGIN_IDLE_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// The most idle connections kept per origin key; more are closed on release.
-pub const MAX_IDLE_PER_ORIGIN: usize = 512;
 
 /// What makes two connections interchangeable.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -76,9 +71,16 @@ struct Idle {
 }
 
 /// Idle connections by key. Cheap to clone (shared).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Pool {
     idle: Arc<Mutex<HashMap<PoolKey, Vec<Idle>>>>,
+    limits: PoolLimits,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::with_limits(PoolLimits::default())
+    }
 }
 
 impl Pool {
@@ -87,13 +89,41 @@ impl Pool {
         Pool::default()
     }
 
+    /// An empty pool keeping at most `limits.max_idle` idle connections per origin, each for
+    /// at most `limits.idle_timeout`. When a runtime is running, a background sweep closes
+    /// connections that outlive the timeout even if their origin is never asked for again; it
+    /// stops when the pool is dropped.
+    pub fn with_limits(limits: PoolLimits) -> Self {
+        let pool = Pool {
+            idle: Arc::default(),
+            limits,
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let idle = Arc::downgrade(&pool.idle);
+            let every = (limits.idle_timeout / 4).max(Duration::from_millis(10));
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(idle) = idle.upgrade() else { return };
+                    let now = Instant::now();
+                    let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
+                    for list in idle.values_mut() {
+                        list.retain(|i| now - i.since <= limits.idle_timeout);
+                    }
+                    idle.retain(|_, list| !list.is_empty());
+                }
+            });
+        }
+        pool
+    }
+
     /// The newest idle connection for `key` that is still open, marked as reused.
     pub fn checkout(&self, key: &PoolKey) -> Option<Conn> {
         let now = Instant::now();
         let mut idle = self.lock();
         let list = idle.get_mut(key)?;
         // Connections idle too long sit at the front (oldest first): drop them in one go.
-        let fresh_from = list.partition_point(|i| now - i.since > ORIGIN_IDLE_TIMEOUT);
+        let fresh_from = list.partition_point(|i| now - i.since > self.limits.idle_timeout);
         list.drain(..fresh_from);
         while let Some(Idle { mut conn, .. }) = list.pop() {
             if !conn.sender.is_closed() {
@@ -111,11 +141,12 @@ impl Pool {
         }
         let mut idle = self.lock();
         match idle.get_mut(&conn.key) {
-            Some(list) if list.len() >= MAX_IDLE_PER_ORIGIN => {}
+            Some(list) if list.len() >= self.limits.max_idle => {}
             Some(list) => list.push(Idle {
                 conn,
                 since: Instant::now(),
             }),
+            None if self.limits.max_idle == 0 => {}
             None => {
                 let key = conn.key.clone();
                 let since = Instant::now();

@@ -131,6 +131,7 @@ pub(super) fn category(kind: PageKind) -> Category {
             Hop::Host => Category::Origin,
         },
         PageKind::Numbered { code, .. } => numbered_category(code),
+        PageKind::HeaderTooLarge => Category::Request,
         PageKind::Unbranded { status } if (400..500).contains(&status) => Category::Request,
         PageKind::Unbranded { .. } => Category::Cloudflare,
     }
@@ -158,6 +159,7 @@ pub(super) fn doc_url(kind: PageKind) -> String {
             };
             format!("{DOCS}cloudflare-1xxx-errors/error-{page}/")
         }
+        PageKind::HeaderTooLarge => format!("{DOCS}4xx-client-error/error-400/"),
         PageKind::Branded { status, .. } | PageKind::Unbranded { status } => match status {
             502 | 504 => format!("{DOCS}cloudflare-5xx-errors/error-502-504/"),
             400..=499 => format!("{DOCS}4xx-client-error/error-{status}/"),

@@ -145,7 +145,9 @@ impl CustomPages {
                 (self.server_errors.as_ref()?, ErrorBox::ServerError(status))
             }
             PageKind::Numbered { code, .. } => (self.numbered.as_ref()?, ErrorBox::Numbered(code)),
-            PageKind::Branded { .. } | PageKind::Unbranded { .. } => return None,
+            PageKind::Branded { .. } | PageKind::Unbranded { .. } | PageKind::HeaderTooLarge => {
+                return None;
+            }
         };
         let mut out = String::with_capacity(template.len + BOX_CAPACITY);
         for piece in &template.pieces {

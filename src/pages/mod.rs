@@ -69,11 +69,14 @@ pub enum PageKind {
         /// The Cloudflare error number the page shows, e.g. 1016.
         code: u16,
     },
-    /// nginx-style page Cloudflare serves for its own 502/503/504, 400 header too large, etc.
+    /// nginx-style page Cloudflare serves for its own 502/503/504, malformed requests, etc.
     Unbranded {
         /// The HTTP status, e.g. 502.
         status: u16,
     },
+    /// The unbranded 400 "Request Header Or Cookie Too Large" (the classic answer to a request
+    /// head over Cloudflare's limits).
+    HeaderTooLarge,
 }
 
 impl PageKind {
@@ -83,6 +86,7 @@ impl PageKind {
             PageKind::Branded { status, .. }
             | PageKind::Numbered { status, .. }
             | PageKind::Unbranded { status } => status,
+            PageKind::HeaderTooLarge => 400,
         }
     }
 
@@ -99,6 +103,7 @@ impl PageKind {
             },
             PageKind::Numbered { code, .. } => PageKind::Numbered { status: 500, code },
             PageKind::Unbranded { .. } => PageKind::Unbranded { status: 500 },
+            PageKind::HeaderTooLarge => PageKind::HeaderTooLarge,
         }
     }
 
@@ -114,6 +119,7 @@ impl PageKind {
             },
             // Cloudflare changelog 2026-03-12: the seven retryable 1xxx errors.
             PageKind::Numbered { code, .. } => catalog::numbered_retry_after(code),
+            PageKind::HeaderTooLarge => None,
         }
     }
 }
@@ -207,6 +213,11 @@ fn html_body(kind: PageKind, ctx: &PageContext<'_>) -> String {
         PageKind::Unbranded { status } => {
             let mut out = String::with_capacity(unbranded::CAPACITY);
             unbranded::write(&mut out, status);
+            out
+        }
+        PageKind::HeaderTooLarge => {
+            let mut out = String::with_capacity(unbranded::CAPACITY);
+            unbranded::write_reason(&mut out, 400, unbranded::HEADER_TOO_LARGE);
             out
         }
     }

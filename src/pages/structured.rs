@@ -16,6 +16,7 @@ use super::catalog;
 use super::shell::push_fmt;
 use super::text::{self, Advice, WhatToDo};
 use super::time::{Rfc3339, UtcTimestamp};
+use super::unbranded;
 use super::{PageContext, PageKind};
 
 /// What the Markdown shows when the visitor sent no Host.
@@ -84,6 +85,11 @@ impl<'a> Problem<'a> {
             PageKind::Unbranded { status } => {
                 (status, text::title(status), text::unbranded_advice(status))
             }
+            PageKind::HeaderTooLarge => (
+                400,
+                unbranded::HEADER_TOO_LARGE,
+                text::unbranded_advice(400),
+            ),
         };
         let category = catalog::category(kind);
         let owner_action_required = category.owner_action_required();

@@ -10,6 +10,9 @@ use super::text;
 /// Enough for the longest reason phrase.
 pub(super) const CAPACITY: usize = 256;
 
+/// The words of the classic answer to a request head over Cloudflare's limits (nginx's).
+pub(super) const HEADER_TOO_LARGE: &str = "Request Header Or Cookie Too Large";
+
 /// Appends the page for `status`, e.g. `502 Bad Gateway`.
 pub(super) fn write(out: &mut String, status: u16) {
     let reason = StatusCode::from_u16(status)
@@ -17,6 +20,11 @@ pub(super) fn write(out: &mut String, status: u16) {
         .and_then(|s| s.canonical_reason())
         .or_else(|| text::cloudflare_reason(status))
         .unwrap_or_else(|| text::title(status));
+    write_reason(out, status, reason);
+}
+
+/// Appends the page for `status` with `reason` as its words.
+pub(super) fn write_reason(out: &mut String, status: u16, reason: &str) {
     push_fmt(
         out,
         format_args!(

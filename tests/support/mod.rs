@@ -11,6 +11,7 @@ pub mod log;
 pub mod observe;
 pub mod origins;
 pub mod pki;
+pub mod raw;
 pub mod tls_origins;
 pub mod visitor;
 

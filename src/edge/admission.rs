@@ -1,0 +1,161 @@
+//! Whether a visitor's request may go on at all: the checks Cloudflare's front line makes
+//! before anything reaches an origin (REFERENCE.md §1 "Other codes", §6 limits). A refused
+//! request gets Cloudflare's answer and never touches a socket to any origin.
+//!
+//! hyper's parser already refuses what it cannot frame (bad chunk sizes, obs-fold, bare CR,
+//! differing Content-Lengths, a Transfer-Encoding not ending in chunked) with its own 400; what
+//! it accepts but Cloudflare refuses is checked here.
+
+use http::header::{self, HeaderMap};
+use http::request::Parts;
+use http::{Method, Version};
+
+use crate::config::{Profile, VisitorLimits};
+use crate::pages::PageKind;
+
+/// `X-Forwarded-For` longer than this is refused with error 1000.
+const MAX_FORWARDED_FOR: usize = 100;
+
+/// Why a request is refused, and the page it gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The page (and so the status).
+    pub kind: PageKind,
+    /// The log cause.
+    pub cause: &'static str,
+}
+
+impl Refusal {
+    fn unbranded(status: u16, cause: &'static str) -> Self {
+        Refusal {
+            kind: PageKind::Unbranded { status },
+            cause,
+        }
+    }
+}
+
+/// The first reason to refuse the request whose head is `parts` (`host` is the Host asked
+/// for, lowercase without port), or `None` to let it through.
+pub fn check(
+    parts: &Parts,
+    host: &str,
+    limits: &VisitorLimits,
+    profile: Profile,
+) -> Option<Refusal> {
+    if parts.method == Method::CONNECT {
+        return Some(Refusal::unbranded(405, "connect_refused"));
+    }
+    let target_len = target_len(parts);
+    if target_len > limits.url_bytes {
+        return Some(Refusal::unbranded(414, "url_too_long"));
+    }
+    if head_too_large(parts, target_len, limits) {
+        return Some(match profile {
+            Profile::Classic => Refusal {
+                kind: PageKind::HeaderTooLarge,
+                cause: "request_header_too_large",
+            },
+            Profile::Current => Refusal::unbranded(413, "request_header_too_large"),
+        });
+    }
+    if names_another_host(parts, host) {
+        return Some(Refusal::unbranded(400, "absolute_form_other_host"));
+    }
+    let headers = &parts.headers;
+    if headers.contains_key(header::CONTENT_LENGTH)
+        && headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return Some(Refusal::unbranded(400, "ambiguous_framing"));
+    }
+    if forged_identity(headers) {
+        return Some(Refusal {
+            kind: PageKind::Numbered {
+                status: 403,
+                code: 1000,
+            },
+            cause: "forged_identity",
+        });
+    }
+    if declared_length(headers).is_some_and(|length| length > limits.request_body_bytes) {
+        return Some(Refusal::unbranded(413, "request_body_too_large"));
+    }
+    None
+}
+
+/// The request-target's length as the visitor sent it (origin-form: path and query;
+/// absolute-form: the whole URI).
+fn target_len(parts: &Parts) -> usize {
+    let uri = &parts.uri;
+    match (uri.scheme(), parts.version) {
+        (Some(_), Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11) => {
+            // scheme "://" authority path-and-query
+            uri.scheme_str().map_or(0, str::len)
+                + 3
+                + uri.authority().map_or(0, |a| a.as_str().len())
+                + uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        }
+        _ => uri.path_and_query().map_or(1, |pq| pq.as_str().len()),
+    }
+}
+
+/// Whether the head is over the total limit, or one header line over the per-line limit. The
+/// head is counted as HTTP/1.1 writes it: request line, each `name: value` line, the blank line.
+fn head_too_large(parts: &Parts, target_len: usize, limits: &VisitorLimits) -> bool {
+    // "METHOD SP target SP HTTP/1.1 CRLF"
+    let mut total = parts.method.as_str().len() + 1 + target_len + 1 + 8 + 2;
+    for (name, value) in &parts.headers {
+        let line = name.as_str().len() + 2 + value.len();
+        if line > limits.request_header_field_bytes {
+            return true;
+        }
+        total += line + 2;
+    }
+    total + 2 > limits.request_header_bytes
+}
+
+/// An absolute-form request-target (HTTP/1.x) whose host is not the Host header's: edgecase
+/// is not an open proxy. (h2's `:authority` is the host itself.)
+fn names_another_host(parts: &Parts, host: &str) -> bool {
+    if !matches!(
+        parts.version,
+        Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11
+    ) {
+        return false;
+    }
+    match parts.uri.host() {
+        None => false,
+        Some(named) => {
+            !named.eq_ignore_ascii_case(host.trim_start_matches('[').trim_end_matches(']'))
+                && !named.eq_ignore_ascii_case(host)
+        }
+    }
+}
+
+/// A request that carries identity only the edge may set: its own `CF-Connecting-IP`, two
+/// `X-Forwarded-For` headers, or one over 100 characters (Cloudflare's error 1000).
+fn forged_identity(headers: &HeaderMap) -> bool {
+    if headers.contains_key("cf-connecting-ip") {
+        return true;
+    }
+    let mut forwarded = headers.get_all("x-forwarded-for").iter();
+    match (forwarded.next(), forwarded.next()) {
+        (Some(_), Some(_)) => true,
+        (Some(one), None) => one.len() > MAX_FORWARDED_FOR,
+        _ => false,
+    }
+}
+
+/// The body length the visitor declared, if any (hyper has already refused differing values).
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+#[path = "admission_tests.rs"]
+mod tests;

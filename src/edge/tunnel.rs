@@ -1,0 +1,54 @@
+//! WebSockets (and any other HTTP/1.1 upgrade the origin accepts with 101): the request goes
+//! to the origin with its `upgrade` header; once the origin answers `101 Switching
+//! Protocols` and the visitor has that answer, both connections are handed over and bytes are
+//! copied both ways until either side closes. Cloudflare proxies WebSockets the same way.
+
+use http::header::{self, HeaderMap};
+use http::{Method, Version};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tracing::debug;
+
+use crate::ray::RayId;
+
+/// Whether the request asks to switch to WebSocket: an HTTP/1.1 `GET` with `Connection:
+/// upgrade` and `Upgrade: websocket`.
+pub fn is_websocket(method: &Method, version: Version, headers: &HeaderMap) -> bool {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    method == Method::GET
+        && version == Version::HTTP_11
+        && has_token(header::CONNECTION, "upgrade")
+        && has_token(header::UPGRADE, "websocket")
+}
+
+/// Joins the visitor's and the origin's upgraded connections once both are handed over, in a
+/// task of its own: bytes flow both ways until one side closes or fails.
+pub fn spawn(visitor: OnUpgrade, origin: OnUpgrade, ray: RayId) {
+    tokio::spawn(async move {
+        let (visitor, origin) = match tokio::join!(visitor, origin) {
+            (Ok(visitor), Ok(origin)) => (visitor, origin),
+            (visitor, origin) => {
+                debug!(
+                    %ray,
+                    visitor = visitor.err().map(|e| e.to_string()),
+                    origin = origin.err().map(|e| e.to_string()),
+                    "upgrade did not complete"
+                );
+                return;
+            }
+        };
+        let mut visitor = TokioIo::new(visitor);
+        let mut origin = TokioIo::new(origin);
+        match tokio::io::copy_bidirectional(&mut visitor, &mut origin).await {
+            Ok((up, down)) => debug!(%ray, up, down, "tunnel closed"),
+            Err(e) => debug!(%ray, error = %e, "tunnel broke off"),
+        }
+    });
+}

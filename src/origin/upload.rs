@@ -1,0 +1,226 @@
+//! [`RequestBody`]: the visitor's request body on its way to the origin, streamed frame by
+//! frame. It tells the exchange when the request has been handed over (which starts the read
+//! clock), counts what passes ([`BodyTap`], for logs and HAR), enforces `[limits]
+//! request_body_bytes` ([`BodyTooLarge`], 413), and can read its first frame ahead so a body
+//! broken from the start is refused before the origin is contacted.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+
+/// The visitor's request body on its way to the origin.
+pub struct RequestBody {
+    inner: Option<Incoming>,
+    /// A frame read ahead by [`RequestBody::prime`], sent first.
+    primed: Option<Frame<Bytes>>,
+    sent: Option<oneshot::Sender<()>>,
+    tap: Option<Arc<BodyTap>>,
+    /// The most body bytes allowed (`[limits] request_body_bytes`), and how many came so far.
+    limit: Option<(u64, u64)>,
+}
+
+/// The visitor's body grew past `[limits] request_body_bytes` (413).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is over {limit} bytes")]
+pub struct BodyTooLarge {
+    /// The limit.
+    pub limit: u64,
+}
+
+/// Why the request body stopped: the visitor's stream failed, or it grew too large.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Counts a request body's bytes as they go to the origin, and keeps its start (for HAR
+/// capture). Shared between the body and the request's log record.
+#[derive(Debug, Default)]
+pub struct BodyTap {
+    bytes: AtomicU64,
+    kept: Mutex<BytesMut>,
+    limit: usize,
+}
+
+impl BodyTap {
+    /// A tap keeping up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        BodyTap {
+            limit,
+            ..BodyTap::default()
+        }
+    }
+
+    fn saw(&self, chunk: &[u8]) {
+        self.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        if self.limit == 0 {
+            return;
+        }
+        // Only this body writes, frame by frame: the lock is never contended for long.
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        let room = self.limit.saturating_sub(kept.len());
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// Body bytes that went to the origin.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The start of the body, if any was kept.
+    pub fn kept(&self) -> Option<Bytes> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        (!kept.is_empty()).then(|| Bytes::copy_from_slice(&kept))
+    }
+}
+
+impl RequestBody {
+    /// Streams the visitor's body.
+    pub fn streaming(body: Incoming) -> Self {
+        RequestBody {
+            inner: Some(body),
+            primed: None,
+            sent: None,
+            tap: None,
+            limit: None,
+        }
+    }
+
+    /// The same body, failing with [`BodyTooLarge`] once it passes `limit` bytes.
+    pub fn limited(mut self, limit: u64) -> Self {
+        self.limit = Some((limit, 0));
+        self
+    }
+
+    /// Reads the first frame now, before anything goes to the origin, so a body that is broken
+    /// from its first byte (a bad chunk size) is refused without contacting the origin. Gives
+    /// up waiting after `within` (the frame is then read as the request streams).
+    pub async fn prime(&mut self, within: std::time::Duration) -> Result<(), BodyError> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        let first = std::future::poll_fn(|cx| Pin::new(&mut *inner).poll_frame(cx));
+        match tokio::time::timeout(within, first).await {
+            Err(_slow) => Ok(()),
+            Ok(None) => {
+                self.inner = None;
+                Ok(())
+            }
+            Ok(Some(Err(e))) => Err(e.into()),
+            Ok(Some(Ok(frame))) => {
+                self.count(&frame)?;
+                self.primed = Some(frame);
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts `frame` against the tap and the limit.
+    fn count(&mut self, frame: &Frame<Bytes>) -> Result<(), BodyError> {
+        let Some(data) = frame.data_ref() else {
+            return Ok(());
+        };
+        if let Some(tap) = &self.tap {
+            tap.saw(data);
+        }
+        if let Some((limit, seen)) = &mut self.limit {
+            *seen += data.len() as u64;
+            if *seen > *limit {
+                return Err(Box::new(BodyTooLarge { limit: *limit }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The same body, counted (and its start kept) by `tap` as it goes.
+    pub fn tapped(mut self, tap: Arc<BodyTap>) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
+    /// No body (retries of bodiless requests).
+    pub fn empty() -> Self {
+        RequestBody {
+            inner: None,
+            primed: None,
+            sent: None,
+            tap: None,
+            limit: None,
+        }
+    }
+
+    /// A receiver that fires once the last frame has been handed to the connection.
+    pub fn on_sent(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.sent = Some(tx);
+        rx
+    }
+
+    fn finished(&mut self) {
+        if let Some(tx) = self.sent.take() {
+            // The exchange may have stopped listening (it already failed): nothing to tell.
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.primed.take() {
+            if this.inner.as_ref().is_none_or(Body::is_end_stream) {
+                this.finished();
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let Some(inner) = this.inner.as_mut() else {
+            this.finished();
+            return Poll::Ready(None);
+        };
+        let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
+        let end = frame.is_none() || inner.is_end_stream();
+        let frame = match frame {
+            Some(Ok(frame)) => match this.count(&frame) {
+                Ok(()) => Some(Ok(frame)),
+                Err(too_large) => Some(Err(too_large)),
+            },
+            Some(Err(e)) => Some(Err(e.into())),
+            None => None,
+        };
+        if end {
+            this.finished();
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.primed.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let inner = self
+            .inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint);
+        let primed = self
+            .primed
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower() + primed);
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + primed);
+        }
+        hint
+    }
+}
