@@ -910,6 +910,15 @@ fn config_default_file_mentions_every_key() {
         "statuses",
         "body_bytes",
         "dir",
+        "request_header_bytes",
+        "request_header_field_bytes",
+        "url_bytes",
+        "request_body_bytes",
+        "client_header_timeout",
+        "max_connections",
+        "h2_max_concurrent_streams",
+        "max_idle",
+        "idle_timeout",
     ];
     for key in keys {
         let written = format!("{key} =");
