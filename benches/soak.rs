@@ -181,7 +181,8 @@ async fn soak(options: Options) -> io::Result<bool> {
         routes: Arc::clone(&routes),
     };
     let start = Instant::now();
-    let load = tokio::spawn(load::run(plan, Arc::clone(&tally)));
+    let (stop_load, load_stopped) = watch::channel(false);
+    let load = tokio::spawn(load::run(plan, Arc::clone(&tally), load_stopped));
 
     let mut checks = Vec::new();
     let mut marks: Vec<Duration> = (1..)
@@ -193,6 +194,8 @@ async fn soak(options: Options) -> io::Result<bool> {
     for at in marks {
         sleep_until(start + at).await;
         if let Err(why) = edgecase.running() {
+            eprintln!("soak: {why}; stopping the load");
+            let _ = stop_load.send(true);
             died = Some(why);
             break;
         }
@@ -218,21 +221,28 @@ async fn soak(options: Options) -> io::Result<bool> {
     // their keep-alive. Wait at least that long, then until the descriptors are back.
     let idle = Instant::now();
     let baseline_fds = samples.first().map_or(0, |s| s.probe.fds);
-    let mut after = probe::probe(edgecase.pid)?;
+    let mut after = None;
     while died.is_none() && idle.elapsed() < IDLE_WAIT {
         sleep(Duration::from_secs(1)).await;
-        after = probe::probe(edgecase.pid)?;
-        if idle.elapsed() > ORIGIN_KEEP_ALIVE + Duration::from_secs(1)
-            && after.fds <= baseline_fds + FD_SLACK
-        {
+        match probe::probe(edgecase.pid) {
+            Ok(probe) => after = Some(probe),
+            Err(e) => {
+                died = Some(format!("edgecase exited after the load ({e})"));
+                break;
+            }
+        }
+        let back = after.is_some_and(|p| p.fds <= baseline_fds + FD_SLACK);
+        if back && idle.elapsed() > ORIGIN_KEEP_ALIVE + Duration::from_secs(1) {
             break;
         }
     }
-    samples.push(Sample {
-        phase: Phase::After(Duration::from_secs(idle.elapsed().as_secs())),
-        probe: after,
-        counts: tally.overall(),
-    });
+    if let Some(probe) = after {
+        samples.push(Sample {
+            phase: Phase::After(Duration::from_secs(idle.elapsed().as_secs())),
+            probe,
+            counts: tally.overall(),
+        });
+    }
 
     let log_tail = edgecase.log_tail(15);
     let stopped = match died.clone() {

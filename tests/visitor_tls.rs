@@ -43,6 +43,11 @@ impl TlsEdge {
     /// An edge forwarding to `origin` with `ssl` (a mode word), serving HTTPS with a
     /// certificate for `localhost`, `127.0.0.1` and [`HOST`] issued by a fresh test CA.
     async fn start(origin: &Origin, ssl: &str) -> TlsEdge {
+        TlsEdge::start_with(origin, ssl, "").await
+    }
+
+    /// As [`TlsEdge::start`], with `extra` TOML appended to the config.
+    async fn start_with(origin: &Origin, ssl: &str, extra: &str) -> TlsEdge {
         let ca = TestCa::new("edgecase visitor-side test CA");
         let identity = ca.issue(&["localhost", "127.0.0.1", HOST]);
         let dir = TempDir::new("visitor-tls");
@@ -53,7 +58,7 @@ impl TlsEdge {
              [origin]\naddress = \"{}\"\nssl = \"{ssl}\"\n\
              [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
              write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-             [dns]\nsystem = false\n",
+             [dns]\nsystem = false\n{extra}",
             cert.display(),
             key.display(),
             origin.addr(),
@@ -613,4 +618,32 @@ async fn plain_http_sent_to_the_tls_port_is_dropped_and_others_are_served() {
 
     let res = within(GUARD, edge.visitor("localhost").get(edge.https(), "/")).await;
     assert_passed_through(&res.response);
+}
+
+#[tokio::test]
+async fn an_https_visitor_silent_after_its_handshake_is_dropped_at_the_header_timeout() {
+    use tokio::io::AsyncReadExt;
+    let origin = Origin::ok("origin").await;
+    let edge = TlsEdge::start_with(
+        &origin,
+        "flexible",
+        "[limits]\nclient_header_timeout = \"300ms\"\n",
+    )
+    .await;
+    let (mut tls, _) = edge
+        .visitor(HOST)
+        .connect(edge.https())
+        .await
+        .expect("the handshake completes");
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    // The edge closes the connection (EOF, or a reset some TLS stacks see instead).
+    let _ = within(GUARD, tls.read_to_end(&mut rest)).await;
+    let after = started.elapsed();
+    assert!(rest.is_empty(), "no answer is sent: {rest:?}");
+    assert!(
+        after >= std::time::Duration::from_millis(250) && after < std::time::Duration::from_secs(3),
+        "dropped after {after:?}"
+    );
+    assert_eq!(origin.connections(), 0, "the origin never heard of it");
 }

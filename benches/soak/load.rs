@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, timeout};
 
@@ -65,9 +65,9 @@ pub struct PacerStats {
     pub behind: u64,
 }
 
-/// Runs the load for `plan.duration`, then waits for the requests in flight (each bounded by
-/// [`GUARD`]).
-pub async fn run(plan: Plan, tally: Arc<Tally>) -> PacerStats {
+/// Runs the load for `plan.duration` (or until `stop` turns true), then waits for the
+/// requests in flight (each bounded by [`GUARD`]).
+pub async fn run(plan: Plan, tally: Arc<Tally>, stop: watch::Receiver<bool>) -> PacerStats {
     let tickets = Arc::new(Semaphore::new(0));
     let started = Arc::new(AtomicU64::new(0));
     let h2_tasks = plan.concurrency / 4;
@@ -86,7 +86,7 @@ pub async fn run(plan: Plan, tally: Arc<Tally>) -> PacerStats {
         let link = Link::H2(Arc::clone(&shared));
         visitors.push(tokio::spawn(visitor.run(Arc::clone(&tickets), link)));
     }
-    let mut stats = pace(&plan, &tickets).await;
+    let mut stats = pace(&plan, &tickets, &stop).await;
     for visitor in visitors {
         // A visitor never panics (every outcome is counted); a join error is reported by the
         // totals not adding up.
@@ -96,8 +96,9 @@ pub async fn run(plan: Plan, tally: Arc<Tally>) -> PacerStats {
     stats
 }
 
-/// Hands out `plan.rate` tickets per second for `plan.duration`, then closes the semaphore.
-async fn pace(plan: &Plan, tickets: &Semaphore) -> PacerStats {
+/// Hands out `plan.rate` tickets per second for `plan.duration` (or until `stop`), then
+/// closes the semaphore.
+async fn pace(plan: &Plan, tickets: &Semaphore, stop: &watch::Receiver<bool>) -> PacerStats {
     let mut stats = PacerStats::default();
     let start = Instant::now();
     let mut due_so_far = 0u64;
@@ -106,7 +107,7 @@ async fn pace(plan: &Plan, tickets: &Semaphore) -> PacerStats {
     loop {
         tick.tick().await;
         let elapsed = start.elapsed();
-        if elapsed >= plan.duration {
+        if elapsed >= plan.duration || *stop.borrow() {
             break;
         }
         let due = (elapsed.as_secs_f64() * f64::from(plan.rate)) as u64;

@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::AsyncBufReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -300,7 +301,16 @@ async fn serve_tls(
     match handshake.await {
         Ok(Ok(tls)) => {
             visit.tls = Some(VisitorTls::of(tls.get_ref().1));
-            serve_visitor(builder, state, visit, TokioIo::new(tls), watcher).await;
+            // As for plain HTTP: hyper's header clock starts only once it has bytes to tell
+            // the protocol by, so wait for the first ones here.
+            let header_timeout = state.config().visitor.client_header_timeout;
+            let mut stream = tokio::io::BufReader::with_capacity(TLS_FIRST_READ, tls);
+            let first = tokio::time::timeout(header_timeout, stream.fill_buf()).await;
+            if !matches!(first, Ok(Ok(bytes)) if !bytes.is_empty()) {
+                debug!(peer = %visit.peer, "visitor sent nothing after its TLS handshake; dropped");
+                return;
+            }
+            serve_visitor(builder, state, visit, TokioIo::new(stream), watcher).await;
         }
         // A visitor that does not trust the certificate, or speaks no TLS, is the visitor's
         // problem, not the edge's: noted at debug level only.
@@ -326,6 +336,9 @@ async fn serve_visitor<I>(
     // A visitor that goes away mid-request is routine, not an edge error.
     let _ = watcher.watch(connection).await;
 }
+
+/// The buffer in front of a visitor's TLS stream, big enough for one TLS record's plaintext.
+const TLS_FIRST_READ: usize = 16 * 1024;
 
 /// How visitor connections are served: HTTP/1.1 with `[limits] client_header_timeout` and a
 /// read buffer large enough for a head one byte over `request_header_bytes` (so edgecase, not
