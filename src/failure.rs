@@ -93,6 +93,12 @@ pub enum Unknown {
     Reset(io::Error),
     /// The status line or headers could not be parsed.
     MalformedHead(hyper::Error),
+    /// The status line parsed but its status makes no sense here: 600 or more (HTTP defines
+    /// 100-599), or 101 Switching Protocols to a request that asked for no upgrade.
+    BadStatus {
+        /// The status the origin sent.
+        status: u16,
+    },
     /// The response header block grew past `limits.origin_header_bytes`.
     HeadersTooLarge {
         /// The limit in force, in bytes.
@@ -266,7 +272,9 @@ fn railgun_tag(inner: &OriginFailure) -> &'static str {
         OriginFailure::Unknown(Unknown::EmptyReply) => "railgun_empty_reply",
         OriginFailure::Unknown(Unknown::ClosedMidHead { .. }) => "railgun_closed_mid_head",
         OriginFailure::Unknown(Unknown::Reset(_)) => "railgun_reset",
-        OriginFailure::Unknown(Unknown::MalformedHead(_)) => "railgun_malformed_head",
+        OriginFailure::Unknown(Unknown::MalformedHead(_) | Unknown::BadStatus { .. }) => {
+            "railgun_malformed_head"
+        }
         OriginFailure::Unknown(Unknown::HeadersTooLarge { .. }) => "railgun_headers_too_large",
         OriginFailure::Refused(_) => "railgun_refused",
         OriginFailure::ConnectTimeout { .. } => "railgun_connect_timeout",
@@ -288,6 +296,7 @@ impl Unknown {
             Self::ClosedMidHead { .. } => "closed_mid_head",
             Self::Reset(_) => "reset",
             Self::MalformedHead(_) => "malformed_head",
+            Self::BadStatus { .. } => "bad_status",
             Self::HeadersTooLarge { .. } => "headers_too_large",
         }
     }
@@ -342,6 +351,7 @@ impl fmt::Display for Unknown {
             }
             Self::Reset(_) => f.write_str("connection reset before a complete response head"),
             Self::MalformedHead(_) => f.write_str("malformed response head"),
+            Self::BadStatus { status } => write!(f, "response status {status} makes no sense here"),
             Self::HeadersTooLarge { limit } => {
                 write!(f, "response header block over {limit} bytes")
             }
@@ -391,7 +401,10 @@ impl StdError for Unknown {
         match self {
             Self::Reset(e) => Some(e),
             Self::MalformedHead(e) => Some(e),
-            Self::EmptyReply | Self::ClosedMidHead { .. } | Self::HeadersTooLarge { .. } => None,
+            Self::EmptyReply
+            | Self::ClosedMidHead { .. }
+            | Self::HeadersTooLarge { .. }
+            | Self::BadStatus { .. } => None,
         }
     }
 }

@@ -112,6 +112,22 @@ async fn origin_closing_mid_head_yields_520_at_once() {
     assert_520_quickly(&res);
 }
 
+/// Found by the `origin_response` fuzz target: hyper parses any three digits.
+#[tokio::test]
+async fn origin_status_of_600_or_more_yields_520() {
+    let origin = Origin::raw(b"HTTP/1.1 703 X\r\n\r\n".to_vec()).await;
+    let res = get_through_edge(&origin, None).await;
+    assert_520_quickly(&res);
+}
+
+/// Found by the `origin_response` fuzz target: a switch of protocols nobody asked for.
+#[tokio::test]
+async fn origin_switching_protocols_unasked_yields_520() {
+    let origin = Origin::raw(b"HTTP/1.1 101\n\n".to_vec()).await;
+    let res = get_through_edge(&origin, None).await;
+    assert_520_quickly(&res);
+}
+
 #[tokio::test]
 async fn origin_response_without_a_status_code_yields_520_at_once() {
     let origin = Origin::raw(b"HTTP/1.1 \r\n\r\n".to_vec()).await;

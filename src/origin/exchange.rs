@@ -43,6 +43,7 @@ pub async fn exchange(
     if let Err(e) = conn.sender.ready().await {
         return Err(classify(e, &conn.meter, timeouts, head_limit));
     }
+    let upgrading = request.headers().contains_key(http::header::UPGRADE);
     let sent = (!request.body().is_end_stream()).then(|| request.body_mut().on_sent());
     let sending = Instant::now();
     let response = conn.sender.send_request(request);
@@ -76,6 +77,12 @@ pub async fn exchange(
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(classify(e, &conn.meter, timeouts, head_limit)),
     };
+    // hyper accepts any three digits; HTTP stops at 599, and a switch nobody asked for is
+    // garbage too. Both are the unknown error Cloudflare gives a malformed head.
+    let status = response.status().as_u16();
+    if status >= 600 || (status == 101 && !upgrading) {
+        return Err(OriginFailure::Unknown(Unknown::BadStatus { status }));
+    }
     if let Some(latency) = latency {
         let ready_at = read_deadline - read + latency;
         if ready_at > read_deadline {
