@@ -4,13 +4,15 @@
 //!
 //! hyper's parser already refuses what it cannot frame (bad chunk sizes, obs-fold, bare CR,
 //! differing Content-Lengths, a Transfer-Encoding not ending in chunked) with its own 400; what
-//! it accepts but Cloudflare refuses is checked here.
+//! it accepts but Cloudflare refuses is checked here, including a head with both
+//! Content-Length and Transfer-Encoding, which hyper hides (`super::framing` notes it).
 
 use http::header::{self, HeaderMap};
 use http::request::Parts;
 use http::{Method, Version};
 
 use crate::config::{Profile, VisitorLimits};
+use crate::edge::framing::AmbiguousFraming;
 use crate::pages::PageKind;
 
 /// `X-Forwarded-For` longer than this is refused with error 1000.
@@ -62,9 +64,11 @@ pub fn check(
         return Some(Refusal::unbranded(400, "absolute_form_other_host"));
     }
     let headers = &parts.headers;
-    if headers.contains_key(header::CONTENT_LENGTH)
-        && headers.contains_key(header::TRANSFER_ENCODING)
-    {
+    // hyper keeps only one of the two headers, so the head is checked as it was sent.
+    let both = parts.extensions.get::<AmbiguousFraming>().is_some()
+        || (headers.contains_key(header::CONTENT_LENGTH)
+            && headers.contains_key(header::TRANSFER_ENCODING));
+    if both {
         return Some(Refusal::unbranded(400, "ambiguous_framing"));
     }
     if forged_identity(headers) {

@@ -9,12 +9,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::rt::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::{Request, Version};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::AsyncBufReadExt;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -22,6 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, VisitorLimits};
+use crate::edge::framing::{AmbiguousFraming, Heads, Scanned};
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
@@ -199,10 +204,7 @@ pub async fn serve_state(
                     let header_timeout = state.config().visitor.client_header_timeout;
                     let mut first = [0u8; 1];
                     match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
-                        Ok(Ok(1..)) => {
-                            serve_visitor(&builder, state, visit, TokioIo::new(stream), watcher)
-                                .await
-                        }
+                        Ok(Ok(1..)) => serve_visitor(&builder, state, visit, stream, watcher).await,
                         _ => debug!(peer = %visit.peer, "visitor sent nothing; dropped"),
                     }
                 }
@@ -310,7 +312,7 @@ async fn serve_tls(
                 debug!(peer = %visit.peer, "visitor sent nothing after its TLS handshake; dropped");
                 return;
             }
-            serve_visitor(builder, state, visit, TokioIo::new(stream), watcher).await;
+            serve_visitor(builder, state, visit, stream, watcher).await;
         }
         // A visitor that does not trust the certificate, or speaks no TLS, is the visitor's
         // problem, not the edge's: noted at debug level only.
@@ -320,16 +322,31 @@ async fn serve_tls(
 }
 
 /// Serves one visitor connection until it closes (or shutdown closes it).
-async fn serve_visitor<I>(
+///
+/// The visitor's bytes pass a [`Scanned`] on their way to hyper, so a request whose head had
+/// both `Content-Length` and `Transfer-Encoding` is marked ([`AmbiguousFraming`]) for the
+/// 400 Cloudflare gives it.
+async fn serve_visitor<S>(
     builder: &VisitorBuilder,
     state: Arc<EdgeState>,
     visit: Visit,
-    io: I,
+    stream: S,
     watcher: Watcher,
 ) where
-    I: Read + Write + Unpin + Send + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| service::handle(state.clone(), visit, request));
+    let heads = Arc::new(Heads::default());
+    let io = TokioIo::new(Scanned::new(stream, heads.clone()));
+    let requests = AtomicUsize::new(0);
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        if request.version() <= Version::HTTP_11 {
+            let index = requests.fetch_add(1, Ordering::Relaxed);
+            if heads.ambiguous(index) {
+                request.extensions_mut().insert(AmbiguousFraming);
+            }
+        }
+        service::handle(state.clone(), visit, request)
+    });
     let connection = builder
         .serve_connection_with_upgrades(io, service)
         .into_owned();

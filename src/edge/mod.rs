@@ -9,6 +9,7 @@ pub mod admission;
 pub mod body;
 pub mod errors;
 pub mod forward;
+pub mod framing;
 pub mod listener;
 pub mod recent;
 pub mod reload;
