@@ -439,16 +439,26 @@ async fn keep_alive_visitor_stopping_mid_second_head_is_dropped_a_timeout_after_
 }
 
 /// Slow visitors in the slowloris test.
-const SLOW_VISITORS: usize = 1000;
+const SLOW_VISITORS: usize = 5000;
 /// How often each slow visitor sends one more header byte.
 const TRICKLE: Duration = Duration::from_millis(50);
 /// Normal requests made while the slow visitors trickle.
 const NORMAL_REQUESTS: usize = 50;
 /// `client_header_timeout` in the slowloris test: long enough for every slow visitor to connect
 /// and the normal requests to finish while all of them are still trickling.
-const SLOWLORIS_TIMEOUT: Duration = Duration::from_secs(4);
+const SLOWLORIS_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest a normal request may take with the slowloris going on.
 const NORMAL_WITHIN: Duration = Duration::from_secs(1);
+
+/// The most memory (this process's RSS, both ends of the connection) one slow visitor may cost.
+const MAX_KIB_PER_SLOW_VISITOR: u64 = 64;
+
+/// This process's resident memory, in KiB (Linux; `None` elsewhere).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
 
 /// How many slow visitors connect at once. Loopback drops SYNs past its backlog in a burst of
 /// a thousand (the connect then waits a second for the retransmission), so they come in waves,
@@ -528,6 +538,7 @@ async fn slowloris_neither_starves_normal_requests_nor_outlives_client_header_ti
     let (ready_tx, mut ready) = mpsc::channel(SLOW_VISITORS);
     let (closed_tx, mut closed) = mpsc::unbounded_channel();
     let mut slow = JoinSet::new();
+    let rss_before = rss_kib();
     let ramp = Instant::now();
     for _ in 0..SLOW_VISITORS / SLOW_WAVE {
         for _ in 0..SLOW_WAVE {
@@ -549,6 +560,15 @@ async fn slowloris_neither_starves_normal_requests_nor_outlives_client_header_ti
         "the slow visitors took {:?} to connect",
         ramp.elapsed()
     );
+    // Both ends of every connection live in this process; even so, each held slow visitor
+    // costs little (the edge keeps no buffer beyond what the bytes so far need).
+    if let (Some(before), Some(now)) = (rss_before, rss_kib()) {
+        let per_visitor = now.saturating_sub(before) / SLOW_VISITORS as u64;
+        assert!(
+            per_visitor < MAX_KIB_PER_SLOW_VISITOR,
+            "{per_visitor} KiB per slow visitor ({before} KiB -> {now} KiB)"
+        );
+    }
 
     let mut normal = JoinSet::new();
     for i in 0..NORMAL_REQUESTS {

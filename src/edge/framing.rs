@@ -220,17 +220,61 @@ impl Scanner {
     }
 }
 
-/// A visitor stream whose incoming bytes go through the scanner on their way to hyper.
+/// Interim responses (`103 Early Hints`) waiting to go to an HTTP/1.1 visitor ahead of the
+/// final response. hyper's server cannot send a 1xx of its own choosing, so they are written
+/// under it, at the stream: hyper writes nothing while the request's service runs, and flushes
+/// the stream whenever its connection task is woken, which [`Interim::send`] does.
+#[derive(Debug, Default)]
+pub struct Interim {
+    pending: std::sync::Mutex<(Vec<u8>, Option<std::task::Waker>)>,
+}
+
+impl Interim {
+    /// Queues `head` (a whole `HTTP/1.1 1xx` head, blank line included) for the visitor.
+    pub fn send(&self, head: &[u8]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.0.extend_from_slice(head);
+        if let Some(waker) = pending.1.take() {
+            waker.wake();
+        }
+    }
+
+    /// Writes what is queued to `inner`; ready once nothing is left.
+    fn drain<S: AsyncWrite + Unpin>(
+        &self,
+        inner: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.1 = Some(cx.waker().clone());
+        while !pending.0.is_empty() {
+            match Pin::new(&mut *inner).poll_write(cx, &pending.0) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    pending.0.drain(..n);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A visitor stream whose incoming bytes go through the scanner on their way to hyper, and
+/// whose outgoing side can carry [`Interim`] responses ahead of hyper's.
 pub struct Scanned<S> {
     inner: S,
     scanner: Scanner,
+    interim: Arc<Interim>,
 }
 
 impl<S> Scanned<S> {
-    /// Wraps `inner`; what it notes goes to `heads`.
-    pub fn new(inner: S, heads: Arc<Heads>) -> Self {
+    /// Wraps `inner`; what it notes goes to `heads`, and what `interim` queues goes out first.
+    pub fn new(inner: S, heads: Arc<Heads>, interim: Arc<Interim>) -> Self {
         Scanned {
             inner,
+            interim,
             scanner: Scanner {
                 state: NEW_HEAD,
                 line: Vec::new(),
@@ -263,11 +307,15 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Scanned<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        std::task::ready!(this.interim.drain(&mut this.inner, cx))?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        std::task::ready!(this.interim.drain(&mut this.inner, cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -279,7 +327,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Scanned<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        std::task::ready!(this.interim.drain(&mut this.inner, cx))?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {

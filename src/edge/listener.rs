@@ -26,7 +26,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, VisitorLimits};
-use crate::edge::framing::{AmbiguousFraming, Heads, Scanned};
+use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
@@ -336,13 +336,17 @@ async fn serve_visitor<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let heads = Arc::new(Heads::default());
-    let io = TokioIo::new(Scanned::new(stream, heads.clone()));
+    let interim = Arc::new(Interim::default());
+    let io = TokioIo::new(Scanned::new(stream, heads.clone(), interim.clone()));
     let requests = AtomicUsize::new(0);
     let service = service_fn(move |mut request: Request<Incoming>| {
         if request.version() <= Version::HTTP_11 {
             let index = requests.fetch_add(1, Ordering::Relaxed);
             if heads.ambiguous(index) {
                 request.extensions_mut().insert(AmbiguousFraming);
+            }
+            if request.version() == Version::HTTP_11 {
+                request.extensions_mut().insert(interim.clone());
             }
         }
         service::handle(state.clone(), visit, request)

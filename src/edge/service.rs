@@ -21,6 +21,7 @@ use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
+use crate::edge::framing::Interim;
 use crate::edge::{EdgeState, Live, Visit};
 use crate::edge::{admission, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
@@ -286,7 +287,16 @@ async fn respond(
             return error_page(&failure, &answering, log);
         }
     }
-    let outgoing = origin_request(parts, body, &visit, ray, websocket);
+    let interim = parts.extensions.get::<Arc<Interim>>().cloned();
+    let mut outgoing = origin_request(parts, body, &visit, ray, websocket);
+    if let Some(interim) = interim {
+        // Cloudflare passes an origin's 103 Early Hints on to the visitor.
+        hyper::ext::on_informational(&mut outgoing, move |informational| {
+            if informational.status() == StatusCode::EARLY_HINTS {
+                interim.send(&early_hints(informational.headers()));
+            }
+        });
+    }
     let visitor = Visitor {
         https: visit.https(),
         host: &log.host,
@@ -327,6 +337,19 @@ async fn respond(
             error_page(&failure, &answering, log)
         }
     }
+}
+
+/// The `103 Early Hints` head a visitor gets for the origin's, with its headers (`link`...).
+fn early_hints(headers: &http::HeaderMap) -> Vec<u8> {
+    let mut head = b"HTTP/1.1 103 Early Hints\r\n".to_vec();
+    for (name, value) in headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
 }
 
 /// A `cf-edgecase-fault` header edgecase cannot read: 400, saying why, origin untouched.
