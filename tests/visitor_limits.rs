@@ -446,7 +446,7 @@ const TRICKLE: Duration = Duration::from_millis(50);
 const NORMAL_REQUESTS: usize = 50;
 /// `client_header_timeout` in the slowloris test: long enough for every slow visitor to connect
 /// and the normal requests to finish while all of them are still trickling.
-const SLOWLORIS_TIMEOUT: Duration = Duration::from_secs(10);
+const SLOWLORIS_TIMEOUT: Duration = Duration::from_secs(20);
 /// The longest a normal request may take with the slowloris going on.
 const NORMAL_WITHIN: Duration = Duration::from_secs(1);
 

@@ -8,8 +8,7 @@
 //! Content-Length and Transfer-Encoding, which hyper hides (`super::framing` notes it).
 
 use http::header::{self, HeaderMap};
-use http::request::Parts;
-use http::{Method, Version};
+use http::{Method, Request, Version};
 
 use crate::config::{Profile, VisitorLimits};
 use crate::edge::framing::AmbiguousFraming;
@@ -36,15 +35,22 @@ impl Refusal {
     }
 }
 
-/// The first reason to refuse the request whose head is `parts` (`host` is the Host asked
-/// for, lowercase without port), or `None` to let it through.
-pub fn check(
-    parts: &Parts,
+/// The first reason to refuse `request` (`host` is the Host asked for, lowercase without
+/// port), or `None` to let it through. Only the head is looked at.
+pub fn check<B>(
+    request: &Request<B>,
     host: &str,
     limits: &VisitorLimits,
     profile: Profile,
 ) -> Option<Refusal> {
-    if parts.method == Method::CONNECT {
+    let parts = Head {
+        method: request.method(),
+        uri: request.uri(),
+        version: request.version(),
+        headers: request.headers(),
+    };
+    let parts = &parts;
+    if *parts.method == Method::CONNECT {
         return Some(Refusal::unbranded(405, "connect_refused"));
     }
     let target_len = target_len(parts);
@@ -63,9 +69,9 @@ pub fn check(
     if names_another_host(parts, host) {
         return Some(Refusal::unbranded(400, "absolute_form_other_host"));
     }
-    let headers = &parts.headers;
+    let headers = parts.headers;
     // hyper keeps only one of the two headers, so the head is checked as it was sent.
-    let both = parts.extensions.get::<AmbiguousFraming>().is_some()
+    let both = request.extensions().get::<AmbiguousFraming>().is_some()
         || (headers.contains_key(header::CONTENT_LENGTH)
             && headers.contains_key(header::TRANSFER_ENCODING));
     if both {
@@ -86,10 +92,18 @@ pub fn check(
     None
 }
 
+/// The parts of a request head the checks read.
+struct Head<'a> {
+    method: &'a Method,
+    uri: &'a http::Uri,
+    version: Version,
+    headers: &'a HeaderMap,
+}
+
 /// The request-target's length as the visitor sent it (origin-form: path and query;
 /// absolute-form: the whole URI).
-fn target_len(parts: &Parts) -> usize {
-    let uri = &parts.uri;
+fn target_len(parts: &Head<'_>) -> usize {
+    let uri = parts.uri;
     match (uri.scheme(), parts.version) {
         (Some(_), Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11) => {
             // scheme "://" authority path-and-query
@@ -104,10 +118,10 @@ fn target_len(parts: &Parts) -> usize {
 
 /// Whether the head is over the total limit, or one header line over the per-line limit. The
 /// head is counted as HTTP/1.1 writes it: request line, each `name: value` line, the blank line.
-fn head_too_large(parts: &Parts, target_len: usize, limits: &VisitorLimits) -> bool {
+fn head_too_large(parts: &Head<'_>, target_len: usize, limits: &VisitorLimits) -> bool {
     // "METHOD SP target SP HTTP/1.1 CRLF"
     let mut total = parts.method.as_str().len() + 1 + target_len + 1 + 8 + 2;
-    for (name, value) in &parts.headers {
+    for (name, value) in parts.headers {
         let line = name.as_str().len() + 2 + value.len();
         if line > limits.request_header_field_bytes {
             return true;
@@ -119,7 +133,7 @@ fn head_too_large(parts: &Parts, target_len: usize, limits: &VisitorLimits) -> b
 
 /// An absolute-form request-target (HTTP/1.x) whose host is not the Host header's: edgecase
 /// is not an open proxy. (h2's `:authority` is the host itself.)
-fn names_another_host(parts: &Parts, host: &str) -> bool {
+fn names_another_host(parts: &Head<'_>, host: &str) -> bool {
     if !matches!(
         parts.version,
         Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11

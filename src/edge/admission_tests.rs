@@ -12,13 +12,9 @@ fn limits() -> VisitorLimits {
     }
 }
 
-fn parts(request: Request<()>) -> Parts {
-    request.into_parts().0
-}
-
 fn check_get(builder: http::request::Builder) -> Option<&'static str> {
-    let parts = parts(builder.body(()).expect("a request"));
-    check(&parts, "site.test", &limits(), Profile::Classic).map(|r| r.cause)
+    let request = builder.body(()).expect("a request");
+    check(&request, "site.test", &limits(), Profile::Classic).map(|r| r.cause)
 }
 
 #[test]
@@ -63,17 +59,17 @@ fn the_whole_head_is_counted_as_written() {
     // 18 + 4 * 66 = 282 <= 300; 18 + 5 * 66 = 348 > 300.
     assert_eq!(check_get(request(4)), None);
     assert_eq!(check_get(request(5)), Some("request_header_too_large"));
-    let parts = parts(request(5).body(()).expect("a request"));
-    let refusal = check(&parts, "site.test", &limits(), Profile::Current).expect("refused");
+    let over = request(5).body(()).expect("a request");
+    let refusal = check(&over, "site.test", &limits(), Profile::Current).expect("refused");
     assert_eq!(refusal.kind, PageKind::Unbranded { status: 413 });
 }
 
 #[test]
 fn forged_identity_gets_error_1000() {
     let refused = |b: http::request::Builder| {
-        let parts = parts(b.body(()).expect("a request"));
+        let request = b.body(()).expect("a request");
         let refusal = check(
-            &parts,
+            &request,
             "site.test",
             &VisitorLimits::default(),
             Profile::Classic,

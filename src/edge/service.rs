@@ -144,7 +144,7 @@ async fn respond(
     state: &EdgeState,
     live: &Live,
     visit: Visit,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     mut log: AccessLog,
     at: SystemTime,
 ) -> Response<EdgeBody> {
@@ -170,10 +170,6 @@ async fn respond(
         form,
     };
 
-    let mut request = request;
-    let websocket = tunnel::is_websocket(request.method(), request.version(), request.headers());
-    let visitor_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
-    let (parts, body) = request.into_parts();
     if visit.overloaded {
         let mut response = answering.page(PageKind::Unbranded { status: 503 });
         response
@@ -182,12 +178,13 @@ async fn respond(
         answering.explain(&mut response, "max_connections");
         return finish_local(response, log, Some("max_connections"));
     }
-    if let Some(refusal) = admission::check(&parts, &host, &config.visitor, config.profile) {
+    if let Some(refusal) = admission::check(&request, &host, &config.visitor, config.profile) {
         let mut response = answering.page(refusal.kind);
         answering.explain(&mut response, refusal.cause);
         return finish_local(response, log, Some(refusal.cause));
     }
-    let request = Request::from_parts(parts, body);
+    let websocket = tunnel::is_websocket(request.method(), request.version(), request.headers());
+    let visitor_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
 
     if request.uri().path() == TRACE_PATH {
         let trace = Trace {
