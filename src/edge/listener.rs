@@ -30,9 +30,6 @@ use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
-/// How long a visitor's HTTP/1.1 connection may sit idle between requests: Cloudflare's
-/// 400 s visitor keep-alive.
-pub const VISITOR_IDLE_TIMEOUT: Duration = Duration::from_secs(400);
 
 /// How long a visitor has to complete the TLS handshake after connecting. edgecase's own
 /// choice (Cloudflare publishes none): long enough for any real client, short enough that a
