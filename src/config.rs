@@ -189,6 +189,9 @@ pub struct EdgeConfig {
     /// Cloudflare's 2026 errors: `Accept` picks HTML, JSON or Markdown, and `retry-after` is
     /// sent. `false`: the HTML page for everyone, no `retry-after`.
     pub structured_errors: bool,
+    /// Threads serving requests: `Some(1)` runs everything on one thread (for measuring on one
+    /// core); `None`: one per core.
+    pub workers: Option<usize>,
 }
 
 /// `[edge] tls_listen`, `tls_cert`, `tls_key`: the visitor-facing HTTPS listener.
@@ -403,6 +406,7 @@ impl Default for Config {
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
                 ray_seed: None,
                 structured_errors: true,
+                workers: None,
             },
             origin: OriginConfig {
                 address: OriginAddress {

@@ -189,9 +189,20 @@ fn overrides(cli: &Cli) -> Overrides {
 /// Serves `config` until SIGTERM or Ctrl-C; with `reload`, SIGHUP and `POST /reload` read the
 /// file again.
 fn run(config: Config, reload: Option<edgecase::edge::reload::Source>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    // `[edge] workers = 1` keeps every request on this one thread (no work stealing), so the
+    // proxy can be measured pinned to one core; more threads is tokio's multi-thread runtime.
+    let runtime = match config.edge.workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Some(workers) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+    };
     runtime.block_on(async {
         let listen = config.edge.listen;
         // Before binding and announcing: a SIGTERM right after the start-up line is a clean stop.

@@ -273,6 +273,48 @@ async fn runs_in_front_of_a_refusing_origin_answering_521_and_trace_then_sigterm
     );
 }
 
+/// The threads of process `pid`.
+fn threads_of(pid: libc::pid_t) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| tasks.count())
+        .unwrap_or(0)
+}
+
+/// `[edge] workers`: 1 serves everything on the main thread (plus the access log's writer);
+/// N runs N runtime workers beside it.
+#[tokio::test]
+async fn edge_workers_sets_how_many_threads_serve_requests() {
+    let origin = Origin::ok("served").await;
+    for (workers, threads) in [(1, 1..=2), (3, 4..=5)] {
+        let dir = TempDir::new(&format!("workers_{workers}"));
+        let file = dir.write(
+            "edgecase.toml",
+            &format!(
+                "[edge]\nlisten = \"127.0.0.1:0\"\nworkers = {workers}\n\
+                 [origin]\naddress = \"{}\"\n[admin]\nenabled = false\n\
+                 [dns]\nsystem = false\n",
+                origin.addr()
+            ),
+        );
+        let mut edgecase = Running::spawn(&["--config", path_arg(&file)]);
+        let (_, addr) = edgecase.listening().await;
+        let res = within(GUARD, get(addr, "/")).await;
+        assert_eq!(res.status(), 200, "{}", res.text());
+        let seen = threads_of(edgecase.pid());
+        assert!(
+            threads.contains(&seen),
+            "workers = {workers}: {seen} threads, expected {threads:?}"
+        );
+        let outcome = edgecase.stop_with(libc::SIGTERM).await;
+        assert_exit_code(&outcome, 0);
+    }
+}
+
+#[tokio::test]
+async fn check_rejects_zero_workers_naming_edge_workers() {
+    check_rejects("workers_0", "[edge]\nworkers = 0\n", &["edge.workers"]).await;
+}
+
 #[tokio::test]
 async fn sigint_like_ctrl_c_shuts_down_with_exit_0() {
     let origin = Origin::refusing().await;

@@ -131,6 +131,8 @@ pub(crate) struct RawEdge {
     #[serde(deserialize_with = "whole_number")]
     pub ray_seed: Option<i64>,
     pub structured_errors: Option<bool>,
+    #[serde(deserialize_with = "whole_number")]
+    pub workers: Option<i64>,
 }
 
 /// `[origin]`.

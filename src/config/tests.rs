@@ -919,6 +919,7 @@ fn config_default_file_mentions_every_key() {
         "h2_max_concurrent_streams",
         "max_idle",
         "idle_timeout",
+        "workers",
     ];
     for key in keys {
         let written = format!("{key} =");

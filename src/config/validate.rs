@@ -50,6 +50,13 @@ pub(crate) fn build(
     };
 
     let pool = check.pool(&raw.origin);
+    let workers = raw.edge.workers.and_then(|n| {
+        let fits = usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=MAX_WORKERS).contains(n))
+            .ok_or_else(|| format!("{n} is not between 1 and {MAX_WORKERS} threads"));
+        check.some("edge.workers", fits)
+    });
     let listen = match (&overrides.listen, &raw.edge.listen) {
         (Some(flag), _) => check.some("edge.listen", flagged(parse_listen(flag), "--listen")),
         (None, Some(text)) => check.some("edge.listen", parse_listen(text)),
@@ -182,6 +189,7 @@ pub(crate) fn build(
             shutdown_grace: shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
             ray_seed,
             structured_errors: raw.edge.structured_errors.unwrap_or(true),
+            workers,
         },
         origin: OriginConfig {
             address: address.unwrap_or(defaults.origin.address),
@@ -212,6 +220,9 @@ pub(crate) fn build(
         pool,
     })
 }
+
+/// The most `[edge] workers` accepted.
+const MAX_WORKERS: usize = 1024;
 
 /// The problems found so far.
 struct Check {

@@ -30,7 +30,6 @@ use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
-
 /// How long a visitor has to complete the TLS handshake after connecting. edgecase's own
 /// choice (Cloudflare publishes none): long enough for any real client, short enough that a
 /// connection that never speaks does not hold a task for long.
