@@ -5,11 +5,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::observe::finished::Finished;
+use crate::observe::logline::ms;
 use crate::pages::time::Rfc3339;
 
 /// How many requests the ring keeps; older ones fall out.
@@ -57,7 +57,6 @@ pub struct RequestRecord {
 impl RequestRecord {
     /// The record of `finished`.
     pub fn of(finished: &Finished) -> RequestRecord {
-        let ms = |d: Duration| (d.as_secs_f64() * 10_000_000.0).round() / 10_000.0;
         let origin = &finished.origin;
         RequestRecord {
             ray: finished.ray.to_string(),

@@ -41,8 +41,9 @@ pub fn line(finished: &Finished, format: LogFormat, timestamps: Timestamps) -> S
     }
 }
 
-/// Milliseconds with a tenth of a microsecond's resolution, for the text line.
-fn ms(d: Duration) -> f64 {
+/// Milliseconds with a tenth of a microsecond's resolution, as the text line and
+/// `GET /requests` show durations.
+pub fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000_000.0).round() / 10_000.0
 }
 
