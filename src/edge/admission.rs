@@ -140,13 +140,11 @@ fn names_another_host(parts: &Head<'_>, host: &str) -> bool {
     ) {
         return false;
     }
-    match parts.uri.host() {
-        None => false,
-        Some(named) => {
-            !named.eq_ignore_ascii_case(host.trim_start_matches('[').trim_end_matches(']'))
-                && !named.eq_ignore_ascii_case(host)
-        }
-    }
+    // Both keep an IPv6 literal's brackets: `[::1]`.
+    parts
+        .uri
+        .host()
+        .is_some_and(|named| !named.eq_ignore_ascii_case(host))
 }
 
 /// A request that carries identity only the edge may set: its own `CF-Connecting-IP`, two

@@ -119,4 +119,9 @@ fn framing_and_proxy_abuse_are_refused() {
         Some("absolute_form_other_host")
     );
     assert_eq!(check_get(Request::get("http://SITE.test/")), None);
+    let v6 = Request::get("http://[::1]:8080/")
+        .body(())
+        .expect("a request");
+    assert_eq!(check(&v6, "[::1]", &limits(), Profile::Classic), None);
+    assert!(check(&v6, "site.test", &limits(), Profile::Classic).is_some());
 }
