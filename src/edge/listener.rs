@@ -27,6 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Config, VisitorLimits};
 use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
+use crate::edge::trim::OpenConnections;
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
 
@@ -132,6 +133,8 @@ pub async fn serve_state(
         .visitor
         .max_connections
         .map(|n| Arc::new(Semaphore::new(n)));
+    let open_connections = Arc::new(OpenConnections::default());
+    let trimming = tokio::spawn(open_connections.clone().give_back_after_bursts());
     let graceful = GracefulShutdown::new();
     // Every visitor connection's task, so the ones still open when the grace runs out can be
     // closed. Finished tasks are reaped at each accept, so the set stays as large as the number
@@ -190,10 +193,14 @@ pub async fn serve_state(
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone().filter(|_| secure);
         while connections.try_join_next().is_some() {}
+        let counted = open_connections.count();
         connections.spawn(async move {
             let _permit = permit;
+            let _counted = counted;
+            // The admin and TLS paths are boxed so that a plain visitor's task, held for as
+            // long as its request waits on the origin, is sized for the plain path only.
             match (port, acceptor) {
-                (Port::Admin, _) => serve_admin(&builder, state, stream, watcher).await,
+                (Port::Admin, _) => Box::pin(serve_admin(&builder, state, stream, watcher)).await,
                 (_, None) => {
                     // hyper's header clock starts once it knows the protocol, which it learns
                     // from the first bytes: a visitor that sends nothing is dropped here.
@@ -205,11 +212,12 @@ pub async fn serve_state(
                     }
                 }
                 (_, Some(acceptor)) => {
-                    serve_tls(&builder, state, visit, stream, acceptor, watcher).await
+                    Box::pin(serve_tls(&builder, state, visit, stream, acceptor, watcher)).await
                 }
             }
         });
     }
+    trimming.abort();
     drop(http);
     drop(https);
     drop(admin);

@@ -14,6 +14,7 @@ pub mod listener;
 pub mod recent;
 pub mod reload;
 pub mod service;
+pub mod trim;
 pub mod tunnel;
 
 pub use listener::{Listeners, serve, serve_reloadable, serve_state, shutdown_signal};

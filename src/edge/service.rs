@@ -79,7 +79,9 @@ pub async fn handle(
     // Kept for the two ways `respond` can end without writing the line itself: a panic, or
     // the visitor going away before the response head (hyper then drops this future).
     let mut unanswered = Unanswered(Some(log.clone()));
-    let responding = respond(&state, &live, visit, request, log, at);
+    // Boxed: hyper keeps a connection's request future in a box from the start, as large as
+    // the largest state; this keeps that box small and sizes the rest to the request.
+    let responding = Box::pin(respond(&state, &live, visit, request, log, at));
     let response = unless_panicking(responding, || {
         let failure = OriginFailure::Internal(io::Error::other("request handler panicked"));
         // Invariant: the line is taken only here or after the await, which a panic skips.
@@ -122,18 +124,20 @@ impl Drop for Unanswered {
 
 /// The response `responding` makes or, if it panics, the one `on_panic` makes: a bug in
 /// edgecase must cost the visitor a 500, as at Cloudflare, not a dropped connection.
-async fn unless_panicking<F>(
+///
+/// A combinator, not an `async fn`: an `async fn` would keep `responding` twice in its state
+/// (the argument and the future it awaits).
+fn unless_panicking<F>(
     responding: F,
     on_panic: impl FnOnce() -> Response<EdgeBody>,
-) -> Response<EdgeBody>
+) -> impl Future<Output = Response<EdgeBody>>
 where
     F: Future<Output = Response<EdgeBody>>,
 {
     // Nothing `responding` borrows is used after a panic, so no broken state is observed.
-    match AssertUnwindSafe(responding).catch_unwind().await {
-        Ok(response) => response,
-        Err(_) => on_panic(),
-    }
+    AssertUnwindSafe(responding)
+        .catch_unwind()
+        .map(|outcome| outcome.unwrap_or_else(|_| on_panic()))
 }
 
 /// The prefix of Cloudflare's test endpoint for error pages: `/cdn-cgi/error/522`.

@@ -7,6 +7,7 @@
 //! behind bounded queues, and what they cannot keep up with is dropped and counted
 //! (`edgecase_log_lines_dropped_total`, `edgecase_har_entries_dropped_total`).
 
+pub mod compact;
 pub mod finished;
 pub mod logline;
 pub mod metrics;
@@ -93,7 +94,11 @@ impl Observers {
     }
 
     /// Records one finished request everywhere it goes.
-    pub fn finish(&self, finished: Finished) {
+    pub fn finish(&self, mut finished: Finished) {
+        // The ring (and HAR) keep the record after the request: its headers must not keep the
+        // visitor's and the origin's read buffers alive with them.
+        finished.request_headers = Arc::new(compact::compact(&finished.request_headers));
+        finished.response_headers = compact::compact(&finished.response_headers);
         let finished = Arc::new(finished);
         // Also a tracing event, for `RUST_LOG=edgecase::access=debug` (and tests that capture
         // tracing output); formatted only when someone listens.

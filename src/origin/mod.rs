@@ -149,13 +149,15 @@ impl OriginClient {
         }
         let key = pool_key(target, visitor);
         let pooled = !link.alters_connection() && !visitor.upgrade;
+        // `open` (resolve, connect, TLS) is boxed: inline, its largest state would stay in
+        // this future for as long as the request waits on the origin.
         let mut conn = match pooled.then(|| self.pool.checkout(&key)).flatten() {
             Some(conn) => {
                 facts.peer = Some(conn.peer);
                 facts.reused = true;
                 conn
             }
-            None => self.open(&key, target, link, facts).await?,
+            None => Box::pin(self.open(&key, target, link, facts)).await?,
         };
         let replay =
             (conn.reused && link.is_empty() && !visitor.upgrade && is_replayable(&request))
@@ -171,7 +173,7 @@ impl OriginClient {
                     );
                     facts.retried = true;
                     facts.reused = false;
-                    conn = self.open(&key, target, link, facts).await?;
+                    conn = Box::pin(self.open(&key, target, link, facts)).await?;
                     let replay = replay.expect("checked is_some above");
                     exchange(&mut conn, replay, timeouts, head_limit, None, facts).await?
                 }

@@ -15,11 +15,21 @@ use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
 /// The visitor's request body on its way to the origin.
+///
+/// Two words: hyper's client keeps a queue of 32 requests per origin connection, so every
+/// byte of a request costs 32 per held request. The frames' state lives behind a box, and a
+/// request without a body (most of them) has none.
 pub struct RequestBody {
+    /// The frames still to send; `None` when there are none (or never were).
+    stream: Option<Box<Stream>>,
+    sent: Option<oneshot::Sender<()>>,
+}
+
+/// The state of a body with frames.
+struct Stream {
     inner: Option<Incoming>,
     /// A frame read ahead by [`RequestBody::prime`], sent first.
     primed: Option<Frame<Bytes>>,
-    sent: Option<oneshot::Sender<()>>,
     tap: Option<Arc<BodyTap>>,
     /// The most body bytes allowed (`[limits] request_body_bytes`), and how many came so far.
     limit: Option<(u64, u64)>,
@@ -80,18 +90,42 @@ impl BodyTap {
 impl RequestBody {
     /// Streams the visitor's body.
     pub fn streaming(body: Incoming) -> Self {
-        RequestBody {
+        if body.is_end_stream() {
+            return RequestBody::empty();
+        }
+        let stream = Stream {
             inner: Some(body),
             primed: None,
-            sent: None,
             tap: None,
             limit: None,
+        };
+        RequestBody {
+            stream: Some(Box::new(stream)),
+            sent: None,
+        }
+    }
+
+    /// No body (retries of bodiless requests).
+    pub fn empty() -> Self {
+        RequestBody {
+            stream: None,
+            sent: None,
         }
     }
 
     /// The same body, failing with [`BodyTooLarge`] once it passes `limit` bytes.
     pub fn limited(mut self, limit: u64) -> Self {
-        self.limit = Some((limit, 0));
+        if let Some(stream) = &mut self.stream {
+            stream.limit = Some((limit, 0));
+        }
+        self
+    }
+
+    /// The same body, counted (and its start kept) by `tap` as it goes.
+    pub fn tapped(mut self, tap: Arc<BodyTap>) -> Self {
+        if let Some(stream) = &mut self.stream {
+            stream.tap = Some(tap);
+        }
         self
     }
 
@@ -99,25 +133,45 @@ impl RequestBody {
     /// from its first byte (a bad chunk size) is refused without contacting the origin. Gives
     /// up waiting after `within` (the frame is then read as the request streams).
     pub async fn prime(&mut self, within: std::time::Duration) -> Result<(), BodyError> {
-        let Some(inner) = self.inner.as_mut() else {
+        let Some(stream) = self.stream.as_deref_mut() else {
+            return Ok(());
+        };
+        let Some(inner) = stream.inner.as_mut() else {
             return Ok(());
         };
         let first = std::future::poll_fn(|cx| Pin::new(&mut *inner).poll_frame(cx));
         match tokio::time::timeout(within, first).await {
             Err(_slow) => Ok(()),
             Ok(None) => {
-                self.inner = None;
+                stream.inner = None;
                 Ok(())
             }
             Ok(Some(Err(e))) => Err(e.into()),
             Ok(Some(Ok(frame))) => {
-                self.count(&frame)?;
-                self.primed = Some(frame);
+                stream.count(&frame)?;
+                stream.primed = Some(frame);
                 Ok(())
             }
         }
     }
 
+    /// A receiver that fires once the last frame has been handed to the connection.
+    pub fn on_sent(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.sent = Some(tx);
+        rx
+    }
+
+    fn finished(&mut self) {
+        self.stream = None;
+        if let Some(tx) = self.sent.take() {
+            // The exchange may have stopped listening (it already failed): nothing to tell.
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Stream {
     /// Counts `frame` against the tap and the limit.
     fn count(&mut self, frame: &Frame<Bytes>) -> Result<(), BodyError> {
         let Some(data) = frame.data_ref() else {
@@ -135,35 +189,8 @@ impl RequestBody {
         Ok(())
     }
 
-    /// The same body, counted (and its start kept) by `tap` as it goes.
-    pub fn tapped(mut self, tap: Arc<BodyTap>) -> Self {
-        self.tap = Some(tap);
-        self
-    }
-
-    /// No body (retries of bodiless requests).
-    pub fn empty() -> Self {
-        RequestBody {
-            inner: None,
-            primed: None,
-            sent: None,
-            tap: None,
-            limit: None,
-        }
-    }
-
-    /// A receiver that fires once the last frame has been handed to the connection.
-    pub fn on_sent(&mut self) -> oneshot::Receiver<()> {
-        let (tx, rx) = oneshot::channel();
-        self.sent = Some(tx);
-        rx
-    }
-
-    fn finished(&mut self) {
-        if let Some(tx) = self.sent.take() {
-            // The exchange may have stopped listening (it already failed): nothing to tell.
-            let _ = tx.send(());
-        }
+    fn is_end_stream(&self) -> bool {
+        self.primed.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 }
 
@@ -176,20 +203,24 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        if let Some(frame) = this.primed.take() {
-            if this.inner.as_ref().is_none_or(Body::is_end_stream) {
+        let Some(stream) = this.stream.as_deref_mut() else {
+            this.finished();
+            return Poll::Ready(None);
+        };
+        if let Some(frame) = stream.primed.take() {
+            if stream.is_end_stream() {
                 this.finished();
             }
             return Poll::Ready(Some(Ok(frame)));
         }
-        let Some(inner) = this.inner.as_mut() else {
+        let Some(inner) = stream.inner.as_mut() else {
             this.finished();
             return Poll::Ready(None);
         };
         let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
         let end = frame.is_none() || inner.is_end_stream();
         let frame = match frame {
-            Some(Ok(frame)) => match this.count(&frame) {
+            Some(Ok(frame)) => match stream.count(&frame) {
                 Ok(()) => Some(Ok(frame)),
                 Err(too_large) => Some(Err(too_large)),
             },
@@ -203,15 +234,18 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.primed.is_none() && self.inner.as_ref().is_none_or(Body::is_end_stream)
+        self.stream.as_deref().is_none_or(Stream::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        let inner = self
+        let Some(stream) = self.stream.as_deref() else {
+            return SizeHint::with_exact(0);
+        };
+        let inner = stream
             .inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint);
-        let primed = self
+        let primed = stream
             .primed
             .as_ref()
             .and_then(Frame::data_ref)
