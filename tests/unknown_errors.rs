@@ -178,6 +178,24 @@ async fn seventeen_kilobytes_of_cookies_yield_520() {
     assert_520_quickly(&res);
 }
 
+/// The seed article's usual cause of a 520 is "too many cookies": a head of cookies right at
+/// the limit (about 160 `set-cookie` fields) must still pass, whatever count hyper is given.
+#[tokio::test]
+async fn sixteen_kilobytes_of_cookies_exactly_pass_through() {
+    let origin = Origin::raw(raw_cookies_of_size(DEFAULT_HEAD_LIMIT)).await;
+    let mut config = test_config(origin.addr());
+    config.timeouts.read = READ;
+    let edge = spawn_edge(config).await;
+
+    // Read as bytes: the visitor helper's HTTP client itself stops at 100 headers.
+    let request = format!("GET / HTTP/1.1\r\nhost: {HOST}\r\nconnection: close\r\n\r\n");
+    let outcome = within(GUARD, raw_exchange(edge.addr(), request.as_bytes())).await;
+
+    assert_eq!(outcome.status(), Some(200));
+    let head = String::from_utf8_lossy(outcome.head().expect("a whole head")).into_owned();
+    assert!(head.matches("set-cookie: ").count() > 150, "{head}");
+}
+
 #[tokio::test]
 async fn more_than_a_hundred_short_headers_under_the_byte_limit_pass_through() {
     const HEADERS: usize = 150;
