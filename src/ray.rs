@@ -80,9 +80,32 @@ impl RayId {
     }
 }
 
+impl RayId {
+    /// `230b030023ae2822-SJC` as bytes, without the formatting machinery (it is written into
+    /// two headers of every request).
+    pub fn to_bytes(&self) -> [u8; 20] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 20];
+        for (i, slot) in out[..16].iter_mut().enumerate() {
+            *slot = HEX[((self.id >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        out[16] = b'-';
+        out[17..].copy_from_slice(&self.colo.0);
+        out
+    }
+
+    /// The ray as a header value (`cf-ray`).
+    pub fn header_value(&self) -> http::HeaderValue {
+        // Hex digits, a dash and three uppercase letters: always a valid header value.
+        http::HeaderValue::from_bytes(&self.to_bytes()).expect("a ray ID is header text")
+    }
+}
+
 impl fmt::Display for RayId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}-{}", self.id, self.colo)
+        let bytes = self.to_bytes();
+        // Invariant: `to_bytes` writes ASCII only.
+        f.write_str(std::str::from_utf8(&bytes).expect("a ray ID is ASCII"))
     }
 }
 
@@ -168,6 +191,24 @@ mod tests {
             "0000000000000001-CDG"
         );
         assert_eq!(ray.hex().to_string(), "230b030023ae2822");
+    }
+
+    #[test]
+    fn the_fast_form_matches_hex_formatting_for_any_id() {
+        let colo: Colo = "LHR".parse().unwrap();
+        for id in [
+            0,
+            1,
+            0xf,
+            0x10,
+            u64::MAX,
+            0x8000_0000_0000_0000,
+            0x0123_4567_89ab_cdef,
+        ] {
+            let ray = RayId::new(id, colo);
+            assert_eq!(ray.to_string(), format!("{id:016x}-LHR"));
+            assert_eq!(ray.header_value(), format!("{id:016x}-LHR").as_str());
+        }
     }
 
     #[test]
