@@ -127,30 +127,29 @@ pub fn visitor_response<B>(mut response: Response<B>, ray: RayId) -> Response<B>
 /// Removes hop-by-hop headers, every `proxy-*` header, and any header the `Connection` header
 /// names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most heads carry none of them: one pass of cheap comparisons instead of a lookup (and a
-    // hash) per hop-by-hop name.
-    let any = headers
+    // One pass of cheap comparisons finds what is there, so only present names are looked up
+    // (each removal hashes its name); most heads carry none, or only `connection`.
+    let mut doomed: Vec<HeaderName> = headers
         .keys()
-        .any(|name| HOP_BY_HOP.contains(name) || name.as_str().starts_with("proxy-"));
-    if !any {
-        return;
-    }
-    let proxy: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| name.as_str().starts_with("proxy-"))
+        .filter(|name| HOP_BY_HOP.contains(name) || name.as_str().starts_with("proxy-"))
         .cloned()
         .collect();
-    for name in proxy {
-        headers.remove(name);
+    if doomed.is_empty() {
+        return;
     }
-    let listed: Vec<HeaderName> = headers
+    let listed = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
-        .collect();
-    for name in listed.iter().chain(HOP_BY_HOP.iter()) {
+        .map(str::trim)
+        // The usual tokens, which name no header to remove.
+        .filter(|token| {
+            !token.eq_ignore_ascii_case("keep-alive") && !token.eq_ignore_ascii_case("close")
+        })
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok());
+    doomed.extend(listed.collect::<Vec<_>>());
+    for name in &doomed {
         headers.remove(name);
     }
 }
