@@ -25,9 +25,8 @@ const UPLOAD_CHUNK_BYTES: usize = 64 * 1024;
 /// between the visitor and a non-reading origin holds, so the upload is still going when the
 /// edge gives up.
 const UPLOAD_LIMIT_BYTES: usize = 64 * 1024 * 1024;
-/// The upper bound on when the ack timeout is answered: well under the write timeout (5 s),
-/// with room for the kernel's zero-window probe backoff.
-const ANSWERED_WITHIN: Duration = Duration::from_secs(3);
+/// Slack on the ack timeout: connecting, the first writes and the timer, on a busy machine.
+const ACK_SLACK: Duration = Duration::from_millis(120);
 /// Slack on the write timeout: the time to fill every socket buffer on the way, plus the timer.
 const FILL_SLACK: Duration = Duration::from_millis(300);
 
@@ -82,13 +81,10 @@ async fn origin_leaving_request_data_unacknowledged_yields_522_at_the_ack_timeou
     assert_eq!(origin.connections(), 1);
     let line = log.line_for(&ray);
     assert!(line.contains(" cause=ack_timeout "), "log: {line}");
-    // Zero-window probing makes the kernel's timing coarse: only check it came long before
-    // the write timeout could have fired.
-    assert!(
-        res.elapsed >= ms(200) && res.elapsed < ANSWERED_WITHIN,
-        "522 after {:?}",
-        res.elapsed
-    );
+    // On time: edgecase's own ack clock, not the kernel's zero-window probe timer (which
+    // backs off from 200 ms and was 270-420 ms late). The slack covers connecting and filling
+    // the socket buffers before the first unacknowledged byte.
+    assert_took(res.elapsed, ms(200), ACK_SLACK);
 }
 
 #[tokio::test]

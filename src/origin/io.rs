@@ -5,6 +5,8 @@
 //!   an endless head must get its 520 as soon as it crosses the limit).
 //! - It times writes: a write that makes no progress for `timeouts.write` fails with
 //!   [`WriteStalled`].
+//! - It keeps `timeouts.ack` on time ([`AckClock`]): request bytes unacknowledged that long
+//!   fail the connection as the kernel's TCP_USER_TIMEOUT would, only without its lateness.
 //!
 //! It does not classify anything; `origin::exchange` reads these markers back out of hyper's
 //! errors.
@@ -18,6 +20,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::origin::ack::AckClock;
 use crate::origin::stall::StallTimer;
 
 /// Marker error: the response head grew past the limit.
@@ -100,6 +103,8 @@ pub struct OriginIo<S> {
     cut: Option<Cut>,
     /// Whether request bytes went out: a cut acts on the response, so only after that.
     wrote: bool,
+    /// `timeouts.ack`, on time.
+    ack: AckClock,
 }
 
 impl<S> OriginIo<S> {
@@ -122,7 +127,15 @@ impl<S> OriginIo<S> {
             stall: StallTimer::new(write_timeout),
             cut: None,
             wrote: false,
+            ack: AckClock::new(None, Duration::MAX),
         }
+    }
+
+    /// The same, with request bytes left unacknowledged for `clock`'s limit failing the
+    /// connection (an `io::ErrorKind::TimedOut`, as TCP_USER_TIMEOUT's own).
+    pub fn with_ack_clock(mut self, clock: AckClock) -> Self {
+        self.ack = clock;
+        self
     }
 
     /// The same, with the link cut as a fault rule asks.
@@ -199,6 +212,9 @@ impl<S> OriginIo<S> {
     ) -> Poll<io::Result<usize>> {
         match outcome {
             Poll::Pending => {
+                if self.ack.poll_expired(cx).is_ready() {
+                    return Poll::Ready(Err(unacknowledged()));
+                }
                 ready!(self.stall.poll_stalled(cx));
                 let after = self.stall.limit();
                 Poll::Ready(Err(io::Error::new(
@@ -208,13 +224,20 @@ impl<S> OriginIo<S> {
             }
             done => {
                 self.stall.progress();
-                if matches!(done, Poll::Ready(Ok(n)) if n > 0) {
+                if let Poll::Ready(Ok(n @ 1..)) = done {
                     self.wrote = true;
+                    self.ack.wrote(n);
                 }
                 done
             }
         }
     }
+}
+
+/// The error of request bytes unacknowledged for `timeouts.ack`: the kind TCP_USER_TIMEOUT's
+/// gives, so both are classified alike.
+fn unacknowledged() -> io::Error {
+    io::Error::from(io::ErrorKind::TimedOut)
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for OriginIo<S> {
@@ -224,6 +247,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for OriginIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.ack.poll_expired(cx).is_ready() {
+            return Poll::Ready(Err(unacknowledged()));
+        }
         match this.cut.filter(|_| this.wrote) {
             Some(Cut::Eof) => return Poll::Ready(Ok(())),
             Some(Cut::ResetAfter(0)) => {

@@ -4,6 +4,7 @@
 //! [`OriginClient::forward`] is the one entry point: a request in, the origin's response head
 //! (with a streaming body) or an [`OriginFailure`] out.
 
+pub mod ack;
 pub mod body;
 pub mod connect;
 pub mod exchange;
@@ -31,6 +32,7 @@ use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
 use crate::observe::metrics::OpenConnection;
 use crate::tls::trust::OriginTls;
+use ack::{AckClock, SocketFd};
 use body::{OriginBody, RequestBody, Shaping};
 use exchange::{exchange, is_stale_connection};
 use handshake::TlsTarget;
@@ -51,6 +53,21 @@ const MIN_HEADER_LINE_BYTES: usize = 64;
 const MIN_ORIGIN_HEADERS: usize = 100;
 /// The most header fields in one origin head, whatever the byte limit.
 const MAX_ORIGIN_HEADERS: usize = 1024;
+
+/// The socket under a connection, for the [`AckClock`] (the stream that owns it outlives the
+/// clock: both live in the same `OriginIo`).
+fn socket_fd(stream: &tokio::net::TcpStream) -> Option<SocketFd> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        Some(stream.as_raw_fd())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        None
+    }
+}
 
 /// How many header fields an origin head of at most `head_limit` bytes may carry.
 fn max_origin_headers(head_limit: usize) -> usize {
@@ -222,8 +239,9 @@ impl OriginClient {
         let stream = stream?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
         facts.peer = Some(peer);
+        let fd = socket_fd(&stream);
         let Some(tls) = &key.tls else {
-            return self.start_http(stream, peer, key, target, link).await;
+            return self.start_http(stream, fd, peer, key, target, link).await;
         };
         let config = self.tls.config(tls.validate).clone();
         let started = Instant::now();
@@ -235,13 +253,14 @@ impl OriginClient {
             .1
             .protocol_version()
             .map(crate::tls::version_name);
-        self.start_http(stream, peer, key, target, link).await
+        self.start_http(stream, fd, peer, key, target, link).await
     }
 
     /// Starts HTTP/1.1 on an open connection (plain or TLS).
     async fn start_http<S>(
         &self,
         stream: S,
+        fd: Option<SocketFd>,
         peer: SocketAddr,
         key: &PoolKey,
         target: &Target<'_>,
@@ -257,7 +276,8 @@ impl OriginClient {
             self.head_limit,
             target.timeouts.write,
         )
-        .with_cut(cut_of(link));
+        .with_cut(cut_of(link))
+        .with_ack_clock(AckClock::new(fd, target.timeouts.ack));
         let mut builder = http1::Builder::new();
         builder
             .max_headers(max_origin_headers(self.head_limit))
