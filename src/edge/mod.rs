@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod admission;
 pub mod body;
+pub mod detach;
 pub mod errors;
 pub mod forward;
 pub mod framing;

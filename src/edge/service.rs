@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::config::SslMode;
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
+use crate::edge::detach::detach;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::framing::Interim;
@@ -39,9 +40,11 @@ use crate::trace::{TRACE_PATH, Trace};
 pub async fn handle(
     state: Arc<EdgeState>,
     visit: Visit,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
 ) -> Result<Response<EdgeBody>, Infallible> {
     let started = Instant::now();
+    // Before anything keeps a header: hyper's read buffer is then free for its next read.
+    detach(&mut request);
     let at = SystemTime::now();
     // This request's config to the end, whatever a reload does meanwhile.
     let live = state.live();
