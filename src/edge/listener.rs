@@ -14,9 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use http::{Request, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,8 +23,9 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::{Config, VisitorLimits};
+use crate::config::Config;
 use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
+use crate::edge::protocols::{CloseAll, Closing, Protocol, Servers};
 use crate::edge::trim::OpenConnections;
 use crate::edge::{EdgeState, Visit, service};
 use crate::tls::visitor::VisitorTls;
@@ -57,9 +56,6 @@ impl From<TcpListener> for Listeners {
         }
     }
 }
-
-/// The visitor builder shared by every connection.
-type VisitorBuilder = auto::Builder<TokioExecutor>;
 
 /// How long the accept loop pauses after an accept error (such as running out of file
 /// descriptors) before trying again, so it does not spin.
@@ -128,14 +124,14 @@ pub async fn serve_state(
         info!(admin = %addr, "edgecase control API on http://{addr}/");
     }
 
-    let builder = Arc::new(visitor_builder(&config.visitor));
+    let servers = Arc::new(Servers::new(&config.visitor));
     let connection_limit = config
         .visitor
         .max_connections
         .map(|n| Arc::new(Semaphore::new(n)));
     let open_connections = Arc::new(OpenConnections::default());
     let trimming = tokio::spawn(open_connections.clone().give_back_after_bursts());
-    let graceful = GracefulShutdown::new();
+    let (close_all, closing) = CloseAll::new();
     // Every visitor connection's task, so the ones still open when the grace runs out can be
     // closed. Finished tasks are reaped at each accept, so the set stays as large as the number
     // of open connections.
@@ -189,8 +185,8 @@ pub async fn serve_state(
             _ => None,
         };
         let state = state.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let servers = servers.clone();
+        let closing = closing.clone();
         let acceptor = acceptor.clone().filter(|_| secure);
         while connections.try_join_next().is_some() {}
         let counted = open_connections.count();
@@ -200,19 +196,26 @@ pub async fn serve_state(
             // The admin and TLS paths are boxed so that a plain visitor's task, held for as
             // long as its request waits on the origin, is sized for the plain path only.
             match (port, acceptor) {
-                (Port::Admin, _) => Box::pin(serve_admin(&builder, state, stream, watcher)).await,
+                (Port::Admin, _) => Box::pin(serve_admin(&servers, state, stream, closing)).await,
                 (_, None) => {
-                    // hyper's header clock starts once it knows the protocol, which it learns
-                    // from the first bytes: a visitor that sends nothing is dropped here.
+                    // hyper's header clock starts once it has the connection, so the first
+                    // bytes (which also tell the protocol) are waited for here: a visitor that
+                    // sends nothing is dropped.
                     let header_timeout = state.config().visitor.client_header_timeout;
-                    let mut first = [0u8; 1];
-                    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
-                        Ok(Ok(1..)) => serve_visitor(&builder, state, visit, stream, watcher).await,
+                    match tokio::time::timeout(header_timeout, Protocol::sniff(&stream)).await {
+                        Ok(Ok(Some(protocol))) => {
+                            let serving = Serving {
+                                servers: &servers,
+                                protocol,
+                                closing,
+                            };
+                            serve_visitor(serving, state, visit, stream).await
+                        }
                         _ => debug!(peer = %visit.peer, "visitor sent nothing; dropped"),
                     }
                 }
                 (_, Some(acceptor)) => {
-                    Box::pin(serve_tls(&builder, state, visit, stream, acceptor, watcher)).await
+                    Box::pin(serve_tls(&servers, state, visit, stream, acceptor, closing)).await
                 }
             }
         });
@@ -221,12 +224,12 @@ pub async fn serve_state(
     drop(http);
     drop(https);
     drop(admin);
-    let in_flight = graceful.count();
+    while connections.try_join_next().is_some() {}
+    let in_flight = connections.len();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    close_all.announce();
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, drained).await.is_err() {
         warn!(
             grace = ?grace,
             open = connections.len(),
@@ -252,18 +255,18 @@ enum Port {
     Admin,
 }
 
-/// Serves one control API connection.
+/// Serves one control API connection (HTTP/1.1).
 async fn serve_admin(
-    builder: &VisitorBuilder,
+    servers: &Servers,
     state: Arc<EdgeState>,
     stream: TcpStream,
-    watcher: Watcher,
+    closing: Closing,
 ) {
     let service = service_fn(move |request| crate::admin::handle(state.clone(), request));
-    let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .into_owned();
-    let _ = watcher.watch(connection).await;
+    let connection = servers
+        .http1
+        .serve_connection(TokioIo::new(stream), service);
+    closing.serve(connection, |c| c.graceful_shutdown()).await;
 }
 
 /// The stream of `SIGHUP`s (Unix).
@@ -296,12 +299,12 @@ async fn accept_on(listener: Option<&TcpListener>) -> io::Result<(TcpStream, Soc
 /// Runs the visitor's TLS handshake (within [`VISITOR_TLS_HANDSHAKE_TIMEOUT`]), then serves
 /// the connection with what it negotiated recorded in the [`Visit`].
 async fn serve_tls(
-    builder: &VisitorBuilder,
+    servers: &Servers,
     state: Arc<EdgeState>,
     mut visit: Visit,
     stream: TcpStream,
     acceptor: TlsAcceptor,
-    watcher: Watcher,
+    closing: Closing,
 ) {
     let handshake = tokio::time::timeout(VISITOR_TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
     match handshake.await {
@@ -311,12 +314,24 @@ async fn serve_tls(
             // the protocol by, so wait for the first ones here.
             let header_timeout = state.config().visitor.client_header_timeout;
             let mut stream = tokio::io::BufReader::with_capacity(TLS_FIRST_READ, tls);
+            let h2 = stream.get_ref().get_ref().1.alpn_protocol() == Some(b"h2");
             let first = tokio::time::timeout(header_timeout, stream.fill_buf()).await;
-            if !matches!(first, Ok(Ok(bytes)) if !bytes.is_empty()) {
-                debug!(peer = %visit.peer, "visitor sent nothing after its TLS handshake; dropped");
-                return;
-            }
-            serve_visitor(builder, state, visit, stream, watcher).await;
+            let protocol = match first {
+                Ok(Ok(bytes)) if !bytes.is_empty() => match h2 {
+                    true => Protocol::Http2,
+                    false => Protocol::of_first_bytes(bytes).unwrap_or(Protocol::Http1),
+                },
+                _ => {
+                    debug!(peer = %visit.peer, "visitor sent nothing after its TLS handshake; dropped");
+                    return;
+                }
+            };
+            let serving = Serving {
+                servers,
+                protocol,
+                closing,
+            };
+            serve_visitor(serving, state, visit, stream).await;
         }
         // A visitor that does not trust the certificate, or speaks no TLS, is the visitor's
         // problem, not the edge's: noted at debug level only.
@@ -325,20 +340,36 @@ async fn serve_tls(
     }
 }
 
+/// How one visitor connection is to be served.
+struct Serving<'a> {
+    servers: &'a Servers,
+    protocol: Protocol,
+    closing: Closing,
+}
+
 /// Serves one visitor connection until it closes (or shutdown closes it).
 ///
-/// The visitor's bytes pass a [`Scanned`] on their way to hyper, so a request whose head had
-/// both `Content-Length` and `Transfer-Encoding` is marked ([`AmbiguousFraming`]) for the
-/// 400 Cloudflare gives it.
-async fn serve_visitor<S>(
-    builder: &VisitorBuilder,
-    state: Arc<EdgeState>,
-    visit: Visit,
-    stream: S,
-    watcher: Watcher,
-) where
+/// An HTTP/1.x visitor's bytes pass a [`Scanned`] on their way to hyper, so a request whose
+/// head had both `Content-Length` and `Transfer-Encoding` is marked ([`AmbiguousFraming`]) for
+/// the 400 Cloudflare gives it, and an origin's 103 can be written ahead of hyper.
+async fn serve_visitor<S>(serving: Serving<'_>, state: Arc<EdgeState>, visit: Visit, stream: S)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Serving {
+        servers,
+        protocol,
+        closing,
+    } = serving;
+    if protocol == Protocol::Http2 {
+        let service = service_fn(move |request| service::handle(state.clone(), visit, request));
+        let connection = servers
+            .http2
+            .serve_connection(TokioIo::new(stream), service);
+        // Boxed: an h2 connection's state is larger than HTTP/1.1's, which most tasks hold.
+        Box::pin(closing.serve(connection, |c| c.graceful_shutdown())).await;
+        return;
+    }
     let heads = Arc::new(Heads::default());
     let interim = Arc::new(Interim::default());
     let io = TokioIo::new(Scanned::new(stream, heads.clone(), interim.clone()));
@@ -355,49 +386,13 @@ async fn serve_visitor<S>(
         }
         service::handle(state.clone(), visit, request)
     });
-    let connection = builder
-        .serve_connection_with_upgrades(io, service)
-        .into_owned();
+    let connection = servers.http1.serve_connection(io, service).with_upgrades();
     // A visitor that goes away mid-request is routine, not an edge error.
-    let _ = watcher.watch(connection).await;
+    closing.serve(connection, |c| c.graceful_shutdown()).await;
 }
 
 /// The buffer in front of a visitor's TLS stream, big enough for one TLS record's plaintext.
 const TLS_FIRST_READ: usize = 16 * 1024;
-
-/// How visitor connections are served: HTTP/1.1 with `[limits] client_header_timeout` and a
-/// read buffer large enough for a head one byte over `request_header_bytes` (so edgecase, not
-/// hyper, answers it as Cloudflare does), and h2 with the stream limit and hyper's rapid-reset
-/// guards (CVE-2023-44487).
-fn visitor_builder(limits: &VisitorLimits) -> VisitorBuilder {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.client_header_timeout)
-        .max_buf_size((limits.request_header_bytes + HEAD_BUFFER_SLACK).max(MIN_READ_BUFFER));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.h2_max_concurrent_streams)
-        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
-        .max_local_error_reset_streams(H2_MAX_LOCAL_ERROR_RESETS)
-        .max_header_list_size(
-            u32::try_from(limits.request_header_bytes + HEAD_BUFFER_SLACK).unwrap_or(u32::MAX),
-        );
-    builder
-}
-
-/// Read buffer beyond `request_header_bytes`: heads up to this much over the limit are read
-/// whole and refused by edgecase with Cloudflare's answer; longer ones hit hyper's own 431.
-const HEAD_BUFFER_SLACK: usize = 64 * 1024;
-/// hyper's smallest allowed HTTP/1.1 read buffer.
-const MIN_READ_BUFFER: usize = 8 * 1024;
-/// Streams an h2 visitor may reset before the server accepted them, before the connection is
-/// closed (the rapid-reset guard; hyper's default).
-const H2_MAX_PENDING_RESETS: usize = 20;
-/// Streams the server may reset because of the visitor's protocol errors, per connection.
-const H2_MAX_LOCAL_ERROR_RESETS: usize = 1024;
 
 /// The one start-up line: where edgecase listens, where it forwards, the timeouts in force.
 fn announce(config: &Config, local: SocketAddr, tls_local: Option<SocketAddr>) {

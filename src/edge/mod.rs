@@ -12,6 +12,7 @@ pub mod errors;
 pub mod forward;
 pub mod framing;
 pub mod listener;
+pub mod protocols;
 pub mod recent;
 pub mod reload;
 pub mod service;
