@@ -89,6 +89,27 @@ async fn idle_edge_shuts_down_at_once() {
     assert_took(started.elapsed(), ms(0), ms(150));
 }
 
+/// A visitor that connected and sent nothing (or is mid TLS handshake) has no request to let
+/// finish: the shutdown does not wait for it.
+#[tokio::test]
+async fn a_connection_that_never_sent_a_byte_does_not_hold_shutdown() {
+    let origin = Origin::ok("hello").await;
+    let edge = spawn_edge(test_config(origin.addr())).await;
+    let silent = within(GUARD, TcpStream::connect(edge.addr()))
+        .await
+        .expect("connect to the edge");
+    // Served once, so the edge has certainly accepted the silent connection before it.
+    let res = within(GUARD, get(edge.addr(), "/")).await;
+    assert_eq!(res.status(), 200);
+
+    let started = Instant::now();
+    let served = within(GUARD, edge.shutdown()).await;
+
+    served.expect("serve returns Ok");
+    assert_took(started.elapsed(), ms(0), ms(150));
+    drop(silent);
+}
+
 #[tokio::test]
 async fn request_stuck_on_a_silent_origin_does_not_hold_shutdown_past_the_grace() {
     let origin = Origin::silent().await;

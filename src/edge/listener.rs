@@ -202,8 +202,10 @@ pub async fn serve_state(
                     // bytes (which also tell the protocol) are waited for here: a visitor that
                     // sends nothing is dropped.
                     let header_timeout = state.config().visitor.client_header_timeout;
-                    match tokio::time::timeout(header_timeout, Protocol::sniff(&stream)).await {
-                        Ok(Ok(Some(protocol))) => {
+                    let mut closing = closing;
+                    let first = tokio::time::timeout(header_timeout, Protocol::sniff(&stream));
+                    match closing.unless_closing(first).await {
+                        Some(Ok(Ok(Some(protocol)))) => {
                             let serving = Serving {
                                 servers: &servers,
                                 protocol,
@@ -304,10 +306,13 @@ async fn serve_tls(
     mut visit: Visit,
     stream: TcpStream,
     acceptor: TlsAcceptor,
-    closing: Closing,
+    mut closing: Closing,
 ) {
     let handshake = tokio::time::timeout(VISITOR_TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
-    match handshake.await {
+    let Some(handshake) = closing.unless_closing(handshake).await else {
+        return;
+    };
+    match handshake {
         Ok(Ok(tls)) => {
             visit.tls = Some(VisitorTls::of(tls.get_ref().1));
             // As for plain HTTP: hyper's header clock starts only once it has bytes to tell
@@ -315,9 +320,9 @@ async fn serve_tls(
             let header_timeout = state.config().visitor.client_header_timeout;
             let mut stream = tokio::io::BufReader::with_capacity(TLS_FIRST_READ, tls);
             let h2 = stream.get_ref().get_ref().1.alpn_protocol() == Some(b"h2");
-            let first = tokio::time::timeout(header_timeout, stream.fill_buf()).await;
-            let protocol = match first {
-                Ok(Ok(bytes)) if !bytes.is_empty() => match h2 {
+            let first = tokio::time::timeout(header_timeout, stream.fill_buf());
+            let protocol = match closing.unless_closing(first).await {
+                Some(Ok(Ok(bytes))) if !bytes.is_empty() => match h2 {
                     true => Protocol::Http2,
                     false => Protocol::of_first_bytes(bytes).unwrap_or(Protocol::Http1),
                 },

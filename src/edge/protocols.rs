@@ -133,6 +133,16 @@ impl CloseAll {
 }
 
 impl Closing {
+    /// Runs `step` (waiting for a visitor's first bytes, its TLS handshake) unless the
+    /// shutdown is announced first: `None` then, and the connection is simply dropped, since
+    /// it has no request yet.
+    pub async fn unless_closing<T>(&mut self, step: impl Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            outcome = step => Some(outcome),
+            _ = self.0.wait_for(|closing| *closing) => None,
+        }
+    }
+
     /// Drives `connection` to its end; once the shutdown is announced, calls `finish_up` on
     /// it (hyper's `graceful_shutdown`) and lets it end by itself.
     pub async fn serve<C, E>(mut self, connection: C, finish_up: fn(Pin<&mut C>))
@@ -199,5 +209,14 @@ mod tests {
         drop(TcpStream::connect(addr).await.unwrap());
         let (server, _) = listener.accept().await.unwrap();
         assert_eq!(Protocol::sniff(&server).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_connection_without_a_request_yet_is_dropped_at_shutdown() {
+        let (close_all, mut closing) = CloseAll::new();
+        close_all.announce();
+        let step = closing.unless_closing(std::future::pending::<()>());
+        let outcome = tokio::time::timeout(Duration::from_secs(5), step).await;
+        assert_eq!(outcome.expect("not held until the step ends"), None);
     }
 }
