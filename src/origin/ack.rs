@@ -57,15 +57,18 @@ impl AckClock {
 
     /// `n` more bytes went to the kernel: starts the clock if it is not running.
     pub fn wrote(&mut self, n: usize) {
-        let Some(fd) = self.fd else {
+        if self.fd.is_none() {
             return;
-        };
+        }
         self.written += n as u64;
         if self.running {
             return;
         }
+        // A stopped clock saw everything acknowledged (or nothing written yet), and every
+        // write since would have started it: all bytes before these `n` are acknowledged, so
+        // starting costs no system call.
         self.running = true;
-        self.acked_at_start = self.acked(fd).unwrap_or(0);
+        self.acked_at_start = self.written - n as u64;
         let deadline = Instant::now() + self.limit;
         match &mut self.sleep {
             Some(sleep) => sleep.as_mut().reset(deadline),
@@ -101,11 +104,6 @@ impl AckClock {
             let deadline = Instant::now() + self.limit;
             sleep.as_mut().reset(deadline);
         }
-    }
-
-    /// Bytes acknowledged so far.
-    fn acked(&self, fd: SocketFd) -> Option<u64> {
-        socket_state(fd).map(|s| self.written.saturating_sub(s.unacked))
     }
 }
 
