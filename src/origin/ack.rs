@@ -27,6 +27,21 @@ pub type SocketFd = std::os::fd::RawFd;
 #[cfg(not(target_os = "linux"))]
 pub type SocketFd = i32;
 
+/// The socket under a connection, for [`AckClock::new`]: `None` where the clock cannot look
+/// (off Linux). The stream that owns it must outlive the clock: both live in one `OriginIo`.
+pub fn socket_fd(stream: &tokio::net::TcpStream) -> Option<SocketFd> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        Some(stream.as_raw_fd())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        None
+    }
+}
+
 /// Fires once request bytes have stayed unacknowledged for the ack timeout.
 #[derive(Debug)]
 pub struct AckClock {
@@ -46,7 +61,7 @@ impl AckClock {
     /// for as long as the clock lives (it owns the stream the clock watches).
     pub fn new(fd: Option<SocketFd>, limit: Duration) -> Self {
         AckClock {
-            fd: fd.filter(|_| cfg!(target_os = "linux")),
+            fd,
             limit,
             sleep: None,
             running: false,

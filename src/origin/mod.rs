@@ -54,21 +54,6 @@ const MIN_ORIGIN_HEADERS: usize = 100;
 /// The most header fields in one origin head, whatever the byte limit.
 const MAX_ORIGIN_HEADERS: usize = 1024;
 
-/// The socket under a connection, for the [`AckClock`] (the stream that owns it outlives the
-/// clock: both live in the same `OriginIo`).
-fn socket_fd(stream: &tokio::net::TcpStream) -> Option<SocketFd> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        Some(stream.as_raw_fd())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = stream;
-        None
-    }
-}
-
 /// How many header fields an origin head of at most `head_limit` bytes may carry.
 fn max_origin_headers(head_limit: usize) -> usize {
     (head_limit / MIN_HEADER_LINE_BYTES).clamp(MIN_ORIGIN_HEADERS, MAX_ORIGIN_HEADERS)
@@ -239,7 +224,7 @@ impl OriginClient {
         let stream = stream?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
         facts.peer = Some(peer);
-        let fd = socket_fd(&stream);
+        let fd = ack::socket_fd(&stream);
         let Some(tls) = &key.tls else {
             return self.start_http(stream, fd, peer, key, target, link).await;
         };
