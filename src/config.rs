@@ -35,6 +35,7 @@ use crate::tls::trust::OriginTls;
 
 pub(crate) use duration::{format as format_duration, parse as parse_duration};
 
+pub(crate) use address::strip_port;
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
 pub use modes::{OriginScheme, Profile, SslMode, UnknownProfile, UnknownSslMode};

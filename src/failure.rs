@@ -156,6 +156,13 @@ impl OriginFailure {
         }
     }
 
+    /// What the edge makes of an origin's answer with `status`: the origin's own 502 or 504
+    /// is replaced by Cloudflare's branded page ([`OriginFailure::Gateway`]); every other
+    /// status passes through (`None`).
+    pub fn of_origin_status(status: u16) -> Option<Self> {
+        matches!(status, 502 | 504).then_some(Self::Gateway { status })
+    }
+
     /// A 530 with the 1xxx error `code`; 1016 is the DNS failure itself.
     pub fn numbered(code: u16) -> Self {
         match code {

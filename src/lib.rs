@@ -20,6 +20,7 @@ pub mod analytics;
 pub mod capture;
 pub mod config;
 pub mod demo;
+pub mod diagnose;
 pub mod edge;
 mod embed;
 pub mod emulation;

@@ -55,6 +55,10 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         cert_dir: Option<PathBuf>,
     },
+    /// Check an origin the way the edge would reach it (DNS, TCP, TLS, HTTP, keep-alive) and
+    /// say what a visitor would get: exit 0 when the origin's answer, 1 when an edge error,
+    /// 2 on bad arguments.
+    Diagnose(edgecase::diagnose::Args),
     /// Write a self-signed certificate and key (cert.pem, key.pem) for local HTTPS.
     Cert {
         /// A name the certificate covers: a DNS name or an IP address (repeat for more).
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             };
         }
         Some(Command::Cert { hosts, out, force }) => return cert(&hosts, &out, force),
+        Some(Command::Diagnose(args)) => return diagnose(&args),
         None => {}
     }
     let config = match load(&cli) {
@@ -124,6 +129,53 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `edgecase diagnose`: the table (or `--json`) on stdout, the bundle if asked; the exit
+/// status says whether a visitor would get the origin's answer.
+fn diagnose(args: &edgecase::diagnose::Args) -> ExitCode {
+    use edgecase::diagnose::{Plan, bundle, table};
+    let bad = |e: &dyn std::fmt::Display| {
+        for line in e.to_string().lines() {
+            eprintln!("edgecase diagnose: {line}");
+        }
+        ExitCode::from(EXIT_BAD_CONFIG)
+    };
+    let plan = match Plan::from_args(args) {
+        Ok(plan) => plan,
+        Err(e) => return bad(&e),
+    };
+    if let Some(dir) = &args.bundle
+        && let Err(e) = bundle::prepare(dir)
+    {
+        return bad(&e);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("edgecase diagnose: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let diagnosis = runtime.block_on(edgecase::diagnose::run(&plan));
+    if args.json {
+        println!("{}", diagnosis.to_json());
+    } else {
+        print!("{}", table::render(&diagnosis));
+    }
+    if let Some(dir) = &args.bundle {
+        match bundle::write(dir, &diagnosis) {
+            Ok(files) => {
+                let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                eprintln!("edgecase diagnose: bundle written: {}", names.join(", "));
+            }
+            Err(e) => return bad(&e),
+        }
+    }
+    ExitCode::from(diagnosis.exit_code())
 }
 
 /// `edgecase cert`: writes `out/cert.pem` and `out/key.pem`.

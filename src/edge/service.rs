@@ -320,10 +320,9 @@ async fn respond(
                 let origin_upgrade = hyper::upgrade::on(&mut forwarded.response);
                 tunnel::spawn(visitor_upgrade, origin_upgrade, ray);
             }
-            if status == 502 || status == 504 {
+            if let Some(failure) = OriginFailure::of_origin_status(status) {
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The
                 // unread body goes with the connection, which is not reused.
-                let failure = OriginFailure::Gateway { status };
                 return error_page(&failure, &answering, log);
             }
             log.status = status;

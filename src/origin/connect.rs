@@ -15,8 +15,37 @@ use tokio::time::Instant;
 
 use crate::failure::OriginFailure;
 
+/// What became of one address's connect attempt.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    /// The address tried.
+    pub addr: SocketAddr,
+    /// From the attempt's start to its outcome.
+    pub took: Duration,
+    /// `None`: connected; else why this address failed (the last one's failure is the phase's).
+    pub failure: Option<&'a OriginFailure>,
+}
+
+/// Told about each address as it is tried, then about what came of it.
+pub trait Attempts {
+    /// `addr` is about to be tried.
+    fn trying(&mut self, addr: SocketAddr);
+    /// What came of the attempt on `attempt.addr`.
+    fn tried(&mut self, attempt: Attempt<'_>) {
+        let _ = attempt;
+    }
+}
+
+/// The proxy's record: the address being (or last) tried, so a failure names it.
+impl Attempts for Option<SocketAddr> {
+    fn trying(&mut self, addr: SocketAddr) {
+        *self = Some(addr);
+    }
+}
+
 /// Connects to the first address of `addrs` that accepts, within `connect` in total. `tried`
-/// is set to each address as it is tried, so a failure still tells which address failed.
+/// is told of each address as it is tried and of what came of it, so a failure still tells
+/// which address failed (and a diagnosis can show every attempt).
 ///
 /// Once connected, request data left unacknowledged by the origin's TCP for `ack` aborts the
 /// connection (TCP_USER_TIMEOUT on Linux; since Linux 5.12 it also covers a receiver that keeps
@@ -25,23 +54,51 @@ pub async fn connect(
     addrs: &[SocketAddr],
     connect: Duration,
     ack: Duration,
-    tried: &mut Option<SocketAddr>,
+    tried: &mut impl Attempts,
 ) -> Result<TcpStream, OriginFailure> {
     let deadline = Instant::now() + connect;
     let mut last = OriginFailure::ConnectTimeout { after: connect };
     for &addr in addrs {
-        *tried = Some(addr);
-        let socket = open_socket(addr).map_err(OriginFailure::Internal)?;
-        match tokio::time::timeout_at(deadline, socket.connect(addr)).await {
-            Err(_elapsed) => return Err(OriginFailure::ConnectTimeout { after: connect }),
-            Ok(Ok(stream)) => {
-                set_ack_timeout(&stream, ack).map_err(OriginFailure::Internal)?;
-                return Ok(stream);
+        tried.trying(addr);
+        let started = Instant::now();
+        let outcome = attempt(addr, deadline, connect, ack).await;
+        let failure = outcome.as_ref().err();
+        let took = started.elapsed();
+        tried.tried(Attempt {
+            addr,
+            took,
+            failure,
+        });
+        match outcome {
+            Ok(stream) => return Ok(stream),
+            // The whole phase's time is spent: no address after this one is tried.
+            Err(timeout @ OriginFailure::ConnectTimeout { .. }) if Instant::now() >= deadline => {
+                return Err(timeout);
             }
-            Ok(Err(e)) => last = classify_connect_error(e, connect),
+            // edgecase's own failure (no socket): no other address would fare better.
+            Err(internal @ OriginFailure::Internal(_)) => return Err(internal),
+            Err(failure) => last = failure,
         }
     }
     Err(last)
+}
+
+/// One address's attempt, cut short at `deadline`.
+async fn attempt(
+    addr: SocketAddr,
+    deadline: Instant,
+    connect: Duration,
+    ack: Duration,
+) -> Result<TcpStream, OriginFailure> {
+    let socket = open_socket(addr).map_err(OriginFailure::Internal)?;
+    match tokio::time::timeout_at(deadline, socket.connect(addr)).await {
+        Err(_elapsed) => Err(OriginFailure::ConnectTimeout { after: connect }),
+        Ok(Ok(stream)) => {
+            set_ack_timeout(&stream, ack).map_err(OriginFailure::Internal)?;
+            Ok(stream)
+        }
+        Ok(Err(e)) => Err(classify_connect_error(e, connect)),
+    }
 }
 
 /// A fresh, non-blocking TCP socket for `addr`'s family, with Nagle off.

@@ -24,10 +24,11 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tracing::debug;
 
-use crate::config::{Config, OriginAddress, OriginScheme, Target};
+use crate::config::{Config, OriginAddress, OriginScheme, OriginTimeouts, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
 use crate::observe::metrics::OpenConnection;
@@ -35,7 +36,7 @@ use crate::tls::trust::OriginTls;
 use ack::{AckClock, SocketFd};
 use body::{OriginBody, RequestBody, Shaping};
 use exchange::{exchange, is_stale_connection};
-use handshake::TlsTarget;
+use handshake::{OriginTlsStream, TlsTarget};
 use io::{Cut, HeadMeter, OriginIo};
 use pool::{Conn, Pool, PoolKey};
 use prometheus_client::metrics::gauge::Gauge;
@@ -204,7 +205,9 @@ impl OriginClient {
     }
 
     /// Resolves, connects and handshakes (TLS, then HTTP/1.1) a new connection for `key`,
-    /// noting each phase's time in `facts` as it ends.
+    /// noting each phase's time in `facts` as it ends. `edgecase diagnose` walks the same
+    /// phases one by one ([`OriginClient::resolve`], [`OriginClient::connect`],
+    /// [`OriginClient::secure`], [`OriginClient::start_http`]), so the two cannot disagree.
     async fn open(
         &self,
         key: &PoolKey,
@@ -214,12 +217,11 @@ impl OriginClient {
     ) -> Result<Conn, OriginFailure> {
         let timeouts = &target.timeouts;
         let started = Instant::now();
-        let addrs = self.resolver.resolve(&key.address, timeouts.connect).await;
+        let addrs = self.resolve(key, timeouts).await;
         facts.dns = Some(started.elapsed());
-        let addrs = addrs?;
+        let (addrs, _source) = addrs?;
         let started = Instant::now();
-        let stream =
-            connect::connect(&addrs, timeouts.connect, timeouts.ack, &mut facts.peer).await;
+        let stream = self.connect(&addrs, timeouts, &mut facts.peer).await;
         facts.connect = Some(started.elapsed());
         let stream = stream?;
         let peer = stream.peer_addr().map_err(OriginFailure::Internal)?;
@@ -228,9 +230,8 @@ impl OriginClient {
         let Some(tls) = &key.tls else {
             return self.start_http(stream, fd, peer, key, target, link).await;
         };
-        let config = self.tls.config(tls.validate).clone();
         let started = Instant::now();
-        let stream = handshake::handshake(stream, tls, config, timeouts.connect).await;
+        let stream = self.secure(stream, tls, timeouts).await;
         facts.tls_handshake = Some(started.elapsed());
         let stream = stream?;
         facts.tls_protocol = stream
@@ -241,8 +242,49 @@ impl OriginClient {
         self.start_http(stream, fd, peer, key, target, link).await
     }
 
-    /// Starts HTTP/1.1 on an open connection (plain or TLS).
-    async fn start_http<S>(
+    /// Every address `key`'s origin resolves to, and where the answer came from; a system
+    /// lookup is bounded by `timeouts.connect`. Fails with 530/1016.
+    pub async fn resolve(
+        &self,
+        key: &PoolKey,
+        timeouts: &OriginTimeouts,
+    ) -> Result<(Vec<SocketAddr>, resolve::Source), OriginFailure> {
+        self.resolver
+            .resolve_from(&key.address, timeouts.connect)
+            .await
+    }
+
+    /// A TCP connection to the first of `addrs` that accepts, within `timeouts.connect` in
+    /// all; `tried` hears of every attempt. Fails with 521, 522 or 523.
+    pub async fn connect(
+        &self,
+        addrs: &[SocketAddr],
+        timeouts: &OriginTimeouts,
+        tried: &mut impl connect::Attempts,
+    ) -> Result<TcpStream, OriginFailure> {
+        connect::connect(addrs, timeouts.connect, timeouts.ack, tried).await
+    }
+
+    /// TLS on `stream` as `tls` says (name, validation), within `timeouts.connect` of the TCP
+    /// connection. Fails with 525 or 526.
+    pub async fn secure(
+        &self,
+        stream: TcpStream,
+        tls: &TlsTarget,
+        timeouts: &OriginTimeouts,
+    ) -> Result<OriginTlsStream, OriginFailure> {
+        let config = self.tls.config(tls.validate).clone();
+        handshake::handshake(stream, tls, config, timeouts.connect).await
+    }
+
+    /// The largest response head accepted, in bytes (`limits.origin_header_bytes`).
+    pub fn head_limit(&self) -> usize {
+        self.head_limit
+    }
+
+    /// Starts HTTP/1.1 on an open connection (plain or TLS), with the head meter, the write
+    /// and ack clocks and `link`'s cut in its IO.
+    pub async fn start_http<S>(
         &self,
         stream: S,
         fd: Option<SocketFd>,
@@ -294,7 +336,7 @@ fn cut_of(link: &LinkFaults) -> Option<Cut> {
 
 /// The pool key of a request to `target`: plain to the address, or TLS to the TLS port with
 /// the SNI (`target.sni`, else the visitor's Host, else the origin's host name).
-fn pool_key(target: &Target<'_>, visitor: Visitor<'_>) -> PoolKey {
+pub fn pool_key(target: &Target<'_>, visitor: Visitor<'_>) -> PoolKey {
     let timeouts = &target.timeouts;
     let (address, tls) = match target.ssl.to_origin(visitor.https) {
         OriginScheme::Plain => (target.address.clone(), None),

@@ -11,6 +11,28 @@ use std::time::Duration;
 use crate::config::{DnsConfig, OriginAddress};
 use crate::failure::{DnsCause, DnsFailure, OriginFailure};
 
+/// Where a resolution's answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The host is an IP literal: no lookup.
+    Literal,
+    /// `[dns] hosts`.
+    Static,
+    /// The system resolver.
+    System,
+}
+
+impl Source {
+    /// `literal`, `static`, `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Literal => "literal",
+            Source::Static => "static",
+            Source::System => "system",
+        }
+    }
+}
+
 /// Resolves origin names, static answers first.
 #[derive(Debug, Clone)]
 pub struct Resolver {
@@ -35,9 +57,20 @@ impl Resolver {
         address: &OriginAddress,
         limit: Duration,
     ) -> Result<Vec<SocketAddr>, OriginFailure> {
+        self.resolve_from(address, limit)
+            .await
+            .map(|(addrs, _source)| addrs)
+    }
+
+    /// As [`Resolver::resolve`], also telling where the answer came from.
+    pub async fn resolve_from(
+        &self,
+        address: &OriginAddress,
+        limit: Duration,
+    ) -> Result<(Vec<SocketAddr>, Source), OriginFailure> {
         let port = address.port;
         if let Some(ip) = address.ip() {
-            return Ok(vec![SocketAddr::new(ip, port)]);
+            return Ok((vec![SocketAddr::new(ip, port)], Source::Literal));
         }
         let failed = |cause| {
             OriginFailure::Dns(DnsFailure {
@@ -46,7 +79,8 @@ impl Resolver {
             })
         };
         if let Some(ips) = self.hosts.get(&address.host) {
-            return Ok(ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect());
+            let addrs = ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect();
+            return Ok((addrs, Source::Static));
         }
         if !self.system {
             return Err(failed(DnsCause::NotInStaticHosts));
@@ -60,7 +94,7 @@ impl Resolver {
                 if addrs.is_empty() {
                     Err(failed(DnsCause::NoAddress))
                 } else {
-                    Ok(addrs)
+                    Ok((addrs, Source::System))
                 }
             }
         }
