@@ -17,6 +17,7 @@
 pub mod advice;
 pub mod bundle;
 pub mod certificate;
+mod describe;
 pub mod plan;
 pub mod report;
 pub mod request;

@@ -138,13 +138,15 @@ fn verdict(out: &mut String, diagnosis: &Diagnosis) {
     }
 }
 
-/// A duration for people: `0.21 ms`, `12.3 ms`, `1.502 s`.
+/// A duration for people: `0.21 ms`, `12.3 ms`, `1.502 s`, `100 s`.
 pub fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 1.0 {
         format!("{ms:.2} ms")
     } else if ms < 1000.0 {
         format!("{ms:.1} ms")
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
     } else {
         format!("{:.3} s", d.as_secs_f64())
     }
@@ -159,5 +161,6 @@ mod tests {
         assert_eq!(duration(Duration::from_micros(210)), "0.21 ms");
         assert_eq!(duration(Duration::from_micros(12_340)), "12.3 ms");
         assert_eq!(duration(Duration::from_millis(1502)), "1.502 s");
+        assert_eq!(duration(Duration::from_secs(100)), "100 s");
     }
 }

@@ -1,0 +1,136 @@
+//! The report's "what was seen" lines, in words: each connect attempt, the certificate, the
+//! response; and a failure with its sources as one line.
+
+use std::net::IpAddr;
+
+use super::report::{AddressAttempt, TlsDetails};
+use super::request::Sent;
+use super::table::duration;
+use crate::config::OriginTimeouts;
+use crate::failure::OriginFailure;
+use crate::origin::handshake::TlsTarget;
+use crate::pages;
+
+/// One address's attempt, in words.
+pub(super) fn describe_attempt(attempt: &AddressAttempt) -> String {
+    let took = attempt.ms.map(duration).unwrap_or_default();
+    let side = if attempt.tried_by_edge {
+        ""
+    } else {
+        " (checked on the side: the edge did not get to it)"
+    };
+    match attempt.status {
+        None => format!(
+            "{} accepted the connection in {took}{side}",
+            attempt.address
+        ),
+        Some(status) => format!(
+            "{} failed after {took}: {} ({status}){side}",
+            attempt.address, attempt.outcome
+        ),
+    }
+}
+
+/// The certificate's lines for the TLS row.
+pub(super) fn certificate_lines(details: &TlsDetails) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(cert) = &details.certificate {
+        let names = if cert.sans.is_empty() {
+            "no subject alternative names".to_owned()
+        } else {
+            cert.sans.join(", ")
+        };
+        lines.push(format!(
+            "certificate for {names} (subject {}), issued by {}{}",
+            cert.subject,
+            cert.issuer,
+            if cert.self_signed {
+                " (self-signed)"
+            } else {
+                ""
+            }
+        ));
+        let left = if cert.days_left < 0 {
+            format!("expired {} days ago", -cert.days_left)
+        } else {
+            format!("{} days left", cert.days_left)
+        };
+        lines.push(format!(
+            "valid from {} to {} ({left}); chain of {}",
+            cert.not_before, cert.not_after, cert.chain_length
+        ));
+    }
+    match (details.trusted, details.validated) {
+        (Some(true), true) => lines.push(format!(
+            "trusted: chains to a trusted root and is valid for {}",
+            details.sni
+        )),
+        (Some(true), false) => lines.push(format!(
+            "not checked in SSL mode full; it would also pass full_strict for {}",
+            details.sni
+        )),
+        (Some(false), false) => lines.push(format!(
+            "not checked in SSL mode full; full_strict would refuse it ({}) with a 526",
+            details.untrusted_reason.unwrap_or("invalid")
+        )),
+        (Some(false), true) => lines.push(format!(
+            "refused: {}",
+            details.untrusted_reason.unwrap_or("invalid")
+        )),
+        (None, _) => {}
+    }
+    lines
+}
+
+/// The response's lines for the HTTP and keep-alive rows.
+pub(super) fn response_lines(sent: &Sent, timeouts: &OriginTimeouts) -> Vec<String> {
+    let d = &sent.details;
+    let mut lines = Vec::new();
+    if let Some(status) = d.status {
+        let ttfb = d.time_to_first_byte_ms.map(duration).unwrap_or_default();
+        lines.push(format!(
+            "{status} {} after {ttfb} (read timeout {})",
+            pages::reason(status),
+            duration(timeouts.read)
+        ));
+    }
+    if let Some(head) = d.head_bytes {
+        lines.push(format!(
+            "response head {head} bytes of the {} allowed",
+            d.head_limit
+        ));
+    }
+    if let Some(bytes) = d.body_bytes {
+        let whole = if d.body_complete == Some(true) {
+            "whole"
+        } else {
+            "cut short"
+        };
+        lines.push(format!("body {bytes} bytes, {whole}"));
+    }
+    lines
+}
+
+/// The SNI of a TLS target, as text.
+pub(super) fn name_of(tls: &TlsTarget) -> String {
+    match &tls.name {
+        rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_owned(),
+        rustls::pki_types::ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// `failure` and its sources, as one line.
+pub(super) fn error_chain(failure: &OriginFailure) -> String {
+    let mut text = failure.to_string();
+    let mut source = std::error::Error::source(failure);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,176 @@
+//! Stages 4 and 5: the request and its whole response, then a second request on the
+//! connection the first left in the pool, each through the proxy's exchange.
+
+use std::time::SystemTime;
+
+use super::{Done, Walk};
+use crate::diagnose::advice;
+use crate::diagnose::describe::response_lines;
+use crate::diagnose::report::{Details, HttpDetails, StageFailure, StageName};
+use crate::diagnose::request::{self, End, Sent};
+use crate::origin::exchange::is_stale_connection;
+use crate::origin::pool::Conn;
+
+impl Walk<'_> {
+    /// Stage 4: the request and its whole response. `Some(status)` when the origin's answer
+    /// reached the visitor whole.
+    pub(super) async fn first_request(&mut self, conn: Conn) -> Option<u16> {
+        let asked = self.asked();
+        let at = SystemTime::now();
+        let timeouts = self.timeouts();
+        let ray = self.ray;
+        let sent = request::send(&self.client, conn, &self.pool, &asked, ray, &timeouts).await;
+        let mut seen = vec![format!(
+            "{} (Host {}, cf-ray {ray})",
+            sent.details.request, self.plan.host
+        )];
+        seen.extend(response_lines(&sent, &timeouts));
+        let details = Details::Http(sent.details.clone());
+        let Sent {
+            details: facts_of,
+            facts,
+            took,
+            end,
+        } = sent;
+        let done = Done {
+            asked: &asked,
+            ray,
+            at,
+            details: &facts_of,
+            facts,
+            took,
+        };
+        match end {
+            End::Failed(failure) => {
+                let failure = self.as_visitor_sees(failure);
+                self.record_page(&done, &failure);
+                self.fail_seen(StageName::Http, took, seen, details, failure);
+                None
+            }
+            End::BodyAborted { head, body, abort } => {
+                self.record_answer(&done, &head, body, Some(abort.tag()));
+                let failure = StageFailure {
+                    status: facts_of.status.unwrap_or(0),
+                    code: None,
+                    cause: abort.tag(),
+                    error: abort.to_string(),
+                };
+                let check = advice::body_aborted(&abort, &self.context());
+                self.push_failed(StageName::Http, took, seen, details, failure, check);
+                None
+            }
+            End::Answered { head, body } => {
+                self.record_answer(&done, &head, body, None);
+                let status = head.status().as_u16();
+                let check = if status >= 400 {
+                    advice::origin_error_status(status, &self.context())
+                } else {
+                    Vec::new()
+                };
+                self.push(StageName::Http, took, seen, details, check);
+                Some(status)
+            }
+        }
+    }
+
+    /// Stage 5: a second request on the connection the first one left in the pool.
+    pub(super) async fn keep_alive(&mut self) {
+        let Some(conn) = self.pool.checkout(&self.key) else {
+            let closed = self.closed_after_first();
+            self.push(
+                StageName::KeepAlive,
+                None,
+                vec![closed],
+                Details::None,
+                advice::keep_alive_off(&self.context()),
+            );
+            return;
+        };
+        let asked = self.asked();
+        let ray = self.rays.next(self.config.edge.colo);
+        let at = SystemTime::now();
+        let timeouts = self.timeouts();
+        let sent = request::send(&self.client, conn, &self.pool, &asked, ray, &timeouts).await;
+        let mut seen = vec![format!(
+            "a second {} on the same connection (cf-ray {ray})",
+            sent.details.request
+        )];
+        seen.extend(response_lines(&sent, &timeouts));
+        let details = Details::Http(sent.details.clone());
+        let Sent {
+            details: facts_of,
+            facts,
+            took,
+            end,
+        } = sent;
+        let done = Done {
+            asked: &asked,
+            ray,
+            at,
+            details: &facts_of,
+            facts,
+            took,
+        };
+        match end {
+            End::Answered { head, body } => {
+                self.record_answer(&done, &head, body, None);
+                self.push(StageName::KeepAlive, took, seen, details, Vec::new());
+            }
+            End::Failed(failure) if is_stale_connection(&failure) => {
+                // The visitor would not see this: the edge sends a bodiless GET again on a
+                // new connection. So no record of it goes in the HAR.
+                seen.push(format!(
+                    "the origin closed the kept-alive connection instead of answering \
+                     ({}); the edge sends a bodiless GET again on a new connection, but a POST \
+                     would get 520",
+                    failure.tag()
+                ));
+                let check = advice::keep_alive_off(&self.context());
+                self.push(StageName::KeepAlive, took, seen, details, check);
+            }
+            End::Failed(failure) => {
+                let failure = self.as_visitor_sees(failure);
+                self.record_page(&done, &failure);
+                self.fail_seen(StageName::KeepAlive, took, seen, details, failure);
+            }
+            End::BodyAborted { head, body, abort } => {
+                self.record_answer(&done, &head, body, Some(abort.tag()));
+                let failure = StageFailure {
+                    status: facts_of.status.unwrap_or(0),
+                    code: None,
+                    cause: abort.tag(),
+                    error: abort.to_string(),
+                };
+                let check = advice::body_aborted(&abort, &self.context());
+                self.push_failed(StageName::KeepAlive, took, seen, details, failure, check);
+            }
+        }
+    }
+
+    /// Why the first request's connection was not there for a second one.
+    pub(super) fn closed_after_first(&self) -> String {
+        let said_close = self
+            .stage_http_details()
+            .and_then(|d| d.connection.as_deref())
+            .is_some_and(|c| c.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        if said_close {
+            "the origin closed the connection after its response (it sent connection: close): \
+             every request costs a new connection"
+                .into()
+        } else {
+            "the origin closed the connection after its response: every request costs a new \
+             connection"
+                .into()
+        }
+    }
+
+    pub(super) fn stage_http_details(&self) -> Option<&HttpDetails> {
+        self.stages
+            .iter()
+            .find(|s| s.stage == StageName::Http)
+            .and_then(|s| match &s.details {
+                Details::Http(http) => Some(http),
+                _ => None,
+            })
+    }
+}

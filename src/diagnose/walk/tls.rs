@@ -1,0 +1,162 @@
+//! Stage 3, TLS to the origin: the proxy's handshake, what it negotiated, the certificate,
+//! and whether the certificate would pass validation (so Full shows what Full (strict) would
+//! make of it, and a 526 still shows the certificate it refused).
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::Walk;
+use crate::diagnose::advice;
+use crate::diagnose::certificate;
+use crate::diagnose::describe::{certificate_lines, name_of};
+use crate::diagnose::report::{CertificateDetails, Details, StageName, TlsDetails};
+use crate::failure::OriginFailure;
+use crate::origin::handshake::{OriginTlsStream, TlsTarget};
+
+/// Days before a validated certificate's end that the TLS stage starts to warn.
+const EXPIRY_WARNING_DAYS: i64 = 14;
+
+impl Walk<'_> {
+    /// Stage 3: the TLS handshake, with what it negotiated and the certificate.
+    pub(super) async fn tls(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        tls: &TlsTarget,
+    ) -> Option<OriginTlsStream> {
+        let timeouts = self.timeouts();
+        let sni = name_of(tls);
+        let started = Instant::now();
+        let secured = self.client.secure(stream, tls, &timeouts).await;
+        let took = started.elapsed();
+        let mut details = TlsDetails {
+            sni: sni.clone(),
+            validated: tls.validate,
+            version: None,
+            cipher_suite: None,
+            key_exchange: None,
+            alpn: None,
+            certificate: None,
+            trusted: None,
+            untrusted_reason: None,
+        };
+        let secured = match secured {
+            Ok(secured) => secured,
+            Err(failure) => {
+                let mut seen = vec![format!("handshake with {sni} failed: {failure}")];
+                if let OriginFailure::InvalidCertificate(invalid) = &failure {
+                    details.trusted = Some(false);
+                    details.untrusted_reason = Some(invalid.reason.tag());
+                    // The certificate itself, from a handshake that does not judge it.
+                    let lenient = TlsTarget {
+                        name: tls.name.clone(),
+                        validate: false,
+                    };
+                    if let Some(shown) = self.handshake_with(peer, &lenient).await {
+                        details.certificate = shown;
+                    }
+                }
+                seen.extend(certificate_lines(&details));
+                self.fail(
+                    StageName::Tls,
+                    took,
+                    seen,
+                    Details::Tls(Box::new(details)),
+                    failure,
+                );
+                return None;
+            }
+        };
+        let connection = &secured.get_ref().1;
+        details.version = connection.protocol_version().map(crate::tls::version_name);
+        details.cipher_suite = connection
+            .negotiated_cipher_suite()
+            .map(|suite| format!("{:?}", suite.suite()));
+        details.key_exchange = connection
+            .negotiated_key_exchange_group()
+            .map(|group| format!("{:?}", group.name()));
+        details.alpn = connection
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        details.certificate = connection
+            .peer_certificates()
+            .and_then(|chain| certificate::describe(chain, SystemTime::now()));
+        if tls.validate {
+            details.trusted = Some(true);
+        } else {
+            // Full accepts any certificate; say what Full (strict) would make of it.
+            let strict = TlsTarget {
+                name: tls.name.clone(),
+                validate: true,
+            };
+            let verdict = self.strict_verdict(peer, &strict).await;
+            details.trusted = verdict.map(|reason| reason.is_none());
+            details.untrusted_reason = verdict.flatten();
+        }
+        let mut seen = vec![format!(
+            "{}, {}, {}, ALPN {}",
+            details.version.unwrap_or("TLS"),
+            details.cipher_suite.as_deref().unwrap_or("unknown suite"),
+            details.key_exchange.as_deref().unwrap_or("unknown group"),
+            details.alpn.as_deref().unwrap_or("none"),
+        )];
+        seen.extend(certificate_lines(&details));
+        let expiring = details
+            .certificate
+            .as_ref()
+            .map(|c| c.days_left)
+            .filter(|&days| tls.validate && days < EXPIRY_WARNING_DAYS);
+        let check = match expiring {
+            Some(days) => advice::certificate_expires_soon(days, &self.context()),
+            None => Vec::new(),
+        };
+        self.push(
+            StageName::Tls,
+            took,
+            seen,
+            Details::Tls(Box::new(details)),
+            check,
+        );
+        Some(secured)
+    }
+
+    /// The certificate `peer` shows in a handshake under `tls`, on a connection of its own.
+    pub(super) async fn handshake_with(
+        &self,
+        peer: SocketAddr,
+        tls: &TlsTarget,
+    ) -> Option<Option<CertificateDetails>> {
+        let timeouts = self.timeouts();
+        let stream = self
+            .client
+            .connect(&[peer], &timeouts, &mut None)
+            .await
+            .ok()?;
+        let secured = self.client.secure(stream, tls, &timeouts).await.ok()?;
+        let chain = secured.get_ref().1.peer_certificates()?;
+        Some(certificate::describe(chain, SystemTime::now()))
+    }
+
+    /// Whether `peer`'s certificate passes validation: `Some(None)` yes, `Some(Some(reason))`
+    /// no, `None` when the check could not be made.
+    pub(super) async fn strict_verdict(
+        &self,
+        peer: SocketAddr,
+        tls: &TlsTarget,
+    ) -> Option<Option<&'static str>> {
+        let timeouts = self.timeouts();
+        let stream = self
+            .client
+            .connect(&[peer], &timeouts, &mut None)
+            .await
+            .ok()?;
+        match self.client.secure(stream, tls, &timeouts).await {
+            Ok(_) => Some(None),
+            Err(OriginFailure::InvalidCertificate(invalid)) => Some(Some(invalid.reason.tag())),
+            Err(_) => None,
+        }
+    }
+}
