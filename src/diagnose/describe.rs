@@ -7,7 +7,7 @@ use super::report::{AddressAttempt, TlsDetails};
 use super::request::Sent;
 use super::table::duration;
 use crate::config::OriginTimeouts;
-use crate::failure::OriginFailure;
+use crate::failure::{CertificateReason, OriginFailure};
 use crate::origin::handshake::TlsTarget;
 use crate::pages;
 
@@ -60,26 +60,30 @@ pub(super) fn certificate_lines(details: &TlsDetails) -> Vec<String> {
             cert.not_before, cert.not_after, cert.chain_length
         ));
     }
-    match (details.trusted, details.validated) {
-        (Some(true), true) => lines.push(format!(
+    lines.extend(trust_line(details));
+    lines
+}
+
+/// What the trust check said, once made.
+pub(super) fn trust_line(details: &TlsDetails) -> Option<String> {
+    let reason = details.untrusted_reason.unwrap_or("invalid");
+    let line = match (details.trusted?, details.validated) {
+        (true, true) => format!(
             "trusted: chains to a trusted root and is valid for {}",
             details.sni
-        )),
-        (Some(true), false) => lines.push(format!(
+        ),
+        (true, false) => format!(
             "not checked in SSL mode full; it would also pass full_strict for {}",
             details.sni
-        )),
-        (Some(false), false) => lines.push(format!(
-            "not checked in SSL mode full; full_strict would refuse it ({}) with a 526",
-            details.untrusted_reason.unwrap_or("invalid")
-        )),
-        (Some(false), true) => lines.push(format!(
-            "refused: {}",
-            details.untrusted_reason.unwrap_or("invalid")
-        )),
-        (None, _) => {}
-    }
-    lines
+        ),
+        (false, false) => {
+            format!(
+                "not checked in SSL mode full; full_strict would refuse it ({reason}) with a 526"
+            )
+        }
+        (false, true) => format!("refused: {reason}"),
+    };
+    Some(line)
 }
 
 /// The response's lines for the HTTP and keep-alive rows.
@@ -123,6 +127,12 @@ pub(super) fn name_of(tls: &TlsTarget) -> String {
 /// `failure` and its sources, as one line.
 pub(super) fn error_chain(failure: &OriginFailure) -> String {
     let mut text = failure.to_string();
+    if let OriginFailure::InvalidCertificate(invalid) = failure
+        && invalid.reason == CertificateReason::SelfSigned
+    {
+        // The verifier's own words for this one are a debug dump of our marker.
+        return text;
+    }
     let mut source = std::error::Error::source(failure);
     while let Some(cause) = source {
         let more = cause.to_string();

@@ -28,6 +28,7 @@ use crate::failure::OriginFailure;
 use crate::observe::finished::Finished;
 use crate::origin::ExchangeFacts;
 use crate::origin::connect::{Attempt, Attempts};
+use crate::origin::handshake::TlsTarget;
 use crate::origin::pool::{Conn, Pool, PoolKey};
 use crate::origin::{OriginClient, Visitor, ack, pool_key};
 use crate::pages;
@@ -63,6 +64,7 @@ pub async fn run(plan: &Plan) -> Diagnosis {
         from: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         stages: Vec::new(),
         exchanges: Vec::new(),
+        strict_check: None,
     };
     let verdict = walk.stages().await;
     walk.into_diagnosis(verdict)
@@ -87,6 +89,8 @@ struct Walk<'a> {
     from: SocketAddr,
     stages: Vec<Stage>,
     exchanges: Vec<Finished>,
+    /// In SSL mode Full, the address and name to check against Full (strict) afterwards.
+    strict_check: Option<(SocketAddr, TlsTarget)>,
 }
 
 /// How the walk ended.
@@ -117,6 +121,12 @@ impl<'a> Walk<'a> {
     }
 
     async fn stages(&mut self) -> Ended {
+        let ended = self.walk_stages().await;
+        self.strict_check_afterwards().await;
+        ended
+    }
+
+    async fn walk_stages(&mut self) -> Ended {
         let Some(addrs) = self.dns().await else {
             return self.ended();
         };

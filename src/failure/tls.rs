@@ -150,9 +150,30 @@ impl CertificateReason {
     }
 }
 
+impl CertificateReason {
+    /// The reason in words: `it has expired`, `it is not valid for the name`...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Expired => "it has expired",
+            Self::NotYetValid => "it is not valid yet",
+            Self::SelfSigned => "it is self-signed, and nothing trusted vouches for it",
+            Self::Untrusted => "it does not chain to a trusted root",
+            Self::NameMismatch => "it is not valid for the name checked",
+            Self::Revoked => "it has been revoked",
+            Self::BadSignature => "a signature in its chain does not verify",
+            Self::Invalid => "it cannot be used",
+        }
+    }
+}
+
 impl fmt::Display for CertificateFailure {
+    /// The reason in words; the verifier's own message is the source.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the origin's certificate is invalid: {}", self.detail)
+        write!(
+            f,
+            "the origin's certificate is invalid: {}",
+            self.reason.describe()
+        )
     }
 }
 

@@ -11,10 +11,11 @@ use tokio::time::Instant;
 use super::Walk;
 use crate::diagnose::advice;
 use crate::diagnose::certificate;
-use crate::diagnose::describe::{certificate_lines, name_of};
+use crate::diagnose::describe::{certificate_lines, name_of, trust_line};
 use crate::diagnose::report::{CertificateDetails, Details, StageName, TlsDetails};
 use crate::failure::OriginFailure;
 use crate::origin::handshake::{OriginTlsStream, TlsTarget};
+use crate::origin::pool::Pool;
 
 /// Days before a validated certificate's end that the TLS stage starts to warn.
 const EXPIRY_WARNING_DAYS: i64 = 14;
@@ -87,14 +88,14 @@ impl Walk<'_> {
         if tls.validate {
             details.trusted = Some(true);
         } else {
-            // Full accepts any certificate; say what Full (strict) would make of it.
+            // Full accepts any certificate; what Full (strict) would make of it is checked
+            // once the walk is over, on a connection of its own: an origin serving one
+            // connection at a time must not see it while the walk's own is open.
             let strict = TlsTarget {
                 name: tls.name.clone(),
                 validate: true,
             };
-            let verdict = self.strict_verdict(peer, &strict).await;
-            details.trusted = verdict.map(|reason| reason.is_none());
-            details.untrusted_reason = verdict.flatten();
+            self.strict_check = Some((peer, strict));
         }
         let mut seen = vec![format!(
             "{}, {}, {}, ALPN {}",
@@ -138,6 +139,24 @@ impl Walk<'_> {
         let secured = self.client.secure(stream, tls, &timeouts).await.ok()?;
         let chain = secured.get_ref().1.peer_certificates()?;
         Some(certificate::describe(chain, SystemTime::now()))
+    }
+
+    /// After the walk, in SSL mode Full: whether the certificate would pass Full (strict),
+    /// added to the TLS stage. The walk's idle connection is closed first.
+    pub(super) async fn strict_check_afterwards(&mut self) {
+        let Some((peer, strict)) = self.strict_check.take() else {
+            return;
+        };
+        self.pool = Pool::with_limits(self.config.pool);
+        let verdict = self.strict_verdict(peer, &strict).await;
+        let Some(stage) = self.stages.iter_mut().find(|s| s.stage == StageName::Tls) else {
+            return;
+        };
+        if let Details::Tls(details) = &mut stage.details {
+            details.trusted = verdict.map(|reason| reason.is_none());
+            details.untrusted_reason = verdict.flatten();
+            stage.seen.extend(trust_line(details));
+        }
     }
 
     /// Whether `peer`'s certificate passes validation: `Some(None)` yes, `Some(Some(reason))`
