@@ -12,6 +12,7 @@ use crate::config::SslMode;
 use crate::failure::{
     CertificateReason, DnsCause, DnsFailure, HandshakeFailure, OriginFailure, Unknown,
 };
+use crate::origin::body::BodyAbort;
 
 /// What the checks may name: the diagnosed request's facts.
 #[derive(Clone, Copy, Debug)]
@@ -26,22 +27,27 @@ pub struct Context<'a> {
     pub header_limit: usize,
 }
 
+/// Check lines from format strings that name only variables in scope.
+macro_rules! lines {
+    ($($text:literal),* $(,)?) => { vec![$(format!($text)),*] };
+}
+
 /// Who must be let through the origin's firewall.
-const EDGE_ADDRESSES: &str = "the address edgecase connects from (in production, every \
-     Cloudflare range listed at https://www.cloudflare.com/ips/)";
+const EDGE: &str = "the address edgecase connects from (in production, every Cloudflare range \
+                    listed at https://www.cloudflare.com/ips/)";
 
 /// What to check, most likely cause first, for a failure a visitor would see.
 pub fn checks(failure: &OriginFailure, context: &Context<'_>) -> Vec<String> {
-    let c = context;
+    let (c, origin, host) = (context, context.origin, context.host);
     // Exhaustive on purpose: a new variant does not compile until it has advice.
     match failure {
         OriginFailure::Unknown(unknown) => unknown_reply(unknown, c),
         OriginFailure::Refused(_) => refused(c),
-        OriginFailure::ConnectTimeout { after } => connect_timeout(*after, c),
-        OriginFailure::AckTimeout { after } => ack_timeout(*after, c),
+        OriginFailure::ConnectTimeout { after } => connect_timeout(span(*after), c),
+        OriginFailure::AckTimeout { after } => ack_timeout(span(*after), c),
         OriginFailure::Unreachable(error) => unreachable(error, c),
-        OriginFailure::ReadTimeout { after } => read_timeout(*after, c),
-        OriginFailure::WriteTimeout { after } => write_timeout(*after, c),
+        OriginFailure::ReadTimeout { after } => read_timeout(span(*after), c),
+        OriginFailure::WriteTimeout { after } => write_timeout(span(*after), c),
         OriginFailure::TlsHandshake(handshake) => handshake_failed(handshake, c),
         OriginFailure::InvalidCertificate(certificate) => {
             certificate_refused(certificate.reason, c)
@@ -50,570 +56,542 @@ pub fn checks(failure: &OriginFailure, context: &Context<'_>) -> Vec<String> {
         OriginFailure::Gateway { status } => gateway(*status, c),
         OriginFailure::Railgun(inner) => railgun(inner, c),
         OriginFailure::Internal(error) => internal(error, c),
-        OriginFailure::VisitorBody(_) => vec![
-            "The visitor's request body broke off or was malformed (400), before the origin \
-             could be judged: check the client that sent it (a Content-Length that matches the \
-             body, a chunked body that ends properly)."
-                .into(),
+        OriginFailure::VisitorBody(_) => lines![
+            "The visitor's request body broke off or was malformed (400) before the origin could \
+             be judged: check the client that sent it (a Content-Length matching the body, a \
+             chunked body that ends properly)."
         ],
-        OriginFailure::BodyTooLarge { limit } => vec![format!(
-            "The request body passed {limit} bytes (`limits.request_body_bytes`) and was \
-             answered 413 without reaching the origin: send smaller uploads, or raise the limit \
-             within what your plan allows (100 MB on Free and Pro, 200 MB on Business, 500 MB on \
-             Enterprise)."
-        )],
-        OriginFailure::Edge { status } => vec![
-            format!(
-                "This {status} is an edge-side error served by a fault rule, not an answer from \
-                 {}: list and remove the rules with `GET /faults` and `DELETE /faults` on the \
-                 control API.",
-                c.origin
-            ),
-            format!(
-                "In production, a {status} made by Cloudflare itself goes to Cloudflare support, \
-                 with the time and time zone, the URL and the /cdn-cgi/trace output of {}.",
-                c.host
-            ),
+        OriginFailure::BodyTooLarge { limit } => lines![
+            "The request body passed {limit} bytes (`limits.request_body_bytes`) and was answered \
+             413 without reaching the origin: send smaller uploads, or raise the limit within \
+             your plan's (100 MB on Free and Pro, 200 MB on Business, 500 MB on Enterprise)."
         ],
-        OriginFailure::Numbered { code } => vec![format!(
-            "This 530 carries error {code}, served by a fault rule: remove the rule (`GET \
-             /faults` lists them), and see Cloudflare's page for error {code} for its own checks{}.",
-            if *code == 1033 {
-                " (1033: no healthy Cloudflare Tunnel serves the host)"
+        OriginFailure::Edge { status } => lines![
+            "This {status} is an edge-side error served by a fault rule, not an answer from \
+             {origin}: list and remove the rules with `GET /faults` and `DELETE /faults` on the \
+             control API.",
+            "In production, a {status} made by Cloudflare itself goes to Cloudflare support, with \
+             the time and time zone, the URL and the /cdn-cgi/trace output of {host}.",
+        ],
+        OriginFailure::Numbered { code } => {
+            let tunnel = if *code == 1033 {
+                " (1033: no healthy Tunnel serves the host)"
             } else {
                 ""
-            }
-        )],
+            };
+            lines![
+                "This 530 carries error {code}, served by a fault rule: remove the rule (`GET \
+                 /faults` lists them), and see Cloudflare's page on error {code} for its own \
+                 checks{tunnel}."
+            ]
+        }
     }
 }
 
 /// What to check when the origin does not keep connections alive (the article names disabled
 /// keep-alives as a cause of 522 under load).
 pub fn keep_alive_off(context: &Context<'_>) -> Vec<String> {
+    let origin = context.origin;
     let handshakes = if uses_tls(context.ssl) {
-        "TCP and TLS handshakes"
+        "TCP and TLS handshake"
     } else {
         "TCP handshake"
     };
-    vec![
-        format!(
-            "{} closes the connection after each response, so every request pays new {handshakes}; \
-             under load its accept queue fills and new connections time out (522).",
-            context.origin
-        ),
+    lines![
+        "{origin} closes the connection after each response, so every request pays a new \
+         {handshakes}; under load its accept queue fills and new connections time out (522).",
         "Turn keep-alive on at the origin (nginx: `keepalive_timeout` above 0; Apache: \
          `KeepAlive On`), and make sure no proxy or load balancer in front of it adds \
-         `Connection: close`."
-            .into(),
+         `Connection: close`.",
         "Keep idle connections open longer than edgecase's `[origin] idle_timeout` (Cloudflare \
-         reuses them for up to 900s); an origin that closes them sooner can drop a request the \
-         edge is just sending (520)."
-            .into(),
+         reuses them for up to 900s): an origin that closes them sooner can drop a request the \
+         edge is just sending (520).",
     ]
 }
 
 /// What to check when the origin answered an error status itself (e.g. 500, 503, 404), which
 /// the edge passes to the visitor unchanged.
 pub fn origin_error_status(status: u16, context: &Context<'_>) -> Vec<String> {
-    let (c, host) = (context, context.host);
+    let (origin, host, fetch) = (context.origin, context.host, fetch(context));
     let mut lines = match status {
-        500 => vec![format!(
-            "The application on {} failed on this request: its error log has the cause (a \
-             database it cannot reach is a frequent one).",
-            c.origin
-        )],
-        502 | 504 => gateway(status, c),
-        503 => vec![
-            "The origin answered 503: it is overloaded, in maintenance mode, or limiting request \
-             rates; ask the host whether it rate-limits, since all edge traffic arrives from few \
-             addresses."
-                .into(),
+        500 => lines![
+            "The application on {origin} failed on this request: its error log has the cause (a \
+             database it cannot reach is a frequent one)."
         ],
-        401 | 403 => vec![format!(
+        502 | 504 => return gateway(status, context),
+        503 => lines![
+            "The origin answered 503: it is overloaded, in maintenance mode, or limiting request \
+             rates; ask the host whether it rate-limits, since all edge traffic comes from few \
+             addresses."
+        ],
+        401 | 403 => lines![
             "The origin refused the request ({status}): check its access rules, any WAF or \
-             security plugin blocking {EDGE_ADDRESSES}, and HTTP authentication on the site for \
-             {host}."
-        )],
-        404 | 410 => vec![format!(
+             security plugin blocking {EDGE}, and HTTP authentication on the site for {host}."
+        ],
+        404 | 410 => lines![
             "The origin has nothing at this path for {host}: check that a site is configured for \
              {host} (an unknown Host falls to the default site) and that the path exists there."
-        )],
-        421 => vec![format!(
+        ],
+        421 => lines![
             "The origin says it does not serve {host} on this connection: check its virtual hosts \
-             and certificate for {host}, or `[origin] sni`."
-        )],
-        429 => vec![format!(
+             and its certificate for {host}, or `[origin] sni`."
+        ],
+        429 => lines![
             "The origin is rate-limiting: the edge gathers many visitors onto few addresses, so \
-             raise its limits for {EDGE_ADDRESSES} or exempt them."
-        )],
-        400..=499 => vec![format!(
+             raise its limits for {EDGE}, or exempt it."
+        ],
+        400..=499 => lines![
             "The origin rejected the request as a client error ({status}): its access log says \
-             which part it objected to."
-        )],
-        _ => vec![format!(
-            "The origin answered {status} itself: its error log, at the time of the request, has \
-             the cause."
-        )],
+             what it objected to."
+        ],
+        _ => {
+            lines!["The origin answered {status} itself: its error log at this time has the cause."]
+        }
     };
-    lines.push(format!("Reproduce it without the edge: {}.", fetch(c)));
+    lines.extend(lines!["Reproduce it without the edge: {fetch}."]);
+    lines
+}
+
+/// What to check when the origin's response body broke off after a good head: the visitor's
+/// download ends early, with no error page.
+pub fn body_aborted(abort: &BodyAbort, context: &Context<'_>) -> Vec<String> {
+    let origin = context.origin;
+    let mut lines = match abort {
+        BodyAbort::Stalled { after } => {
+            let after = span(*after);
+            lines![
+                "{origin} sent the response head, then no body bytes for {after} \
+                 (`timeouts.read` also bounds each wait between reads): find what the handler \
+                 waits on mid-response (a slow query, a backend), and have it send data, or \
+                 finish, sooner."
+            ]
+        }
+        BodyAbort::Origin(_) => lines![
+            "{origin} broke the connection in the middle of the response body: look in its error \
+             log for a worker that crashed or was killed mid-response, and check that a \
+             Content-Length it sends matches the body."
+        ],
+    };
+    lines.extend(lines![
+        "A proxy or load balancer on the origin with a shorter timeout can cut long responses \
+         too: check its timeouts against the size of the download."
+    ]);
     lines
 }
 
 /// What to check when other resolved addresses failed while the one the edge used worked
 /// (a stale A/AAAA record): `failed` is e.g. ["192.0.2.9:80 refused"].
 pub fn other_addresses_failed(failed: &[String], context: &Context<'_>) -> Vec<String> {
-    let mut lines = vec![
-        format!(
-            "The origin's name also resolves to addresses that failed ({}), beside {} which \
-             answered: remove the stale A/AAAA records, or bring those servers back.",
-            failed.join("; "),
-            context.origin
-        ),
+    let (origin, failed_list) = (context.origin, failed.join("; "));
+    let mut lines = lines![
+        "The origin's name also resolves to addresses that failed ({failed_list}), beside \
+         {origin} which answered: remove the stale A/AAAA records, or bring those servers back.",
         "The addresses are tried in order within one `timeouts.connect`: each dead one costs \
-         time, and when the last one tried fails too, visitors get 521 or 522."
-            .into(),
+         time, and when the last one tried fails too, visitors get 521 or 522.",
     ];
     if failed.iter().any(|address| address.starts_with('[')) {
-        lines.push(
+        lines.extend(lines![
             "An AAAA record for a server that only listens on IPv4 is a common culprit: make it \
              listen on IPv6 as well, or remove the record."
-                .into(),
-        );
+        ]);
     }
     lines
 }
 
 /// What to check when the certificate (in a validating mode) expires within `days` days.
 pub fn certificate_expires_soon(days: i64, context: &Context<'_>) -> Vec<String> {
-    let (c, host) = (context, context.host);
+    let (origin, host, ssl) = (context.origin, context.host, context.ssl);
+    let dates = s_client(context, "", " | openssl x509 -noout -dates");
     let when = match days {
         ..=0 => "within a day".to_owned(),
         1 => "in 1 day".to_owned(),
         days => format!("in {days} days"),
     };
-    vec![
-        format!(
-            "The certificate {} serves for {host} expires {when}: renew it now; once it lapses, \
-             every visitor gets 526 with ssl = \"{}\".",
-            c.origin, c.ssl
-        ),
+    lines![
+        "The certificate {origin} serves for {host} expires {when}: renew it now; once it lapses, \
+         every visitor gets 526 with ssl = \"{ssl}\".",
         "If renewal is automatic (certbot or another ACME client), check that its last run \
          succeeded (`certbot renew --dry-run`) and that the server was reloaded to serve the new \
-         file."
-            .into(),
-        format!(
-            "Read the dates it serves: {}.",
-            s_client(c, "", " | openssl x509 -noout -dates")
-        ),
+         file.",
+        "Read the dates it serves: {dates}.",
     ]
 }
 
 /// 520: the origin answered, but nothing forwardable. The sub-cause's own line comes first,
 /// then the article's other usual causes that it does not already cover.
 fn unknown_reply(unknown: &Unknown, c: &Context<'_>) -> Vec<String> {
-    let origin = c.origin;
-    let first = match unknown {
-        Unknown::EmptyReply => format!(
+    let (origin, header_limit, fetch) = (c.origin, c.header_limit, fetch(c));
+    let mut lines = match unknown {
+        Unknown::EmptyReply => lines![
             "{origin} took the request and closed the connection without a byte of response: \
              look in its error log at this time for a worker that crashed or was killed \
              (segfault, out-of-memory kill, fatal error)."
-        ),
-        Unknown::ClosedMidHead { received } => format!(
+        ],
+        Unknown::ClosedMidHead { received } => lines![
             "{origin} closed the connection after {received} bytes of response head, before the \
              headers ended: a worker dying mid-response, or a proxy on the origin losing its \
              backend (nginx logs \"upstream prematurely closed connection while reading response \
              header from upstream\")."
-        ),
-        Unknown::Reset(_) => format!(
+        ],
+        Unknown::Reset(_) => lines![
             "{origin} reset the connection before a complete response head: check its error log \
              for a crash, and any security module, IPS or load balancer that kills connections \
-             from {EDGE_ADDRESSES}."
-        ),
-        Unknown::MalformedHead(_) => format!(
+             from {EDGE}."
+        ],
+        Unknown::MalformedHead(_) => lines![
             "The response head from {origin} could not be parsed: the status line must read like \
              `HTTP/1.1 200 OK` and each header like `Name: value`, lines ending in CRLF; see the \
-             raw answer with {}.",
-            fetch(c)
-        ),
-        Unknown::BadStatus { status } => format!(
+             raw answer with {fetch}."
+        ],
+        Unknown::BadStatus { status } => lines![
             "{origin} answered status {status}, which is not usable (valid statuses run 100-599, \
              and 101 only answers a request that asked for an upgrade): fix the application or \
              proxy that produces it."
-        ),
-        Unknown::HeadersTooLarge { limit } => format!(
+        ],
+        Unknown::HeadersTooLarge { limit } => lines![
             "The response head from {origin} passed {limit} bytes (`limits.origin_header_bytes`): \
              usually too many or too large Set-Cookie headers; trim cookies and oversized headers \
              (long CSP or Link lists), or raise the limit if your Cloudflare plan allows more."
-        ),
+        ],
     };
     let closed = matches!(
         unknown,
         Unknown::EmptyReply | Unknown::ClosedMidHead { .. } | Unknown::Reset(_)
     );
-    let mut lines = vec![first];
     if !closed {
-        lines.push("Check the origin's error log for application crashes at this time.".into());
+        lines.extend(lines![
+            "Check the origin's error log for application crashes at this time."
+        ]);
     }
-    lines.push(format!(
-        "Make sure the origin's firewall or security software does not block or throttle \
-         {EDGE_ADDRESSES}."
-    ));
+    lines.extend(lines![
+        "Make sure the origin's firewall or security software does not block or throttle {EDGE}."
+    ]);
     if !matches!(unknown, Unknown::HeadersTooLarge { .. }) {
-        lines.push(format!(
-            "Keep response headers under {} bytes (`limits.origin_header_bytes`); many cookies \
-             are the usual way past it.",
-            c.header_limit
-        ));
+        lines.extend(lines![
+            "Keep response headers under {header_limit} bytes (`limits.origin_header_bytes`); \
+             many cookies are the usual way past it."
+        ]);
     }
-    if closed {
-        lines.push(
+    lines.extend(if closed {
+        lines![
             "Make sure the origin answers every request, errors included, with a status line and \
              headers: a reply without them is a 520 too."
-                .into(),
-        );
+        ]
     } else {
-        lines.push(
+        lines![
             "An empty reply (no status, no headers, no body) or a connection the origin closes \
              early (\"upstream prematurely closed connection\" in nginx) is a 520 too."
-                .into(),
-        );
-    }
+        ]
+    });
     lines
 }
 
 /// 521: connection refused.
 fn refused(c: &Context<'_>) -> Vec<String> {
-    let (ip, port) = split(c.origin);
-    let mut lines = vec![
-        format!(
-            "Nothing accepts connections on {}: check that the web server is running and \
-             listening on port {port} of {ip} (`ss -ltnp 'sport = :{port}'` on the origin).",
-            c.origin
-        ),
-        format!(
-            "Make sure no firewall or security software on the origin rejects {EDGE_ADDRESSES}, \
-             or limits its rate."
-        ),
+    let (origin, ssl, (ip, port)) = (c.origin, c.ssl, split(c.origin));
+    let mut lines = lines![
+        "Nothing accepts connections on {origin}: check that the web server is running and \
+         listening on port {port} of {ip} (`ss -ltnp 'sport = :{port}'` on the origin).",
+        "Make sure no firewall or security software on the origin rejects {EDGE}, or limits its \
+         rate.",
         "Read the web server's error log for a crash, or a service that failed to start or \
-         restart."
-            .into(),
+         restart.",
     ];
-    lines.push(if uses_tls(c.ssl) {
-        format!(
-            "With ssl = \"{}\", HTTPS visitors are sent to the TLS port (`[origin] tls_port`, else \
-             the port of `[origin] address`): a TLS server must listen there too, not only plain \
-             HTTP.",
-            c.ssl
-        )
+    lines.extend(if uses_tls(ssl) {
+        lines![
+            "With ssl = \"{ssl}\", HTTPS visitors are sent to the TLS port (`[origin] tls_port`, \
+             else the port of `[origin] address`): a TLS server must listen there too, not only \
+             plain HTTP."
+        ]
     } else {
-        format!(
+        lines![
             "If the server listens on another port than {port}, fix `[origin] address` (or the \
              route's `origin`)."
-        )
+        ]
     });
     lines
 }
 
-/// 522: no SYN+ACK within the connect timeout.
-fn connect_timeout(after: Duration, c: &Context<'_>) -> Vec<String> {
-    let (ip, port) = split(c.origin);
-    vec![
-        format!(
-            "{} did not answer the edge's connection attempts within {} (`timeouts.connect`): \
-             most often a firewall, iptables or nftables rule, fail2ban or .htaccess rule on the \
-             origin silently drops or rate-limits {EDGE_ADDRESSES}; allow it.",
-            c.origin,
-            span(after)
-        ),
-        format!(
-            "Check that the origin is up and not overloaded: a full listen queue on port {port} \
-             (`ss -ltn`: Recv-Q reaching Send-Q) drops new connections the same way."
-        ),
-        format!(
-            "Check that {ip} is still the server's address: the DNS record (or `[origin] \
-             address`) must hold the address your host gives it today."
-        ),
-        format!("Look for packet loss: `mtr {ip}` from here, and from the origin toward the edge."),
+/// 522: no SYN+ACK within the connect timeout (`after`).
+fn connect_timeout(after: String, c: &Context<'_>) -> Vec<String> {
+    let (origin, (ip, port)) = (c.origin, split(c.origin));
+    lines![
+        "{origin} did not answer the edge's connection attempts within {after} \
+         (`timeouts.connect`): most often a firewall, iptables or nftables rule, fail2ban or \
+         .htaccess rule on the origin silently drops or rate-limits {EDGE}; allow it.",
+        "Check that the origin is up and not overloaded: a full listen queue on port {port} (`ss \
+         -ltn`: Recv-Q reaching Send-Q) drops new connections the same way.",
+        "Check that {ip} is still the server's address: the DNS record (or `[origin] address`) \
+         must hold the address your host gives it today.",
+        "Look for packet loss: `mtr {ip}` from here, and from the origin toward the edge.",
         "Under load, an origin with keep-alive off makes the edge open a connection per request, \
-         which fills its queue: turn keep-alive on."
-            .into(),
+         which fills its queue: turn keep-alive on.",
     ]
 }
 
-/// 522: the request was never acknowledged.
-fn ack_timeout(after: Duration, c: &Context<'_>) -> Vec<String> {
-    vec![
-        format!(
-            "{} completed the TCP handshake but acknowledged none of the request for {} \
-             (`timeouts.ack`): the origin machine is overloaded (CPU, memory, a full receive \
-             queue) or dropping packets.",
-            c.origin,
-            span(after)
-        ),
+/// 522: the request was not acknowledged within `after`.
+fn ack_timeout(after: String, c: &Context<'_>) -> Vec<String> {
+    let origin = c.origin;
+    lines![
+        "{origin} completed the TCP handshake but acknowledged none of the request for {after} \
+         (`timeouts.ack`): the origin machine is overloaded (CPU, memory, a full receive queue) \
+         or dropping packets.",
         "Check for an MTU problem on the path: small handshake packets pass while full-size \
          request packets vanish; ICMP \"fragmentation needed\" must not be filtered, and tunnels \
-         or VPNs need MSS clamping."
-            .into(),
-        format!(
-            "A firewall or IPS that lets the connection open and then drops the edge's traffic \
-             looks the same: allow {EDGE_ADDRESSES}."
-        ),
+         or VPNs need MSS clamping.",
+        "A firewall or IPS that lets the connection open, then drops the edge's traffic, looks \
+         the same: allow {EDGE}.",
     ]
 }
 
 /// 523: no route to the origin.
 fn unreachable(error: &io::Error, c: &Context<'_>) -> Vec<String> {
     let (ip, _) = split(c.origin);
-    let first = if error.kind() == io::ErrorKind::NetworkUnreachable {
-        format!(
-            "This machine has no route to the network of {ip} (`ip route get {ip}`); an IPv6 \
-             address without IPv6 connectivity here is a common cause."
-        )
-    } else {
-        format!(
+    let mut lines = if error.kind() != io::ErrorKind::NetworkUnreachable {
+        lines![
             "The network reported {ip} unreachable: the machine is off or gone from its network, \
              or a router on the way has no route to it."
-        )
+        ]
+    } else if ip.contains(':') {
+        lines![
+            "This machine has no IPv6 route to {ip} (`ip -6 route get {ip}`): give it IPv6 \
+             connectivity, or remove the origin's AAAA record if it is reachable over IPv4."
+        ]
+    } else {
+        lines![
+            "This machine has no route to the network of {ip} (`ip route get {ip}`): check its \
+             default route, and any VPN the origin is only reachable through."
+        ]
     };
-    vec![
-        first,
-        format!(
-            "Check that {ip} is still the origin's address: the A/AAAA record (or `[origin] \
-             address`) must hold the address your host gives it now."
-        ),
-        format!(
-            "Trace the route both ways (`traceroute {ip}` or `mtr {ip}` from here, and from the \
-             origin toward the edge) and give the output to the network's provider."
-        ),
-    ]
+    lines.extend(lines![
+        "Check that {ip} is still the origin's address: the A/AAAA record (or `[origin] address`) \
+         must hold the address your host gives it now.",
+        "Trace the route both ways (`traceroute {ip}` or `mtr {ip}` from here, and from the \
+         origin toward the edge) and give the output to the network's provider.",
+    ]);
+    lines
 }
 
-/// 524: no response head within the read timeout.
-fn read_timeout(after: Duration, c: &Context<'_>) -> Vec<String> {
-    vec![
-        format!(
-            "{} took the request but sent no response head within {} (`timeouts.read`): find the \
-             slow request in its logs; long work (reports, exports, batch jobs) should answer at \
-             once with a job id and let the client poll a status URL.",
-            c.origin,
-            span(after)
-        ),
-        "Check that the origin is not overloaded: all workers busy, a slow database or a \
-         backend it waits on (slow query log, worker pool size)."
-            .into(),
+/// 524: no response head within the read timeout (`after`).
+fn read_timeout(after: String, c: &Context<'_>) -> Vec<String> {
+    let origin = c.origin;
+    lines![
+        "{origin} took the request but sent no response head within {after} (`timeouts.read`): \
+         find the slow request in its logs; long work (reports, exports, batch jobs) should \
+         answer at once with a job id and let the client poll a status URL.",
+        "Check that the origin is not overloaded: all workers busy, a slow database or a backend \
+         it waits on (slow query log, worker pool size).",
         "If requests truly need longer, raise `timeouts.read` (up to 6000s); in production only \
          Enterprise plans can raise Cloudflare's (`proxy_read_timeout`), others stay at 100s \
-         (125s today)."
-            .into(),
-        "Serve requests that routinely take minutes, such as large exports, from a host name \
-         that is not proxied (DNS only), so the edge's timeout does not apply."
-            .into(),
+         (125s today).",
+        "Serve requests that routinely take minutes, such as large exports, from a host name that \
+         is not proxied (DNS only), so the edge's timeout does not apply.",
     ]
 }
 
-/// 524: the origin stopped taking the request.
-fn write_timeout(after: Duration, c: &Context<'_>) -> Vec<String> {
-    vec![
-        format!(
-            "{} stopped reading the request body for {} (`timeouts.write`): check how it handles \
-             uploads (a worker blocked before reading the body, a full disk for temporary files) \
-             and its error log.",
-            c.origin,
-            span(after)
-        ),
-        "An origin that refuses a large body should answer 413 at once rather than stop \
-         reading: check its body size limits."
-            .into(),
-        "Check that the origin is not overloaded; raise `timeouts.write` only if slow uploads \
-         are expected."
-            .into(),
+/// 524: the origin took no request data for `after`.
+fn write_timeout(after: String, c: &Context<'_>) -> Vec<String> {
+    let origin = c.origin;
+    lines![
+        "{origin} stopped reading the request body for {after} (`timeouts.write`): check how it \
+         handles uploads (a worker blocked before reading the body, a full disk for temporary \
+         files) and its error log.",
+        "An origin that refuses a large body should answer 413 at once rather than stop reading: \
+         check its body size limits.",
+        "Check that the origin is not overloaded; raise `timeouts.write` only if slow uploads are \
+         expected.",
     ]
 }
 
 /// 525: the TLS handshake failed. The precise cause first, then the article's usual checks
 /// it does not already cover.
 fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) -> Vec<String> {
-    let (origin, host) = (c.origin, c.host);
-    let (_, port) = split(origin);
-    let versions = "The origin must offer TLS 1.2 or 1.3 (edgecase offers only those): enable \
-                    one of them on its TLS server.";
-    let ciphers = format!(
-        "The origin found nothing in common with what edgecase offers (alert `{}`): enable TLS \
-         1.3, or TLS 1.2 ECDHE suites with AES-GCM or ChaCha20-Poly1305, and the X25519 or P-256 \
-         group; compare with {}.",
-        handshake.tag(),
-        s_client(c, "", "")
-    );
-    let client_certificate = "The origin asks for a client certificate (mutual TLS, like \
-                              Authenticated Origin Pulls) and edgecase presents none: turn that \
-                              requirement off on the staging origin.";
-    let sni = format!(
+    let (origin, host, ssl, (_, port)) = (c.origin, c.host, c.ssl, split(c.origin));
+    let probe = s_client(c, "", "");
+    // The alert's name, without the tag's `alert:` prefix.
+    let alert = handshake.tag().trim_start_matches("alert:");
+    let versions = lines![
+        "The origin must offer TLS 1.2 or 1.3 (edgecase offers only those): enable one of them \
+         on its TLS server."
+    ];
+    let ciphers = lines![
+        "The origin found nothing in common with what edgecase offers (alert `{alert}`): enable \
+         TLS 1.3, or TLS 1.2 ECDHE suites with AES-GCM or ChaCha20-Poly1305, and the X25519 or \
+         P-256 group; compare with {probe}."
+    ];
+    let client_certificate = lines![
+        "The origin asks for a client certificate (mutual TLS, like Authenticated Origin Pulls) \
+         and edgecase presents none: turn that requirement off on the staging origin."
+    ];
+    let sni = lines![
         "The origin does not recognise the name {host} sent as SNI: add a site (server block, \
          virtual host) with a certificate for {host}, or set `[origin] sni` to a name it serves."
-    );
+    ];
     let first = match handshake {
-        HandshakeFailure::NoTls { http: true } => format!(
+        HandshakeFailure::NoTls { http: true } => lines![
             "{origin} answered plain HTTP where TLS was expected: set `[origin] tls_port` to the \
              port your HTTPS server uses (usually 443), or use ssl = \"flexible\" if the origin \
              has no HTTPS."
-        ),
-        HandshakeFailure::NoTls { http: false } => format!(
+        ],
+        HandshakeFailure::NoTls { http: false } => lines![
             "{origin} answered with something that is neither TLS nor HTTP: another service sits \
              on port {port}; check `[origin] tls_port` and `[origin] address`."
-        ),
-        HandshakeFailure::Closed => format!(
-            "{origin} hung up during the handshake: often no certificate is configured for \
-             {host} (no matching site and no default one), or the server refuses the SNI; read \
-             its error log."
-        ),
-        HandshakeFailure::Reset(_) => format!(
+        ],
+        HandshakeFailure::Closed => lines![
+            "{origin} hung up during the handshake: often no certificate is configured for {host} \
+             (no matching site and no default one), or the server refuses the SNI; read its \
+             error log."
+        ],
+        HandshakeFailure::Reset(_) => lines![
             "{origin} reset the connection during the handshake: its error log at this time, or \
-             a firewall or IPS resetting TLS from {EDGE_ADDRESSES}, will say why."
-        ),
-        HandshakeFailure::Timeout { after } => format!(
-            "TCP to {origin} opened but the TLS handshake did not finish within {} \
-             (`timeouts.connect`): the server is overloaded, or the port accepts connections \
-             without speaking TLS first (a listener expecting the PROXY protocol, say).",
-            span(*after)
-        ),
-        HandshakeFailure::Alert(alert) => match u8::from(*alert) {
+             a firewall or IPS resetting TLS from {EDGE}, will say why."
+        ],
+        HandshakeFailure::Timeout { after } => {
+            let after = span(*after);
+            lines![
+                "TCP to {origin} opened but the TLS handshake did not finish within {after} \
+                 (`timeouts.connect`): the server is overloaded, or the port accepts connections \
+                 without speaking TLS first (a listener expecting the PROXY protocol, say)."
+            ]
+        }
+        HandshakeFailure::Alert(description) => match u8::from(*description) {
             112 => sni.clone(),
-            70 => versions.into(),
-            40 | 71 => ciphers,
-            41 | 42 | 116 => client_certificate.into(),
-            _ => format!(
-                "The origin ended the handshake with the TLS alert `{}`: its TLS error log says \
-                 what it objected to.",
-                handshake.tag()
-            ),
+            70 => versions.clone(),
+            40 | 71 => ciphers.clone(),
+            41 | 42 | 116 => client_certificate,
+            _ => lines![
+                "The origin ended the handshake with the TLS alert `{alert}`: its TLS error log \
+                 says what it objected to."
+            ],
         },
-        HandshakeFailure::ProtocolVersion(_) => versions.into(),
-        HandshakeFailure::NoSharedCipher(_) => format!(
+        HandshakeFailure::ProtocolVersion(_) => versions.clone(),
+        HandshakeFailure::NoSharedCipher(_) => lines![
             "No cipher suite in common: edgecase offers TLS 1.3 suites and TLS 1.2 ECDHE suites \
              with AES-GCM or ChaCha20-Poly1305 (no CBC, no RSA key exchange); enable one of them \
              on {origin}."
-        ),
-        HandshakeFailure::NoSharedGroup(_) => format!(
+        ],
+        HandshakeFailure::NoSharedGroup(_) => lines![
             "No key-exchange group in common: enable X25519, P-256 (secp256r1) or P-384 \
              (secp384r1) on {origin}."
-        ),
-        HandshakeFailure::NoCertificate => format!(
-            "{origin} sent no certificate: install one for {host} on its TLS server (any CA's, \
-             or a free Cloudflare Origin CA certificate)."
-        ),
-        HandshakeFailure::Incompatible(error) => format!(
+        ],
+        HandshakeFailure::NoCertificate => lines![
+            "{origin} sent no certificate: install one for {host} on its TLS server (any CA's, or \
+             a free Cloudflare Origin CA certificate)."
+        ],
+        HandshakeFailure::Incompatible(error) => lines![
             "The origin requires a TLS feature edgecase does not implement ({error}): look for \
              unusual requirements in its TLS settings."
-        ),
-        HandshakeFailure::Misbehaved(_) => format!(
+        ],
+        HandshakeFailure::Misbehaved(_) => lines![
             "The TLS stack on {origin} broke the protocol: update the origin's TLS library or \
              terminator, and look for a middlebox rewriting the traffic."
-        ),
-        HandshakeFailure::Other(_) => format!(
+        ],
+        HandshakeFailure::Other(_) => lines![
             "The handshake failed on an I/O error: check the origin's error log and the network \
              between the edge and {origin}."
-        ),
+        ],
     };
-    // Whether the first line already covers versions, ciphers or groups.
+    // Whether the first line already covers versions, cipher suites or groups.
     let negotiation = match handshake {
         HandshakeFailure::ProtocolVersion(_)
         | HandshakeFailure::NoSharedCipher(_)
         | HandshakeFailure::NoSharedGroup(_) => true,
-        HandshakeFailure::Alert(alert) => matches!(u8::from(*alert), 40 | 70 | 71),
+        HandshakeFailure::Alert(description) => matches!(u8::from(*description), 40 | 70 | 71),
         _ => false,
     };
-    let mut lines = vec![first.clone()];
-    let mut add = |line: String| {
-        if line != first {
-            lines.push(line);
-        }
-    };
-    if !matches!(handshake, HandshakeFailure::NoCertificate) {
-        add(format!(
+    // The article's usual causes, less those the first line settles; none but the fallback
+    // while the port does not speak TLS at all.
+    let speaks_tls = !matches!(handshake, HandshakeFailure::NoTls { .. });
+    let unclear = matches!(
+        handshake,
+        HandshakeFailure::Closed
+            | HandshakeFailure::Reset(_)
+            | HandshakeFailure::Timeout { .. }
+            | HandshakeFailure::Other(_)
+    );
+    let mut usual = Vec::new();
+    if speaks_tls && !matches!(handshake, HandshakeFailure::NoCertificate) {
+        usual.extend(lines![
             "A valid certificate for {host} must be installed on the origin's TLS server (a free \
              Cloudflare Origin CA certificate will do)."
-        ));
+        ]);
     }
-    if !matches!(handshake, HandshakeFailure::NoTls { .. }) {
-        add(format!(
-            "Port {port} must be open and speak TLS: test it with {}.",
-            s_client(c, "", "")
-        ));
+    if unclear {
+        usual.extend(lines![
+            "Port {port} must be open and speak TLS: test it with {probe}."
+        ]);
     }
-    add(sni);
-    if !negotiation {
-        add(
+    if speaks_tls && !negotiation {
+        usual.extend(sni);
+        usual.extend(lines![
             "Cipher suites and versions must overlap edgecase's: TLS 1.3, or TLS 1.2 with ECDHE \
              and AES-GCM or ChaCha20-Poly1305."
-                .into(),
-        );
+        ]);
     }
-    if !matches!(handshake, HandshakeFailure::Reset(_)) {
-        add(
+    if speaks_tls && !matches!(handshake, HandshakeFailure::Reset(_)) {
+        usual.extend(lines![
             "Read the origin's error log at the time of the failure for handshakes it reset or \
              refused."
-                .into(),
-        );
+        ]);
     }
-    add(format!(
+    usual.extend(lines![
         "If the origin cannot serve TLS at all, ssl = \"flexible\" keeps HTTPS for visitors and \
-         plain HTTP to the origin (the mode here is \"{}\").",
-        c.ssl
-    ));
-    lines
+         plain HTTP to the origin (the mode here is \"{ssl}\")."
+    ]);
+    usual.retain(|line| !first.contains(line));
+    [first, usual].concat()
 }
 
 /// 526: the certificate was refused, by reason.
 fn certificate_refused(reason: CertificateReason, c: &Context<'_>) -> Vec<String> {
-    let (origin, host) = (c.origin, c.host);
-    let first = match reason {
-        CertificateReason::Expired => format!(
+    let (origin, host, ssl) = (c.origin, c.host, c.ssl);
+    let (dates, chain) = (
+        s_client(c, "", " | openssl x509 -noout -dates"),
+        s_client(c, " -showcerts", ""),
+    );
+    let mut lines = match reason {
+        CertificateReason::Expired => lines![
             "The certificate on {origin} has expired: renew it, install the renewed file and \
-             reload the server; check its dates with {}.",
-            s_client(c, "", " | openssl x509 -noout -dates")
-        ),
-        CertificateReason::NotYetValid => "The certificate's validity starts in the future: \
-             check the clocks of this machine and of the origin (NTP), and the dates the \
-             certificate was issued with."
-            .into(),
-        CertificateReason::SelfSigned => format!(
+             reload the server; check its dates with {dates}."
+        ],
+        CertificateReason::NotYetValid => lines![
+            "The certificate's validity starts in the future: check the clocks of this machine \
+             and of the origin (NTP), and the dates the certificate was issued with."
+        ],
+        CertificateReason::SelfSigned => lines![
             "{origin} serves a self-signed certificate: replace it with one from a public CA or a \
-             Cloudflare Origin CA certificate; here, listing it in `[origin] ca` makes it trusted, \
-             and ssl = \"full\" accepts it unchecked."
-        ),
-        CertificateReason::Untrusted => "The certificate does not chain to a trusted root: serve \
-             the full chain (leaf then intermediates, e.g. fullchain.pem); for a private CA or \
-             Cloudflare Origin CA, add its root to `[origin] ca`."
-            .into(),
-        CertificateReason::NameMismatch => format!(
+             Cloudflare Origin CA certificate; here, listing it in `[origin] ca` makes it \
+             trusted, and ssl = \"full\" accepts it unchecked."
+        ],
+        CertificateReason::Untrusted => lines![
+            "The certificate does not chain to a trusted root: serve the full chain (leaf then \
+             intermediates, e.g. fullchain.pem); for a private CA or Cloudflare Origin CA, add \
+             its root to `[origin] ca`."
+        ],
+        CertificateReason::NameMismatch => lines![
             "The certificate does not carry {host} in its Common Name or Subject Alternative \
-             Names: reissue it with {host} (or a wildcard covering it), or set `[origin] sni` to a \
-             name it carries."
-        ),
-        CertificateReason::Revoked => "The certificate is revoked by a list in `[origin] crl`: \
-             issue and install a new one (or drop an outdated CRL file)."
-            .into(),
-        CertificateReason::BadSignature => "A signature in the chain does not verify: the \
-             intermediate served does not belong to this certificate, or a file is corrupt; \
-             reinstall the chain your CA issued with it."
-            .into(),
-        CertificateReason::Invalid => "The certificate is malformed or not meant for a TLS \
-             server (its extended key usage must allow serverAuth): inspect it with `openssl \
-             x509 -text -noout` and reissue it."
-            .into(),
+             Names: reissue it with {host} (or a wildcard covering it), or set `[origin] sni` to \
+             a name it carries."
+        ],
+        CertificateReason::Revoked => lines![
+            "The certificate is revoked by a list in `[origin] crl`: issue and install a new one \
+             (or drop an outdated CRL file)."
+        ],
+        CertificateReason::BadSignature => lines![
+            "A signature in the chain does not verify: the intermediate served does not belong to \
+             this certificate, or a file is corrupt; reinstall the chain your CA issued with it."
+        ],
+        CertificateReason::Invalid => lines![
+            "The certificate is malformed or not meant for a TLS server (its extended key usage \
+             must allow serverAuth): inspect it with `openssl x509 -text -noout` and reissue it."
+        ],
     };
-    vec![
-        first,
-        format!(
-            "Look at what {origin} serves for {host}: {}.",
-            s_client(c, " -showcerts", "")
-        ),
-        format!(
-            "ssl = \"{}\" checks the certificate; ssl = \"full\" accepts any, for an origin that \
-             cannot get a valid one.",
-            c.ssl
-        ),
-    ]
+    lines.extend(lines![
+        "Look at what {origin} serves for {host}: {chain}.",
+        "ssl = \"{ssl}\" checks the certificate; ssl = \"full\" accepts any, for an origin that \
+         cannot get a valid one.",
+    ]);
+    lines
 }
 
 /// 530 with error 1016: the origin's name did not resolve.
@@ -621,132 +599,127 @@ fn dns_failed(dns: &DnsFailure, c: &Context<'_>) -> Vec<String> {
     let name = if dns.name.is_empty() {
         split(c.origin).0
     } else {
-        dns.name.as_str()
+        &dns.name
     };
-    let first = match &dns.cause {
-        DnsCause::Lookup(_) => format!(
+    let mut lines = match &dns.cause {
+        DnsCause::Lookup(_) => lines![
             "{name} did not resolve: check that its A/AAAA record exists and that `[origin] \
              address` spells it right (`dig {name}` or `getent hosts {name}` on this machine)."
-        ),
+        ],
         DnsCause::NoAddress => {
-            format!("{name} exists but has no A or AAAA record: add one pointing at the origin.")
+            lines!["{name} exists but has no A or AAAA record: add one pointing at the origin."]
         }
-        DnsCause::NotInStaticHosts => format!(
+        DnsCause::NotInStaticHosts => lines![
             "`[dns] system = false`, so only `[dns] hosts` resolves, and {name} is not listed \
              there: add it with the origin's address, or set system = true."
-        ),
-        DnsCause::Timeout { after } => format!(
-            "The resolver gave no answer for {name} within {} (the lookup counts against \
-             `timeouts.connect`): check that the name servers in /etc/resolv.conf answer, or pin \
-             the name in `[dns] hosts`.",
-            span(*after)
-        ),
+        ],
+        DnsCause::Timeout { after } => {
+            let after = span(*after);
+            lines![
+                "The resolver gave no answer for {name} within {after} (the lookup counts against \
+                 `timeouts.connect`): check that the name servers in /etc/resolv.conf answer, or \
+                 pin the name in `[dns] hosts`."
+            ]
+        }
         DnsCause::Emulated => {
-            return vec![
-                "This 530 (error 1016) was served by a fault rule (`status = 530`), not by a \
-                 real lookup: remove the rule or let it expire (`GET /faults` lists them)."
-                    .into(),
+            return lines![
+                "This 530 (error 1016) was served by a fault rule (`status = 530`), not by a real \
+                 lookup: remove the rule or let it expire (`GET /faults` lists them)."
             ];
         }
     };
-    let mut lines = vec![first];
     if !matches!(dns.cause, DnsCause::NotInStaticHosts) {
-        lines.push(format!(
+        lines.extend(lines![
             "For a staging name with no public record, list {name} in `[dns] hosts` instead."
-        ));
+        ]);
     }
-    lines.push(
-        "In production, the DNS record for the origin must exist and point at the server (a \
-         CNAME to a name that no longer resolves is a classic 1016)."
-            .into(),
-    );
+    lines.extend(lines![
+        "In production, the DNS record for the origin must exist and point at the server (a CNAME \
+         to a name that no longer resolves is a classic 1016)."
+    ]);
     lines
 }
 
 /// The origin itself answered 502 or 504.
 fn gateway(status: u16, c: &Context<'_>) -> Vec<String> {
-    let first = if status == 504 {
-        "The origin itself answered 504: a proxy on it waited too long for its backend; find the \
-         slow or stuck application or service behind it."
+    let (host, fetch) = (c.host, fetch(c));
+    let mut lines = if status == 504 {
+        lines![
+            "The origin itself answered 504: a proxy on it waited too long for its backend; find \
+             the slow or stuck application or service behind it."
+        ]
     } else {
-        "The origin itself answered 502: a proxy or load balancer on it got no valid answer from \
-         its backend (application server, PHP-FPM, upstream service); check that it runs."
+        lines![
+            "The origin itself answered {status}: a proxy or load balancer on it got no valid \
+             answer from its backend (application server, PHP-FPM, upstream service); check \
+             that the backend runs."
+        ]
     };
-    vec![
-        first.into(),
-        format!(
-            "Check that the origin serves the host name {}: {}.",
-            c.host,
-            fetch(c)
-        ),
+    lines.extend(lines![
+        "Check that the origin serves the host name {host}: {fetch}.",
         "Look for excess load, crashes or network outages on the origin and the services it \
-         calls."
-            .into(),
-    ]
+         calls.",
+    ]);
+    lines
 }
 
 /// 527: a failure behind Railgun's listener; its own causes, then the inner failure's.
 fn railgun(inner: &OriginFailure, c: &Context<'_>) -> Vec<String> {
-    let (ip, port) = split(c.origin);
-    let specific = match inner {
-        OriginFailure::ConnectTimeout { .. } | OriginFailure::AckTimeout { .. } => Some(format!(
-            "The Railgun listener could not reach {} in time: test from the listener's machine \
-             with `nc -vz {ip} {port}`.",
-            c.origin
-        )),
-        OriginFailure::ReadTimeout { after } => Some(format!(
-            "The origin did not answer the listener within its LAN timeout ({}, `[railgun] \
-             lan_timeout`, 30s by default): raise it if the origin is slow by design, otherwise \
-             find why it is overloaded.",
-            span(*after)
-        )),
-        OriginFailure::Refused(_) => Some(
+    let (origin, host, (ip, port)) = (c.origin, c.host, split(c.origin));
+    let mut lines = match inner {
+        OriginFailure::ConnectTimeout { .. } | OriginFailure::AckTimeout { .. } => lines![
+            "The Railgun listener could not reach {origin} in time: test from the listener's \
+             machine with `nc -vz {ip} {port}`."
+        ],
+        OriginFailure::ReadTimeout { after } => {
+            let after = span(*after);
+            lines![
+                "The origin did not answer the listener within its LAN timeout ({after}, \
+                 `[railgun] lan_timeout`, 30s by default): raise it if the origin is slow by \
+                 design, otherwise find why it is overloaded."
+            ]
+        }
+        OriginFailure::Refused(_) => lines![
             "The origin refused the listener: allow the listener's address in the origin's \
              firewall."
-                .to_owned(),
-        ),
-        OriginFailure::TlsHandshake(_) | OriginFailure::InvalidCertificate(_) => Some(format!(
+        ],
+        OriginFailure::TlsHandshake(_) | OriginFailure::InvalidCertificate(_) => lines![
             "TLS from the listener failed: port {port} must be open and present a certificate \
-             carrying {} in its SAN or CN, with the SSL mode full or full_strict.",
-            c.host
-        )),
-        _ => None,
+             carrying {host} in its SAN or CN, and the SSL mode must be full or full_strict."
+        ],
+        _ => Vec::new(),
     };
-    let mut lines: Vec<String> = specific.into_iter().collect();
-    lines.push(format!(
+    lines.extend(lines![
         "Between the Railgun listener and the origin, look for firewall interference and packet \
          loss (`mtr {ip}` from the listener's machine)."
-    ));
+    ]);
     lines.extend(checks(inner, c));
     lines
 }
 
 /// 500: edgecase itself failed.
 fn internal(error: &io::Error, c: &Context<'_>) -> Vec<String> {
-    let first = match error.raw_os_error() {
-        Some(libc::EMFILE | libc::ENFILE) => format!(
-            "edgecase itself ran out of file descriptors opening a socket to {}: raise its limit \
-             (`ulimit -n`, or LimitNOFILE= in a systemd unit) or lower the load; the origin is \
-             not at fault.",
-            c.origin
-        ),
-        _ if error.kind() == io::ErrorKind::AddrNotAvailable => format!(
-            "edgecase ran out of local ports for connections to {}: widen \
-             net.ipv4.ip_local_port_range, or keep more idle connections (`[origin] max_idle`).",
-            c.origin
-        ),
-        _ => format!(
-            "edgecase itself could not open a socket to {} ({error}); the origin is not at \
-             fault.",
-            c.origin
-        ),
+    let origin = c.origin;
+    let mut lines = match error.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE) => lines![
+            "edgecase itself ran out of file descriptors opening a socket to {origin}: raise its \
+             limit (`ulimit -n`, or LimitNOFILE= in a systemd unit) or lower the load; the origin \
+             is not at fault."
+        ],
+        _ if error.kind() == io::ErrorKind::AddrNotAvailable => lines![
+            "edgecase ran out of local ports for connections to {origin}: widen \
+             net.ipv4.ip_local_port_range, or keep more idle connections (`[origin] max_idle`)."
+        ],
+        _ => lines![
+            "edgecase itself could not open a socket to {origin} ({error}); the origin is not at \
+             fault."
+        ],
     };
-    vec![
-        first,
+    lines.extend(lines![
         "Check the machine running edgecase: open descriptors (`ls /proc/<pid>/fd | wc -l`) \
          against its limit, free memory and local ports."
-            .into(),
-    ]
+    ]);
+    lines
 }
 
 /// Whether `mode` may reach the origin over TLS.
@@ -757,12 +730,12 @@ fn uses_tls(mode: SslMode) -> bool {
     }
 }
 
-/// `host:port` as (host, port), IPv6 brackets removed; no port gives an empty one.
+/// `host:port` as (host, port), IPv6 brackets removed; without a port, (`origin`, "").
 fn split(origin: &str) -> (&str, &str) {
-    let (host, port) = origin.rsplit_once(':').unwrap_or((origin, ""));
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match port.parse::<u16>() {
-        Ok(_) if !host.is_empty() => (host, port),
+    match origin.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            (host.trim_start_matches('[').trim_end_matches(']'), port)
+        }
         _ => (origin, ""),
     }
 }
@@ -777,13 +750,11 @@ fn fetch(c: &Context<'_>) -> String {
     }
 }
 
-/// An `openssl s_client` command against the origin, with the SNI the edge sends (unless
-/// `[origin] sni` says otherwise), with more `options` and a `pipe` after it.
+/// An `openssl s_client` command against the origin with the SNI the edge sends (unless
+/// `[origin] sni` says otherwise), more `options`, and a `pipe` after it.
 fn s_client(c: &Context<'_>, options: &str, pipe: &str) -> String {
-    format!(
-        "`openssl s_client -connect {} -servername {}{options} </dev/null{pipe}`",
-        c.origin, c.host
-    )
+    let (origin, host) = (c.origin, c.host);
+    format!("`openssl s_client -connect {origin} -servername {host}{options} </dev/null{pipe}`")
 }
 
 /// A duration as the config writes it: `15s`, `250ms`.
@@ -797,9 +768,3 @@ fn span(duration: Duration) -> String {
 
 #[cfg(test)]
 mod tests;
-
-/// TEMP: what to check when the response body broke off.
-pub fn body_aborted(abort: &crate::origin::body::BodyAbort, context: &Context<'_>) -> Vec<String> {
-    let _ = (abort, context);
-    vec!["TEMP".into()]
-}

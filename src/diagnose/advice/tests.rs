@@ -184,14 +184,21 @@ async fn every_failure_has_checks_that_read_as_sentences() {
     }
 }
 
-#[test]
-fn the_other_checks_read_as_sentences() {
+#[tokio::test]
+async fn the_other_checks_read_as_sentences() {
     let c = context(SslMode::Full);
     let failed = [
         "192.0.2.9:80 refused".to_owned(),
         "[2001:db8::9]:80 timed out".to_owned(),
     ];
     assert_sentences("keep-alive", &keep_alive_off(&c));
+    let stalled = BodyAbort::Stalled {
+        after: Duration::from_secs(100),
+    };
+    assert_sentences("body stalled", &body_aborted(&stalled, &c));
+    assert!(body_aborted(&stalled, &c)[0].contains("100s"));
+    let broken = BodyAbort::Origin(hyper_error().await);
+    assert_sentences("body broke", &body_aborted(&broken, &c));
     assert_sentences("other addresses", &other_addresses_failed(&failed, &c));
     assert_sentences("no other address", &other_addresses_failed(&[], &c));
     for days in [-1, 0, 1, 14] {
@@ -230,6 +237,19 @@ fn connection_checks_name_the_origin_address_and_port() {
     );
     assert!(read[0].contains("100s"), "{read:?}");
     assert!(says(&read, "6000s"), "{read:?}");
+}
+
+#[test]
+fn no_route_to_an_ipv6_origin_points_at_ipv6() {
+    let c = Context {
+        origin: "[2001:db8::1]:443",
+        ..context(SslMode::Off)
+    };
+    let unreachable = OriginFailure::Unreachable(io(io::ErrorKind::NetworkUnreachable));
+    let lines = checks(&unreachable, &c);
+    assert!(lines[0].contains("IPv6 route to 2001:db8::1"), "{lines:?}");
+    let v4 = checks(&unreachable, &context(SslMode::Off));
+    assert!(v4[0].contains("`ip route get 192.0.2.10`"), "{v4:?}");
 }
 
 #[test]
@@ -276,13 +296,19 @@ fn handshake_checks_start_with_the_precise_cause() {
     }));
     assert!(plain.contains("plain HTTP") && plain.contains("`[origin] tls_port`"));
     assert!(plain.contains("flexible"), "{plain}");
+    let not_tls = OriginFailure::TlsHandshake(HandshakeFailure::NoTls { http: false });
+    assert_eq!(
+        checks(&not_tls, &c).len(),
+        2,
+        "only the port and the fallback matter"
+    );
     let sni = first(alert(112));
     assert!(
         sni.contains(HOST) && sni.contains("`[origin] sni`"),
         "{sni}"
     );
     assert!(first(alert(116)).contains("client certificate"));
-    assert!(first(alert(80)).contains("alert:internal_error"));
+    assert!(first(alert(80)).contains("alert `internal_error`"));
     let cipher = first(OriginFailure::TlsHandshake(
         HandshakeFailure::NoSharedCipher(rustls_error()),
     ));
