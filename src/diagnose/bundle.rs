@@ -135,7 +135,7 @@ pub fn summary(diagnosis: &Diagnosis) -> String {
                 .cause
                 .map_or_else(|| "-".to_owned(), |c| c.to_owned()),
         ),
-        ("Time", format!("{at} (time zone UTC; {})", diagnosis.time)),
+        ("Time", format!("{at} ({})", diagnosis.time)),
         ("URL", diagnosis.subject.url.clone()),
         ("Ray ID", diagnosis.ray.clone()),
         (

@@ -8,7 +8,7 @@ use rustls::AlertDescription;
 use tokio::io::AsyncWriteExt;
 
 use super::*;
-use crate::failure::CertificateFailure;
+use crate::failure::{CertificateFailure, CertificateReason, HandshakeFailure};
 
 const ORIGIN: &str = "192.0.2.10:8443";
 const HOST: &str = "staging.example.test";
