@@ -139,3 +139,49 @@ fn classify_connect_error(e: io::Error, connect: Duration) -> OriginFailure {
         _ => OriginFailure::Unreachable(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records every attempt: address, and `None` or the failure's tag.
+    #[derive(Default)]
+    struct Log(Vec<(SocketAddr, Option<&'static str>)>, Vec<SocketAddr>);
+
+    impl Attempts for Log {
+        fn trying(&mut self, addr: SocketAddr) {
+            self.1.push(addr);
+        }
+        fn tried(&mut self, attempt: Attempt<'_>) {
+            self.0
+                .push((attempt.addr, attempt.failure.map(OriginFailure::tag)));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_attempt_is_reported_in_order_until_one_connects() {
+        // A port bound but not listening refuses (and stays ours); the listener accepts.
+        let bound = TcpSocket::new_v4().expect("a socket");
+        bound
+            .bind("127.0.0.1:0".parse().expect("an address"))
+            .expect("bind");
+        let refusing = bound.local_addr().expect("addr");
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let accepting = open.local_addr().expect("addr");
+        let mut log = Log::default();
+        let limit = Duration::from_secs(2);
+        let stream = connect(&[refusing, accepting, refusing], limit, limit, &mut log).await;
+        assert!(stream.is_ok(), "{:?}", stream.err());
+        assert_eq!(log.1, [refusing, accepting]);
+        assert_eq!(
+            log.0,
+            [(refusing, Some("refused")), (accepting, None::<&str>)]
+        );
+        let mut last = None;
+        let failed = connect(&[refusing], limit, limit, &mut last).await;
+        assert_eq!(failed.err().map(|f| f.tag()), Some("refused"));
+        assert_eq!(last, Some(refusing));
+    }
+}
