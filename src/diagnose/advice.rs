@@ -484,7 +484,11 @@ fn railgun(inner: &OriginFailure, c: &Context<'_>) -> Vec<String> {
         "Between the Railgun listener and the origin, look for firewall interference and packet \
          loss (`mtr {ip}` from the listener's machine)."
     ]);
-    lines.extend(checks(inner, c));
+    // Behind Railgun the LAN timeout replaces `timeouts.read`: the read timeout's own advice
+    // (which names `timeouts.read`) would send the owner to the wrong key.
+    if !matches!(inner, OriginFailure::ReadTimeout { .. }) {
+        lines.extend(checks(inner, c));
+    }
     lines
 }
 

@@ -115,7 +115,12 @@ pub fn summary(diagnosis: &Diagnosis) -> String {
             .code
             .map(|c| format!(" (error {c})"))
             .unwrap_or_default();
-        format!("{} {}{code}", verdict.status, verdict.title)
+        let cut_short = if verdict.cut_short {
+            " from the origin, its body cut short"
+        } else {
+            ""
+        };
+        format!("{} {}{code}{cut_short}", verdict.status, verdict.title)
     };
     let failure = diagnosis
         .stages

@@ -15,6 +15,7 @@ pub fn describe(chain: &[CertificateDer<'_>], now: SystemTime) -> Option<Certifi
     let leaf = chain.first()?;
     let (_, cert) = X509Certificate::from_der(leaf).ok()?;
     let validity = cert.validity();
+    let not_before = validity.not_before.timestamp();
     let not_after = validity.not_after.timestamp();
     let now = now
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -23,9 +24,10 @@ pub fn describe(chain: &[CertificateDer<'_>], now: SystemTime) -> Option<Certifi
         subject: cert.subject().to_string(),
         sans: names(&cert),
         issuer: cert.issuer().to_string(),
-        not_before: rfc3339(validity.not_before.timestamp()),
+        not_before: rfc3339(not_before),
         not_after: rfc3339(not_after),
         days_left: (not_after - now).div_euclid(86_400),
+        days_until_valid: (not_before > now).then(|| (not_before - now).div_euclid(86_400)),
         self_signed: cert.issuer().as_raw() == cert.subject().as_raw(),
         chain_length: chain.len(),
     })
@@ -82,6 +84,7 @@ mod tests {
         assert_eq!(info.chain_length, 1);
         assert!((360..=366).contains(&info.days_left), "{}", info.days_left);
         assert!(info.not_after.ends_with('Z'), "{}", info.not_after);
+        assert_eq!(info.days_until_valid, None);
         assert_eq!(describe(&[], SystemTime::now()), None);
     }
 }

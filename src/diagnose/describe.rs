@@ -50,10 +50,11 @@ pub(super) fn certificate_lines(details: &TlsDetails) -> Vec<String> {
                 ""
             }
         ));
-        let left = if cert.days_left < 0 {
-            format!("expired {} days ago", -cert.days_left)
-        } else {
-            format!("{} days left", cert.days_left)
+        let left = match cert.days_until_valid {
+            _ if cert.days_left < 0 => format!("expired {} days ago", -cert.days_left),
+            Some(0) => "not valid until later today".to_owned(),
+            Some(days) => format!("not valid for another {days} days"),
+            None => format!("{} days left", cert.days_left),
         };
         lines.push(format!(
             "valid from {} to {} ({left}); chain of {}",

@@ -83,6 +83,8 @@ pub struct StageFailure {
     pub cause: &'static str,
     /// What went wrong, in a sentence, with its source.
     pub error: String,
+    /// The origin's answer had started (`status` is the origin's) when its body broke off.
+    pub cut_short: bool,
 }
 
 /// One stage's row.
@@ -212,6 +214,8 @@ pub struct CertificateDetails {
     pub not_after: String,
     /// Whole days from now to `not_after` (negative once expired).
     pub days_left: i64,
+    /// Whole days from now to `not_before` when that is still to come (not valid yet).
+    pub days_until_valid: Option<i64>,
     /// Whether the issuer is the subject itself.
     pub self_signed: bool,
     /// How many certificates the origin sent (leaf included).
@@ -262,6 +266,8 @@ pub struct Verdict {
     pub cause: Option<&'static str>,
     /// The stage that failed.
     pub stage: Option<StageName>,
+    /// The origin's answer reached the visitor, but its body broke off (`cause` says how).
+    pub cut_short: bool,
     /// How many stages warned.
     pub warnings: usize,
 }

@@ -126,9 +126,14 @@ fn verdict(out: &mut String, diagnosis: &Diagnosis) {
     let stage = failed
         .map(|s| format!(", at the {} stage", s.stage.label()))
         .unwrap_or_default();
+    let cut_short = if verdict.cut_short {
+        " from the origin, with its body cut short"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "✗ A visitor would get {} {}{code} (cause {}{stage}){warnings}.",
+        "✗ A visitor would get {} {}{code}{cut_short} (cause {}{stage}){warnings}.",
         verdict.status,
         verdict.title,
         verdict.cause.unwrap_or("unknown")

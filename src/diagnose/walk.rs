@@ -103,6 +103,7 @@ enum Ended {
         status: u16,
         code: Option<u16>,
         cause: &'static str,
+        cut_short: bool,
     },
 }
 
@@ -333,6 +334,7 @@ impl<'a> Walk<'a> {
                 status: failure.status,
                 code: failure.code,
                 cause: failure.cause,
+                cut_short: failure.cut_short,
             },
             // Every early return follows a recorded failure; this is only a guard.
             _ => Ended::Failed {
@@ -340,6 +342,7 @@ impl<'a> Walk<'a> {
                 status: 500,
                 code: None,
                 cause: "internal",
+                cut_short: false,
             },
         }
     }
@@ -373,6 +376,7 @@ impl<'a> Walk<'a> {
                     .to_owned(),
                 cause: None,
                 stage: None,
+                cut_short: false,
                 warnings,
             },
             Ended::Failed {
@@ -380,6 +384,7 @@ impl<'a> Walk<'a> {
                 status,
                 code,
                 cause,
+                cut_short,
             } => Verdict {
                 origin_answer: false,
                 status,
@@ -391,6 +396,7 @@ impl<'a> Walk<'a> {
                 .to_owned(),
                 cause: Some(cause),
                 stage: Some(stage),
+                cut_short,
                 warnings,
             },
         };

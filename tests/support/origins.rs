@@ -268,6 +268,30 @@ impl Origin {
         }
     }
 
+    /// As [`Origin::ok`], listening on exactly `addr` (another loopback address such as
+    /// `127.0.0.2`, port 0 or a given port), for a name that resolves to several addresses.
+    pub async fn ok_at(addr: SocketAddr, body: &'static str) -> io::Result<Origin> {
+        let listener = TcpListener::bind(addr).await?;
+        let canned = Canned::new(200, DEFAULT_HEADERS, body, None);
+        Ok(Self::serve_on(listener, move |stream, log| {
+            serve_canned(stream, log, canned.clone())
+        }))
+    }
+
+    /// As [`Origin::refusing`], bound on exactly `addr` (never listening). Fails when `addr`
+    /// is taken.
+    pub fn refusing_at(addr: SocketAddr) -> io::Result<Origin> {
+        let domain = Domain::for_address(addr);
+        let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+        socket.bind(&SockAddr::from(addr))?;
+        Ok(Origin {
+            addr,
+            log: Log::new(),
+            task: None,
+            _held: vec![socket],
+        })
+    }
+
     /// Accepts, reads and records the request head, then never answers. It keeps reading (and
     /// discarding) whatever follows, so the connection stays open until the peer closes it.
     pub async fn silent() -> Origin {

@@ -152,6 +152,7 @@ impl Walk<'_> {
             code,
             cause: failure.tag(),
             error: error_chain(&failure),
+            cut_short: false,
         };
         self.push_failed(stage, took, seen, details, failed, check);
     }

@@ -8,6 +8,7 @@ use crate::diagnose::advice;
 use crate::diagnose::describe::response_lines;
 use crate::diagnose::report::{Details, HttpDetails, StageFailure, StageName};
 use crate::diagnose::request::{self, End, Sent};
+use crate::origin::body::BodyAbort;
 use crate::origin::exchange::is_stale_connection;
 use crate::origin::pool::Conn;
 
@@ -49,12 +50,7 @@ impl Walk<'_> {
             }
             End::BodyAborted { head, body, abort } => {
                 self.record_answer(&done, &head, body, Some(abort.tag()));
-                let failure = StageFailure {
-                    status: facts_of.status.unwrap_or(0),
-                    code: None,
-                    cause: abort.tag(),
-                    error: abort.to_string(),
-                };
+                let failure = cut_short(facts_of.status, &abort);
                 let check = advice::body_aborted(&abort, &self.context());
                 self.push_failed(StageName::Http, took, seen, details, failure, check);
                 None
@@ -135,12 +131,7 @@ impl Walk<'_> {
             }
             End::BodyAborted { head, body, abort } => {
                 self.record_answer(&done, &head, body, Some(abort.tag()));
-                let failure = StageFailure {
-                    status: facts_of.status.unwrap_or(0),
-                    code: None,
-                    cause: abort.tag(),
-                    error: abort.to_string(),
-                };
+                let failure = cut_short(facts_of.status, &abort);
                 let check = advice::body_aborted(&abort, &self.context());
                 self.push_failed(StageName::KeepAlive, took, seen, details, failure, check);
             }
@@ -172,5 +163,16 @@ impl Walk<'_> {
                 Details::Http(http) => Some(http),
                 _ => None,
             })
+    }
+}
+
+/// The failure of a response whose body broke off after the origin's head (`status`).
+fn cut_short(status: Option<u16>, abort: &BodyAbort) -> StageFailure {
+    StageFailure {
+        status: status.unwrap_or(0),
+        code: None,
+        cause: abort.tag(),
+        error: abort.to_string(),
+        cut_short: true,
     }
 }
