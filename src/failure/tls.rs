@@ -148,9 +148,7 @@ impl CertificateReason {
             Self::Invalid => "invalid_certificate",
         }
     }
-}
 
-impl CertificateReason {
     /// The reason in words: `it has expired`, `it is not valid for the name`...
     pub fn describe(self) -> &'static str {
         match self {
