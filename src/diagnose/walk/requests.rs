@@ -11,62 +11,14 @@ use crate::diagnose::request::{self, End, Sent};
 use crate::origin::body::BodyAbort;
 use crate::origin::exchange::is_stale_connection;
 use crate::origin::pool::Conn;
+use crate::ray::RayId;
 
 impl Walk<'_> {
     /// Stage 4: the request and its whole response. `Some(status)` when the origin's answer
     /// reached the visitor whole.
     pub(super) async fn first_request(&mut self, conn: Conn) -> Option<u16> {
-        let asked = self.asked();
-        let at = SystemTime::now();
-        let timeouts = self.timeouts();
         let ray = self.ray;
-        let sent = request::send(&self.client, conn, &self.pool, &asked, ray, &timeouts).await;
-        let mut seen = vec![format!(
-            "{} (Host {}, cf-ray {ray})",
-            sent.details.request, self.plan.host
-        )];
-        seen.extend(response_lines(&sent, &timeouts));
-        let details = Details::Http(sent.details.clone());
-        let Sent {
-            details: facts_of,
-            facts,
-            took,
-            end,
-        } = sent;
-        let done = Done {
-            asked: &asked,
-            ray,
-            at,
-            details: &facts_of,
-            facts,
-            took,
-        };
-        match end {
-            End::Failed(failure) => {
-                let failure = self.as_visitor_sees(failure);
-                self.record_page(&done, &failure);
-                self.fail_seen(StageName::Http, took, seen, details, failure);
-                None
-            }
-            End::BodyAborted { head, body, abort } => {
-                self.record_answer(&done, &head, body, Some(abort.tag()));
-                let failure = cut_short(facts_of.status, &abort);
-                let check = advice::body_aborted(&abort, &self.context());
-                self.push_failed(StageName::Http, took, seen, details, failure, check);
-                None
-            }
-            End::Answered { head, body } => {
-                self.record_answer(&done, &head, body, None);
-                let status = head.status().as_u16();
-                let check = if status >= 400 {
-                    advice::origin_error_status(status, &self.context())
-                } else {
-                    Vec::new()
-                };
-                self.push(StageName::Http, took, seen, details, check);
-                Some(status)
-            }
-        }
+        self.request(StageName::Http, conn, ray).await
     }
 
     /// Stage 5: a second request on the connection the first one left in the pool.
@@ -82,15 +34,28 @@ impl Walk<'_> {
             );
             return;
         };
-        let asked = self.asked();
         let ray = self.rays.next(self.config.edge.colo);
+        self.request(StageName::KeepAlive, conn, ray).await;
+    }
+
+    /// One request on `conn` as request `ray`, recorded as `stage` (the first request, or the
+    /// keep-alive one): `Some(status)` when the origin's answer reached the visitor whole.
+    async fn request(&mut self, stage: StageName, conn: Conn, ray: RayId) -> Option<u16> {
+        let asked = self.asked();
         let at = SystemTime::now();
         let timeouts = self.timeouts();
         let sent = request::send(&self.client, conn, &self.pool, &asked, ray, &timeouts).await;
-        let mut seen = vec![format!(
-            "a second {} on the same connection (cf-ray {ray})",
-            sent.details.request
-        )];
+        let first = match stage {
+            StageName::KeepAlive => format!(
+                "a second {} on the same connection (cf-ray {ray})",
+                sent.details.request
+            ),
+            _ => format!(
+                "{} (Host {}, cf-ray {ray})",
+                sent.details.request, self.plan.host
+            ),
+        };
+        let mut seen = vec![first];
         seen.extend(response_lines(&sent, &timeouts));
         let details = Details::Http(sent.details.clone());
         let Sent {
@@ -110,9 +75,18 @@ impl Walk<'_> {
         match end {
             End::Answered { head, body } => {
                 self.record_answer(&done, &head, body, None);
-                self.push(StageName::KeepAlive, took, seen, details, Vec::new());
+                let status = head.status().as_u16();
+                let check = if status >= 400 && stage == StageName::Http {
+                    advice::origin_error_status(status, &self.context())
+                } else {
+                    Vec::new()
+                };
+                self.push(stage, took, seen, details, check);
+                Some(status)
             }
-            End::Failed(failure) if is_stale_connection(&failure) => {
+            End::Failed(failure)
+                if stage == StageName::KeepAlive && is_stale_connection(&failure) =>
+            {
                 // The visitor would not see this: the edge sends a bodiless GET again on a
                 // new connection. So no record of it goes in the HAR.
                 seen.push(format!(
@@ -122,18 +96,21 @@ impl Walk<'_> {
                     failure.tag()
                 ));
                 let check = advice::keep_alive_off(&self.context());
-                self.push(StageName::KeepAlive, took, seen, details, check);
+                self.push(stage, took, seen, details, check);
+                None
             }
             End::Failed(failure) => {
                 let failure = self.as_visitor_sees(failure);
                 self.record_page(&done, &failure);
-                self.fail_seen(StageName::KeepAlive, took, seen, details, failure);
+                self.fail_seen(stage, took, seen, details, failure);
+                None
             }
             End::BodyAborted { head, body, abort } => {
                 self.record_answer(&done, &head, body, Some(abort.tag()));
                 let failure = cut_short(facts_of.status, &abort);
                 let check = advice::body_aborted(&abort, &self.context());
-                self.push_failed(StageName::KeepAlive, took, seen, details, failure, check);
+                self.push_failed(stage, took, seen, details, failure, check);
+                None
             }
         }
     }
