@@ -130,15 +130,25 @@ impl Walk<'_> {
         peer: SocketAddr,
         tls: &TlsTarget,
     ) -> Option<Option<CertificateDetails>> {
+        let secured = self.side_handshake(peer, tls).await?.ok()?;
+        let chain = secured.get_ref().1.peer_certificates()?;
+        Some(certificate::describe(chain, SystemTime::now()))
+    }
+
+    /// A handshake with `peer` under `tls` on a connection of its own, beside the walk's;
+    /// `None` when that connection could not be made.
+    async fn side_handshake(
+        &self,
+        peer: SocketAddr,
+        tls: &TlsTarget,
+    ) -> Option<Result<OriginTlsStream, OriginFailure>> {
         let timeouts = self.timeouts();
         let stream = self
             .client
             .connect(&[peer], &timeouts, &mut None)
             .await
             .ok()?;
-        let secured = self.client.secure(stream, tls, &timeouts).await.ok()?;
-        let chain = secured.get_ref().1.peer_certificates()?;
-        Some(certificate::describe(chain, SystemTime::now()))
+        Some(self.client.secure(stream, tls, &timeouts).await)
     }
 
     /// After the walk, in SSL mode Full: whether the certificate would pass Full (strict),
@@ -166,13 +176,7 @@ impl Walk<'_> {
         peer: SocketAddr,
         tls: &TlsTarget,
     ) -> Option<Option<&'static str>> {
-        let timeouts = self.timeouts();
-        let stream = self
-            .client
-            .connect(&[peer], &timeouts, &mut None)
-            .await
-            .ok()?;
-        match self.client.secure(stream, tls, &timeouts).await {
+        match self.side_handshake(peer, tls).await? {
             Ok(_) => Some(None),
             Err(OriginFailure::InvalidCertificate(invalid)) => Some(Some(invalid.reason.tag())),
             Err(_) => None,
