@@ -91,19 +91,34 @@ pub(super) fn trust_line(details: &TlsDetails) -> Option<String> {
 pub(super) fn response_lines(sent: &Sent, timeouts: &OriginTimeouts) -> Vec<String> {
     let d = &sent.details;
     let mut lines = Vec::new();
-    if let Some(status) = d.status {
-        let ttfb = d.time_to_first_byte_ms.map(duration).unwrap_or_default();
-        lines.push(format!(
-            "{status} {} after {ttfb} (read timeout {})",
-            pages::reason(status),
-            duration(timeouts.read)
-        ));
+    let read = duration(timeouts.read);
+    match (d.status, d.time_to_first_byte_ms) {
+        (Some(status), ttfb) => {
+            let ttfb = ttfb.map(duration).unwrap_or_default();
+            lines.push(format!(
+                "{status} {} after {ttfb} (read timeout {read})",
+                pages::reason(status)
+            ));
+        }
+        (None, Some(waited)) => lines.push(format!(
+            "no usable response head after {} (read timeout {read})",
+            duration(waited)
+        )),
+        (None, None) => {}
     }
-    if let Some(head) = d.head_bytes {
-        lines.push(format!(
+    match (d.head_bytes, d.status) {
+        (Some(head), _) if head > d.head_limit => lines.push(format!(
+            "response head over the {} bytes allowed ({head} bytes read)",
+            d.head_limit
+        )),
+        (Some(head), Some(_)) => lines.push(format!(
             "response head {head} bytes of the {} allowed",
             d.head_limit
-        ));
+        )),
+        (Some(head), None) => lines.push(format!(
+            "{head} bytes of response head received before it failed"
+        )),
+        (None, _) => {}
     }
     if let Some(bytes) = d.body_bytes {
         let whole = if d.body_complete == Some(true) {
