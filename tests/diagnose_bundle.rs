@@ -22,26 +22,6 @@ use support::tls_origins::TlsOrigin;
 /// The bundle's files.
 const FILES: [&str; 4] = ["summary.txt", "trace.txt", "diagnose.har", "report.json"];
 
-/// Every key `/cdn-cgi/trace` shows.
-const TRACE_KEYS: [&str; 16] = [
-    "fl",
-    "h",
-    "ip",
-    "ts",
-    "visit_scheme",
-    "uag",
-    "colo",
-    "sliver",
-    "http",
-    "loc",
-    "tls",
-    "sni",
-    "warp",
-    "gateway",
-    "rbi",
-    "kex",
-];
-
 /// A bundle written by one `--json` run, read back.
 struct Bundle {
     /// The run.
@@ -148,7 +128,7 @@ fn assert_common(bundle: &Bundle, host: &str, scheme: &str) {
     );
     // trace.txt
     let trace = bundle.trace();
-    for key in TRACE_KEYS {
+    for key in support::TRACE_KEYS {
         assert!(trace.contains_key(key), "{key} in trace.txt: {trace:?}");
     }
     assert_eq!(trace["h"], host, "{trace:?}");

@@ -13,26 +13,6 @@ use support::origins::Origin;
 use support::visitor::{Response, get, send, try_send_h2, within};
 use support::{GUARD, assert_ray_format, spawn_edge, test_config};
 
-/// The keys of the trace body, in Cloudflare's order.
-const KEYS: [&str; 16] = [
-    "fl",
-    "h",
-    "ip",
-    "ts",
-    "visit_scheme",
-    "uag",
-    "colo",
-    "sliver",
-    "http",
-    "loc",
-    "tls",
-    "sni",
-    "warp",
-    "gateway",
-    "rbi",
-    "kex",
-];
-
 /// A colo other than the default, so the trace's `colo` must come from the config.
 const COLO: &str = "SIN";
 
@@ -73,7 +53,7 @@ fn trace_fields(res: &Response) -> Vec<(String, String)> {
         })
         .collect();
     let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(keys, KEYS, "{text}");
+    assert_eq!(keys, support::TRACE_KEYS, "{text}");
     fields
 }
 

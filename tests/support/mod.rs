@@ -40,6 +40,26 @@ pub const READ_MS: u64 = 2_000;
 /// Guard for awaits that should complete quickly.
 pub const GUARD: Duration = Duration::from_secs(10);
 
+/// The keys of a `/cdn-cgi/trace` body, in Cloudflare's order (REFERENCE.md §5).
+pub const TRACE_KEYS: [&str; 16] = [
+    "fl",
+    "h",
+    "ip",
+    "ts",
+    "visit_scheme",
+    "uag",
+    "colo",
+    "sliver",
+    "http",
+    "loc",
+    "tls",
+    "sni",
+    "warp",
+    "gateway",
+    "rbi",
+    "kex",
+];
+
 /// Milliseconds as a Duration.
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
