@@ -354,6 +354,43 @@ async fn full_with_a_valid_certificate_says_strict_would_accept_it_too() {
     assert_eq!(tls["untrusted_reason"], Value::Null, "{}", d.both());
 }
 
+#[tokio::test]
+async fn certificate_expiring_within_two_weeks_is_a_warning_in_a_validating_mode() {
+    let ca = TestCa::new(CA_NAME);
+    let origin = TlsOrigin::ok(&ca.issue_expiring_in(&[HOST], 5)).await;
+    let config = tls_config(origin.port(), "full_strict", &ca);
+
+    let d = diagnose_site(&config).await;
+
+    d.assert_origin_answer(200);
+    d.assert_warning("tls");
+    let all = d.both();
+    let days = d.stage("tls")["details"]["certificate"]["days_left"]
+        .as_i64()
+        .expect("days_left");
+    assert!((4..=5).contains(&days), "{days}: {all}");
+    let check = d.stage("tls")["check"].as_array().expect("a check list");
+    assert!(
+        check
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|line| line.contains(&format!("expires in {days} days"))),
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn certificate_expiring_soon_is_no_warning_in_full_which_does_not_check_it() {
+    let ca = TestCa::new(CA_NAME);
+    let origin = TlsOrigin::ok(&ca.issue_expiring_in(&[HOST], 5)).await;
+    let config = tls_config(origin.port(), "full", &ca);
+
+    let d = diagnose_site(&config).await;
+
+    d.assert_origin_answer(200);
+    d.assert_passed("tls");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 525: handshakes that fail
 // ---------------------------------------------------------------------------------------------

@@ -171,6 +171,12 @@ impl TestCa {
         self.issue_between(names, -30, -2)
     }
 
+    /// A leaf for `names` valid from yesterday until `days` days from now (a certificate
+    /// about to expire).
+    pub fn issue_expiring_in(&self, names: &[&str], days: i64) -> Identity {
+        self.issue_between(names, -1, days)
+    }
+
     /// A leaf for `names` that becomes valid in 30 days (for 30 days).
     pub fn issue_not_yet_valid(&self, names: &[&str]) -> Identity {
         self.issue_between(names, 30, 60)
