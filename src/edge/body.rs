@@ -57,7 +57,10 @@ impl Body for EdgeBody {
                     Some(Ok(_)) if body.is_end_stream() => Some(Ending::Complete),
                     Some(Ok(_)) => None,
                 };
-                if let (Some(ending), Some(log)) = (ending, log.take()) {
+                // Taken only at the end: the line is written once, with how the body ended.
+                if let Some(ending) = ending
+                    && let Some(log) = log.take()
+                {
                     log.finish(ending);
                 }
                 Poll::Ready(frame)
