@@ -99,6 +99,9 @@ pub enum Unknown {
         /// The status the origin sent.
         status: u16,
     },
+    /// The response head carried both `Content-Length` and `Transfer-Encoding`: its framing
+    /// is ambiguous, an error the edge does not forward (RFC 9112 6.3).
+    AmbiguousFraming,
     /// The response header block grew past `limits.origin_header_bytes`.
     HeadersTooLarge {
         /// The limit in force, in bytes.
@@ -279,9 +282,9 @@ fn railgun_tag(inner: &OriginFailure) -> &'static str {
         OriginFailure::Unknown(Unknown::EmptyReply) => "railgun_empty_reply",
         OriginFailure::Unknown(Unknown::ClosedMidHead { .. }) => "railgun_closed_mid_head",
         OriginFailure::Unknown(Unknown::Reset(_)) => "railgun_reset",
-        OriginFailure::Unknown(Unknown::MalformedHead(_) | Unknown::BadStatus { .. }) => {
-            "railgun_malformed_head"
-        }
+        OriginFailure::Unknown(
+            Unknown::MalformedHead(_) | Unknown::BadStatus { .. } | Unknown::AmbiguousFraming,
+        ) => "railgun_malformed_head",
         OriginFailure::Unknown(Unknown::HeadersTooLarge { .. }) => "railgun_headers_too_large",
         OriginFailure::Refused(_) => "railgun_refused",
         OriginFailure::ConnectTimeout { .. } => "railgun_connect_timeout",
@@ -304,6 +307,7 @@ impl Unknown {
             Self::Reset(_) => "reset",
             Self::MalformedHead(_) => "malformed_head",
             Self::BadStatus { .. } => "bad_status",
+            Self::AmbiguousFraming => "ambiguous_origin_framing",
             Self::HeadersTooLarge { .. } => "headers_too_large",
         }
     }
@@ -359,6 +363,9 @@ impl fmt::Display for Unknown {
             Self::Reset(_) => f.write_str("connection reset before a complete response head"),
             Self::MalformedHead(_) => f.write_str("malformed response head"),
             Self::BadStatus { status } => write!(f, "response status {status} makes no sense here"),
+            Self::AmbiguousFraming => {
+                f.write_str("response head has both Content-Length and Transfer-Encoding")
+            }
             Self::HeadersTooLarge { limit } => {
                 write!(f, "response header block over {limit} bytes")
             }
@@ -411,6 +418,7 @@ impl StdError for Unknown {
             Self::EmptyReply
             | Self::ClosedMidHead { .. }
             | Self::HeadersTooLarge { .. }
+            | Self::AmbiguousFraming
             | Self::BadStatus { .. } => None,
         }
     }

@@ -230,6 +230,12 @@ fn unknown_reply(unknown: &Unknown, c: &Context<'_>) -> Vec<String> {
              and 101 only answers a request that asked for an upgrade): fix the application or \
              proxy that produces it."
         ],
+        Unknown::AmbiguousFraming => lines![
+            "{origin} sent both `Content-Length` and `Transfer-Encoding` in one response head, \
+             which HTTP/1.1 forbids (RFC 9112 6.3): the edge cannot tell where the body ends. \
+             Send one of them; a proxy in front of the application that adds chunking must \
+             drop the length."
+        ],
         Unknown::HeadersTooLarge { limit } => lines![
             "The response head from {origin} passed {limit} bytes (`limits.origin_header_bytes`): \
              usually too many or too large Set-Cookie headers; trim cookies and oversized headers \

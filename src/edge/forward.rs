@@ -102,6 +102,9 @@ pub fn origin_request<B>(
 /// `101 Switching Protocols` keeps `connection` and `upgrade`), and Cloudflare's `server`,
 /// `cf-ray` and `cf-cache-status` set.
 pub fn visitor_response<B>(mut response: Response<B>, ray: RayId) -> Response<B> {
+    // The visitor hears the edge's protocol, not the origin's: an HTTP/1.0 origin's answer
+    // still goes out as HTTP/1.1 (keeping the visitor's connection alive). h2 ignores it.
+    *response.version_mut() = http::Version::HTTP_11;
     let switching = response.status() == http::StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
     let upgrade_to = switching

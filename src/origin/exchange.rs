@@ -83,6 +83,14 @@ pub async fn exchange(
     if status >= 600 || (status == 101 && !upgrading) {
         return Err(OriginFailure::Unknown(Unknown::BadStatus { status }));
     }
+    // hyper keeps both headers and reads the body as chunked; HTTP/1.1 makes such a head an
+    // error (RFC 9112 6.3), and forwarding it would announce a length the body does not have.
+    let headers = response.headers();
+    if headers.contains_key(http::header::CONTENT_LENGTH)
+        && headers.contains_key(http::header::TRANSFER_ENCODING)
+    {
+        return Err(OriginFailure::Unknown(Unknown::AmbiguousFraming));
+    }
     if let Some(latency) = latency {
         let ready_at = read_deadline - read + latency;
         if ready_at > read_deadline {

@@ -78,6 +78,7 @@ async fn every_failure() -> Vec<OriginFailure> {
         OriginFailure::Unknown(Unknown::MalformedHead(hyper_error().await)),
         OriginFailure::Unknown(Unknown::BadStatus { status: 600 }),
         OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: LIMIT }),
+        OriginFailure::Unknown(Unknown::AmbiguousFraming),
         OriginFailure::Refused(io(io::ErrorKind::ConnectionRefused)),
         OriginFailure::ConnectTimeout { after },
         OriginFailure::AckTimeout { after },
