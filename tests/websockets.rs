@@ -390,3 +390,74 @@ async fn the_upgrade_request_reaching_the_origin_carries_cf_ray_and_cf_connectin
         Some("websocket")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The record
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_websocket_leaves_one_record_when_its_tunnel_closes() {
+    use support::observe::{admin_get, edge_toml, json_body, log_lines_for, scrape, start};
+    use support::pki::TempDir;
+
+    let origin = WsOrigin::start().await;
+    let dir = TempDir::new("ws_record");
+    let access = dir.path().join("access.log");
+    let log = format!(
+        "format = \"json\"\naccess = {}\n",
+        support::observe::toml_path(&access)
+    );
+    let edge = start(&edge_toml(origin.addr, 300, 300, &log, "")).await;
+    let stream = within(GUARD, TcpStream::connect(edge.addr()))
+        .await
+        .expect("connect to the edge");
+    let (mut ws, response) = within(
+        GUARD,
+        client_async(format!("ws://{}/chat", edge.addr()), stream),
+    )
+    .await
+    .expect("the upgrade succeeds");
+    let ray = response
+        .headers()
+        .get("cf-ray")
+        .and_then(|v| v.to_str().ok())
+        .expect("cf-ray on the 101")
+        .to_owned();
+    assert_eq!(next_message(&mut ws).await, Message::text(GREETING));
+    let big = pattern(10_000);
+    within(GUARD, ws.send(Message::binary(big.clone())))
+        .await
+        .expect("send 10 kB");
+    assert_eq!(next_message(&mut ws).await, Message::binary(big));
+
+    // While the tunnel is open, the request is in flight and not yet recorded.
+    let open = json_body(&admin_get(&edge, &format!("/requests?ray={ray}")).await);
+    assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
+    assert_eq!(
+        scrape(&edge).await.scalar("edgecase_requests_in_flight"),
+        1.0
+    );
+
+    within(GUARD, ws.close(None)).await.expect("close");
+    until_ended(&mut ws).await;
+    // The tunnel is over once both sides have closed their connection.
+    drop(ws);
+    let line = log_lines_for(&access, std::slice::from_ref(&ray))
+        .await
+        .remove(0);
+    assert_eq!(line["EdgeResponseStatus"], 101, "{line}");
+    assert_eq!(line["EdgecaseEnding"], "complete", "{line}");
+    let up = line["ClientRequestBytes"].as_u64().unwrap_or(0);
+    let down = line["EdgeResponseBytes"].as_u64().unwrap_or(0);
+    assert!(up >= 10_000, "visitor-to-origin bytes counted: {line}");
+    assert!(
+        down >= 10_000 + GREETING.len() as u64,
+        "origin-to-visitor: {line}"
+    );
+    let start_ns = line["EdgeStartTimestamp"].as_u64().unwrap_or(0);
+    let end_ns = line["EdgeEndTimestamp"].as_u64().unwrap_or(0);
+    assert!(end_ns > start_ns, "{line}");
+    let metrics = scrape(&edge).await;
+    assert_eq!(metrics.scalar("edgecase_requests_in_flight"), 0.0);
+    assert_eq!(metrics.sum("edgecase_requests_total"), 1.0);
+}

@@ -60,8 +60,10 @@ pub struct AccessLog {
     pub fault: Option<u64>,
     /// The response headers the visitor got.
     pub response_headers: HeaderMap,
-    /// Response body bytes sent so far.
+    /// Response body bytes sent so far (for an upgraded connection, origin to visitor).
     pub response_bytes: u64,
+    /// For an upgraded connection, the bytes the visitor sent through the tunnel.
+    pub tunnel_up: u64,
     /// The start of the response body, kept for HAR capture while under `capture_limit`.
     pub response_body: Option<BytesMut>,
     /// A page body edgecase made (kept whole: it is shared, not copied).
@@ -100,6 +102,7 @@ impl AccessLog {
             Some(tap) => (tap.bytes(), tap.kept()),
             None => (0, None),
         };
+        let request_bytes = request_bytes + self.tunnel_up;
         let finished = Finished {
             ray: self.ray,
             at: self.at,

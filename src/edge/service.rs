@@ -76,6 +76,7 @@ pub async fn handle(
         head_after: Default::default(),
         response_headers: HeaderMap::new(),
         response_bytes: 0,
+        tunnel_up: 0,
         response_body: None,
         page_body: None,
     };
@@ -317,8 +318,14 @@ async fn respond(
             if let Some(visitor_upgrade) = visitor_upgrade
                 && status == 101
             {
+                // The record is the tunnel's, written when it closes.
                 let origin_upgrade = hyper::upgrade::on(&mut forwarded.response);
-                tunnel::spawn(visitor_upgrade, origin_upgrade, ray);
+                log.status = status;
+                log.head_after = started.elapsed();
+                let response = visitor_response(forwarded.response, ray);
+                log.response_headers = response.headers().clone();
+                tunnel::spawn(visitor_upgrade, origin_upgrade, log);
+                return response.map(|body| EdgeBody::Origin { body, log: None });
             }
             if let Some(failure) = OriginFailure::of_origin_status(status) {
                 // Cloudflare drops the origin's own 502/504 body for its branded page. The

@@ -9,7 +9,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tracing::debug;
 
-use crate::ray::RayId;
+use crate::edge::access_log::{AccessLog, Ending};
 
 /// Whether the request asks to switch to WebSocket: an HTTP/1.1 `GET` with `Connection:
 /// upgrade` and `Upgrade: websocket`.
@@ -28,10 +28,12 @@ pub fn is_websocket(method: &Method, version: Version, headers: &HeaderMap) -> b
         && has_token(header::UPGRADE, "websocket")
 }
 
-/// Joins the visitor's and the origin's upgraded connections once both are handed over, in a
-/// task of its own: bytes flow both ways until one side closes or fails.
-pub fn spawn(visitor: OnUpgrade, origin: OnUpgrade, ray: RayId) {
+/// Copies bytes both ways between the two upgraded connections until either side closes, then
+/// writes the request's one record: the bytes each way (visitor to origin counted as request
+/// bytes, origin to visitor as response bytes) and the tunnel's whole duration.
+pub fn spawn(visitor: OnUpgrade, origin: OnUpgrade, mut log: AccessLog) {
     tokio::spawn(async move {
+        let ray = log.ray;
         let (visitor, origin) = match tokio::join!(visitor, origin) {
             (Ok(visitor), Ok(origin)) => (visitor, origin),
             (visitor, origin) => {
@@ -41,14 +43,23 @@ pub fn spawn(visitor: OnUpgrade, origin: OnUpgrade, ray: RayId) {
                     origin = origin.err().map(|e| e.to_string()),
                     "upgrade did not complete"
                 );
+                log.finish(Ending::Aborted("upgrade_failed"));
                 return;
             }
         };
         let mut visitor = TokioIo::new(visitor);
         let mut origin = TokioIo::new(origin);
         match tokio::io::copy_bidirectional(&mut visitor, &mut origin).await {
-            Ok((up, down)) => debug!(%ray, up, down, "tunnel closed"),
-            Err(e) => debug!(%ray, error = %e, "tunnel broke off"),
+            Ok((up, down)) => {
+                debug!(%ray, up, down, "tunnel closed");
+                log.tunnel_up = up;
+                log.response_bytes = down;
+                log.finish(Ending::Complete);
+            }
+            Err(e) => {
+                debug!(%ray, error = %e, "tunnel broke off");
+                log.finish(Ending::Aborted("tunnel_error"));
+            }
         }
     });
 }
