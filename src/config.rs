@@ -171,6 +171,10 @@ pub struct AdminConfig {
     pub token: Option<String>,
     /// Whether `listen` was left to its default, so a busy port is a warning, not an error.
     pub default_listen: bool,
+    /// `[admin] allowed_hosts`: Host names answered besides loopback and the listen address.
+    pub allowed_hosts: Vec<String>,
+    /// `[admin] allowed_origins`: web origins (`http://host:port`) whose pages may call it.
+    pub allowed_origins: Vec<String>,
 }
 
 /// `[edge]`: where visitors connect and how the edge presents itself.
@@ -431,6 +435,8 @@ impl Default for Config {
                 listen: DEFAULT_ADMIN_LISTEN,
                 token: None,
                 default_listen: true,
+                allowed_hosts: Vec::new(),
+                allowed_origins: Vec::new(),
             }),
             log: LogConfig::default(),
             analytics: AnalyticsConfig::default(),

@@ -194,6 +194,8 @@ impl EdgeBuilder {
             listen: addr,
             token: None,
             default_listen: false,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         });
         self
     }

@@ -5,6 +5,7 @@
 //! next request. A request that is refused changes nothing.
 
 mod faults;
+mod guard;
 mod observe;
 mod reply;
 mod toxiproxy;
@@ -37,6 +38,16 @@ pub async fn handle(
 async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes> {
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Before anything else, on every endpoint: a web page must neither drive nor read it.
+    if let Some(admin) = state.config().admin.as_ref()
+        && let Err(refused) = guard::check(
+            request.headers(),
+            request.uri().authority().map(|a| a.as_str()),
+            admin,
+        )
+    {
+        return error(StatusCode::FORBIDDEN, &refused.message());
+    }
     if segments != ["healthz"] && !authorized(state, &request) {
         let mut response = error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
         response.headers_mut().insert(

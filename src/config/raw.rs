@@ -116,6 +116,8 @@ pub(crate) struct RawAdmin {
     pub enabled: Option<bool>,
     pub listen: Option<String>,
     pub token: Option<String>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// `[edge]`.

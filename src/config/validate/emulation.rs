@@ -87,10 +87,28 @@ impl Check {
             let why = format!("{listen} is also edge.listen; the control API needs its own port");
             self.problems.push(Problem::new("admin.listen", why));
         }
+        let allowed_origins: Vec<String> = raw
+            .allowed_origins
+            .unwrap_or_default()
+            .into_iter()
+            .map(|origin| origin.trim_end_matches('/').to_owned())
+            .collect();
+        for origin in &allowed_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                let why = format!(
+                    "{origin:?} is not a web origin; write it as a browser sends it, \
+                     `http://host:port`"
+                );
+                self.problems
+                    .push(Problem::new("admin.allowed_origins", why));
+            }
+        }
         Some(AdminConfig {
             listen,
             token,
             default_listen: text.is_none(),
+            allowed_hosts: raw.allowed_hosts.unwrap_or_default(),
+            allowed_origins,
         })
     }
 }
