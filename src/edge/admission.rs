@@ -53,6 +53,9 @@ pub fn check<B>(
     if *parts.method == Method::CONNECT {
         return Some(Refusal::unbranded(405, "connect_refused"));
     }
+    if let Some(refusal) = framing(parts) {
+        return Some(refusal);
+    }
     let target_len = target_len(parts);
     if target_len > limits.url_bytes {
         return Some(Refusal::unbranded(414, "url_too_long"));
@@ -90,6 +93,98 @@ pub fn check<B>(
         return Some(Refusal::unbranded(413, "request_body_too_large"));
     }
     None
+}
+
+/// The prefix of every framing refusal's cause: `visitor_framing:<rule>`.
+pub const VISITOR_FRAMING: &str = "visitor_framing";
+
+/// RFC 9112's rules for what frames and names a request, where hyper lets more through:
+/// the transfer codings (all `Transfer-Encoding` fields together, RFC 9110 5.3) must be exactly
+/// one `chunked`, an HTTP/1.1 request has exactly one valid `Host` (3.2), and an h2 request's
+/// `host`, if any, is its `:authority` (RFC 9113 8.3.1).
+fn framing(parts: &Head<'_>) -> Option<Refusal> {
+    let headers = parts.headers;
+    if parts.version == Version::HTTP_2 {
+        let (Some(authority), Some(host)) = (parts.uri.authority(), headers.get(header::HOST))
+        else {
+            return None;
+        };
+        let agree = host
+            .as_bytes()
+            .eq_ignore_ascii_case(authority.as_str().as_bytes());
+        return (!agree).then(|| Refusal::unbranded(400, "visitor_framing:host_not_authority"));
+    }
+    let mut fields = headers.get_all(header::TRANSFER_ENCODING).iter().peekable();
+    if fields.peek().is_some() {
+        if parts.version != Version::HTTP_11 {
+            return Some(Refusal::unbranded(400, "visitor_framing:te_on_http_1_0"));
+        }
+        let mut chunked = 0;
+        for coding in fields
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|coding| !coding.is_empty())
+        {
+            if !coding.eq_ignore_ascii_case(b"chunked") {
+                // gzip, deflate, compress, identity or anything else: not implemented here.
+                return Some(Refusal::unbranded(501, "visitor_framing:te_unknown_coding"));
+            }
+            chunked += 1;
+        }
+        if chunked != 1 {
+            return Some(Refusal::unbranded(
+                400,
+                "visitor_framing:te_chunked_repeated",
+            ));
+        }
+    }
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if parts.version == Version::HTTP_11 => {
+            Some(Refusal::unbranded(400, "visitor_framing:host_missing"))
+        }
+        (Some(_), Some(_)) => Some(Refusal::unbranded(400, "visitor_framing:host_repeated")),
+        (Some(host), None) if !is_host_and_port(host.as_bytes()) => {
+            Some(Refusal::unbranded(400, "visitor_framing:host_invalid"))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `value` is `host[:port]`: a name of letters, digits, `-`, `.`, `_`, `~`, an IPv4
+/// address, or a bracketed IPv6 literal; then at most a port of digits. No userinfo, path,
+/// query, backslash, list or space.
+fn is_host_and_port(value: &[u8]) -> bool {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(rest) => match rest.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = &rest[..end];
+                let ok = !literal.is_empty()
+                    && literal
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+                if !ok {
+                    return false;
+                }
+                (&rest[..end], &rest[end + 1..])
+            }
+            None => return false,
+        },
+        None => match value.iter().position(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon..]),
+            None => (value, &[][..]),
+        },
+    };
+    let port_ok = match port.strip_prefix(b":") {
+        Some(digits) => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
+        None => port.is_empty(),
+    };
+    let name_ok = !host.is_empty()
+        && (value.starts_with(b"[")
+            || host
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')));
+    port_ok && name_ok
 }
 
 /// The parts of a request head the checks read.

@@ -150,7 +150,10 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .filter(|token| {
             !token.eq_ignore_ascii_case("keep-alive") && !token.eq_ignore_ascii_case("close")
         })
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok());
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+        // `Connection: host` must not send a request to the origin without its Host (a
+        // multi-site origin would serve its default site); nor strip the body's length.
+        .filter(|name| *name != header::HOST && *name != header::CONTENT_LENGTH);
     doomed.extend(listed.collect::<Vec<_>>());
     for name in &doomed {
         headers.remove(name);

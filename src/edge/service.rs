@@ -188,6 +188,12 @@ async fn respond(
     }
     if let Some(refusal) = admission::check(&request, &host, &config.visitor, config.profile) {
         let mut response = answering.page(refusal.kind);
+        if refusal.cause.starts_with(admission::VISITOR_FRAMING) {
+            // Its framing cannot be trusted: nothing more is read from this connection.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         answering.explain(&mut response, refusal.cause);
         return finish_local(response, log, Some(refusal.cause));
     }
