@@ -374,3 +374,51 @@ async fn binary_refuses_to_start_on_a_capture_file_that_is_not_har() {
         "the file is left as it was"
     );
 }
+
+#[tokio::test]
+async fn an_h2_request_keeps_its_port_and_host_and_set_cookie_fills_the_cookies() {
+    let origin = Origin::with_headers(
+        200,
+        &[
+            ("set-cookie", "session=abc123; Path=/; HttpOnly; Secure"),
+            ("set-cookie", "theme=dark; Domain=shop.test"),
+        ],
+        "fine",
+    )
+    .await;
+    let toml = edge_toml(
+        origin.addr(),
+        CONNECT_MS,
+        READ_MS,
+        "access = \"off\"",
+        "[capture]\nstatuses = [\"2xx\"]\n",
+    );
+    let edge = start(&toml).await;
+    let res = within(GUARD, support::visitor::get_h2(edge.addr(), "/h2/page?x=1")).await;
+    assert_eq!(res.status(), 200);
+    let ray = ray_of(&res);
+    let har = json_body(&admin_get(&edge, &format!("/har?ray={ray}")).await);
+    check_har(&har).unwrap_or_else(|e| panic!("{e}"));
+    let entry = &har["log"]["entries"][0];
+    let port = edge.addr().port();
+    assert_eq!(
+        entry["request"]["url"],
+        format!("http://127.0.0.1:{port}/h2/page?x=1"),
+        "{entry}"
+    );
+    let headers = entry["request"]["headers"].as_array().expect("headers");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h["name"] == "host" && h["value"] == format!("127.0.0.1:{port}")),
+        "the authority is listed as host: {headers:?}"
+    );
+    let cookies = entry["response"]["cookies"].as_array().expect("cookies");
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert_eq!(cookies[0]["name"], "session");
+    assert_eq!(cookies[0]["path"], "/");
+    assert_eq!(cookies[0]["httpOnly"], true);
+    assert_eq!(cookies[0]["secure"], true);
+    assert_eq!(cookies[1]["name"], "theme");
+    assert_eq!(cookies[1]["domain"], "shop.test");
+}

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
-use http::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION};
+use http::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 
 use super::base64;
 use super::har::{
@@ -92,7 +92,7 @@ fn response(finished: &Finished) -> Response {
         status: finished.status,
         status_text: status_text(finished.status).to_owned(),
         http_version: finished.protocol().to_owned(),
-        cookies: Vec::new(),
+        cookies: set_cookies(headers),
         headers: header_list(headers),
         content: Content {
             size: size(finished.response_bytes),
@@ -249,6 +249,42 @@ fn cookies(headers: &HeaderMap) -> Vec<Cookie> {
                     }
                 })
                 .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The cookies the response sets, one per `Set-Cookie`, with the attributes HAR has a field
+/// for (`expires` is left out: HAR wants ISO 8601, Set-Cookie an HTTP date).
+fn set_cookies(headers: &HeaderMap) -> Vec<Cookie> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|value| {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let mut parts = text.split(';').map(str::trim);
+            let pair = parts.next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let mut cookie = Cookie {
+                name: name.trim().to_owned(),
+                value: value.trim().to_owned(),
+                path: None,
+                domain: None,
+                expires: None,
+                http_only: None,
+                secure: None,
+                comment: None,
+            };
+            for attribute in parts {
+                let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
+                match key.trim().to_ascii_lowercase().as_str() {
+                    "path" => cookie.path = Some(value.trim().to_owned()),
+                    "domain" => cookie.domain = Some(value.trim().to_owned()),
+                    "httponly" => cookie.http_only = Some(true),
+                    "secure" => cookie.secure = Some(true),
+                    _ => {}
+                }
+            }
+            cookie
         })
         .collect()
 }

@@ -66,7 +66,7 @@ pub async fn handle(
         visit,
         host,
         path,
-        request_headers: Arc::new(request.headers().clone()),
+        request_headers: Arc::new(recorded_headers(&request)),
         request_tap: None,
         started,
         status: 0,
@@ -453,6 +453,20 @@ fn request_host<B>(request: &Request<B>) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(host)
     }
+}
+
+/// The request headers as a record keeps them: as received, plus, for an h2 request that
+/// named its host only in `:authority`, that authority (port kept) as `host`, so captures show
+/// the URL the visitor asked for.
+fn recorded_headers<B>(request: &Request<B>) -> HeaderMap {
+    let mut headers = request.headers().clone();
+    if !headers.contains_key(header::HOST)
+        && let Some(authority) = request.uri().authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        headers.insert(header::HOST, value);
+    }
+    headers
 }
 
 /// `host:port` -> `host`, `[v6]:port` -> `[v6]`.
