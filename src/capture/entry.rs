@@ -235,22 +235,25 @@ fn cookies(headers: &HeaderMap) -> Vec<Cookie> {
             text.split(';')
                 .map(str::trim)
                 .filter(|pair| !pair.is_empty())
-                .map(|pair| {
-                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    Cookie {
-                        name: name.trim().to_owned(),
-                        value: value.trim().to_owned(),
-                        path: None,
-                        domain: None,
-                        expires: None,
-                        http_only: None,
-                        secure: None,
-                        comment: None,
-                    }
-                })
+                .map(named_cookie)
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// A cookie from its `name=value` pair, without attributes.
+fn named_cookie(pair: &str) -> Cookie {
+    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    Cookie {
+        name: name.trim().to_owned(),
+        value: value.trim().to_owned(),
+        path: None,
+        domain: None,
+        expires: None,
+        http_only: None,
+        secure: None,
+        comment: None,
+    }
 }
 
 /// The cookies the response sets, one per `Set-Cookie`, with the attributes HAR has a field
@@ -262,18 +265,7 @@ fn set_cookies(headers: &HeaderMap) -> Vec<Cookie> {
         .map(|value| {
             let text = String::from_utf8_lossy(value.as_bytes());
             let mut parts = text.split(';').map(str::trim);
-            let pair = parts.next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let mut cookie = Cookie {
-                name: name.trim().to_owned(),
-                value: value.trim().to_owned(),
-                path: None,
-                domain: None,
-                expires: None,
-                http_only: None,
-                secure: None,
-                comment: None,
-            };
+            let mut cookie = named_cookie(parts.next().unwrap_or_default());
             for attribute in parts {
                 let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
                 match key.trim().to_ascii_lowercase().as_str() {
