@@ -44,6 +44,18 @@ mod tier;
 mod topk;
 
 pub use page::render_page;
+
+/// The name a status is shown with on the Error Analytics page and in its JSON: the error page
+/// title, or for the two statuses edgecase logs without a page title of their own, 499 (the
+/// visitor closed the connection first, nginx's and Cloudflare's log code) and 530 (shown with
+/// a 1xxx error: origin DNS, or a tunnel).
+pub(crate) fn status_name(status: u16) -> &'static str {
+    match status {
+        499 => "Client Closed Request",
+        530 => "Error 1xxx (origin DNS or tunnel)",
+        _ => crate::pages::title(status),
+    }
+}
 pub use query::{Query, Range};
 pub use report::{Report, SelectedStatus, SeriesPoint, StatusRow, TopEntry};
 

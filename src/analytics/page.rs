@@ -129,7 +129,7 @@ fn write_legend(out: &mut String, report: &Report) -> fmt::Result {
             "<li data-status=\"{status}\"><span class=\"swatch\" style=\"background:{}\">\
              </span>{status} {}</li>",
             colour(status),
-            escape(crate::pages::title(status))
+            escape(super::status_name(status))
         )?;
     }
     out.push_str("</ul>\n");
@@ -184,7 +184,7 @@ fn write_selected(out: &mut String, range: Range, detail: &SelectedStatus) -> fm
          <p>{count} sampled requests with status {status} ({range}). \
          <a href=\"?range={range}\">Clear selection</a></p>",
         status = detail.status,
-        title = escape(crate::pages::title(detail.status)),
+        title = escape(super::status_name(detail.status)),
         count = detail.count,
         range = range.as_str(),
     )?;

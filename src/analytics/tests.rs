@@ -631,3 +631,14 @@ fn page_has_the_range_selector_status_table_and_sample_line() {
     let half = render_page(&Analytics::new(0.005).report(&Query::default(), at(4)));
     assert!(half.contains("Sampled at 0.5% of requests"));
 }
+
+#[test]
+fn every_status_edgecase_answers_has_a_name() {
+    assert_eq!(super::status_name(499), "Client Closed Request");
+    assert!(super::status_name(530).contains("1xxx"));
+    for status in [
+        200, 404, 499, 500, 502, 503, 504, 520, 521, 522, 523, 524, 525, 526, 527, 530,
+    ] {
+        assert_ne!(super::status_name(status), "Unknown error", "{status}");
+    }
+}
