@@ -4,8 +4,10 @@
 //!
 //! 1. [`edge::listener`] accepts the visitor (HTTP/1.1 or h2c) and hands each request to
 //!    [`edge::service`], which gives it a [`ray::RayId`].
-//! 2. `/cdn-cgi/trace` is answered at the edge by [`trace`]. Anything else is matched to a
-//!    route ([`config::Config::target`]) and rewritten for the origin by [`edge::forward`].
+//! 2. The path and host are normalized as Cloudflare's rules see them ([`normalize`]).
+//!    `/cdn-cgi/trace` is answered at the edge by [`trace`]. Anything else is matched to a
+//!    route ([`config::Config::target`]) and fault rules ([`emulation`]), and rewritten for
+//!    the origin by [`edge::forward`], which sends the path as the visitor sent it.
 //! 3. [`origin::OriginClient`] resolves, connects, pools and exchanges with the origin, each
 //!    phase under its own timeout ([`config::OriginTimeouts`]), and classifies whatever goes
 //!    wrong into one [`failure::OriginFailure`] where it happens.
@@ -25,6 +27,7 @@ pub mod edge;
 mod embed;
 pub mod emulation;
 pub mod failure;
+pub mod normalize;
 pub mod observe;
 pub mod origin;
 pub mod pages;
