@@ -73,12 +73,64 @@ pub fn path(path: &str) -> Cow<'_, str> {
     Cow::Owned(remove_dot_segments(&encoded))
 }
 
+/// A rule's path prefix that no normalized path starts with, so the rule could never match.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?} can never match: rules see the normalized path; write it as {normal:?}")]
+pub struct UnnormalizedPrefix {
+    /// The prefix as written.
+    pub given: String,
+    /// Its normal form, which the rule probably meant.
+    pub normal: String,
+}
+
+/// Checks that some normalized path can start with `prefix` (a route's or fault rule's
+/// `path_prefix`): no `\`, `//`, `.` or `..` segment before its end, encoded unreserved
+/// character, lowercase hex or character to encode. A prefix may stop inside a segment
+/// (`/..`, matching `/..b`) or inside an encoding (`/a%2`, matching `/a%2F`).
+pub fn check_prefix(prefix: &str) -> Result<(), UnnormalizedPrefix> {
+    if can_start_a_normal_path(prefix) {
+        Ok(())
+    } else {
+        Err(UnnormalizedPrefix {
+            given: prefix.to_owned(),
+            normal: path(prefix).into_owned(),
+        })
+    }
+}
+
+fn can_start_a_normal_path(prefix: &str) -> bool {
+    let bytes = prefix.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            // Up to two digits: the prefix may end inside the encoding.
+            let digits = &bytes[i + 1..bytes.len().min(i + 3)];
+            let upper_hex = |d: &u8| d.is_ascii_digit() || (b'A'..=b'F').contains(d);
+            if !digits.iter().all(upper_hex) || hex_pair(digits).is_some_and(is_unreserved) {
+                return false;
+            }
+            i += 3;
+        } else if is_unreserved(b) || is_reserved(b) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    let mut segments = prefix.split('/');
+    // The last segment may go on: `/..` starts `/..b`.
+    segments.next_back();
+    !prefix.contains("//") && !segments.any(|segment| segment == "." || segment == "..")
+}
+
 /// Whether `path` is already normal: only unreserved and reserved characters (no `%`, no
 /// `\`), no `//`, and no `.` or `..` segment.
 fn is_normal(path: &str) -> bool {
     path.bytes().all(|b| is_unreserved(b) || is_reserved(b))
         && !path.contains("//")
-        && !path.split('/').any(|segment| segment == "." || segment == "..")
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 /// Backslashes turned into slashes, then each run of slashes merged into one.

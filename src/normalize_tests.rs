@@ -11,7 +11,14 @@ fn normal(raw: &str, want: &str) {
 
 #[test]
 fn a_normal_path_is_borrowed_as_it_is() {
-    for raw in ["/", "/admin/x", "/a-b_c~d.e/f:g@h!$&'()*+,;=", "*", "/a.b/..c/...", ""] {
+    for raw in [
+        "/",
+        "/admin/x",
+        "/a-b_c~d.e/f:g@h!$&'()*+,;=",
+        "*",
+        "/a.b/..c/...",
+        "",
+    ] {
         assert!(matches!(path(raw), Cow::Borrowed(p) if p == raw), "{raw:?}");
     }
 }
@@ -134,10 +141,16 @@ fn assert_normal_form(raw: &str) {
             let pair = &bytes[i + 1..i + 3];
             let decoded = hex_pair(pair).expect("a % always starts an encoding");
             assert!(!is_unreserved(decoded), "{raw:?} -> {once:?}");
-            assert!(!pair.iter().any(u8::is_ascii_lowercase), "{raw:?} -> {once:?}");
+            assert!(
+                !pair.iter().any(u8::is_ascii_lowercase),
+                "{raw:?} -> {once:?}"
+            );
             i += 3;
         } else {
-            assert!(is_unreserved(bytes[i]) || is_reserved(bytes[i]), "{raw:?} -> {once:?}");
+            assert!(
+                is_unreserved(bytes[i]) || is_reserved(bytes[i]),
+                "{raw:?} -> {once:?}"
+            );
             i += 1;
         }
     }
@@ -172,7 +185,9 @@ fn every_byte_in_every_position_gives_a_normal_form() {
 
 #[test]
 fn odd_mixtures_give_a_normal_form() {
-    let pieces = ["/", "\\", ".", "..", "%", "%2e", "%2E%2e", "%2f", "%5c", "a", "é", "%"];
+    let pieces = [
+        "/", "\\", ".", "..", "%", "%2e", "%2E%2e", "%2f", "%5c", "a", "é", "%",
+    ];
     // Every sequence of three pieces, then long runs.
     for a in pieces {
         for b in pieces {
@@ -185,4 +200,34 @@ fn odd_mixtures_give_a_normal_form() {
     assert_normal_form(&"/..".repeat(10_000));
     assert_normal_form(&"\\/".repeat(10_000));
     assert_normal_form(&"%2e%2e/".repeat(10_000));
+}
+
+#[test]
+fn prefixes_no_normal_path_starts_with_are_refused_with_their_normal_form() {
+    let refused = |prefix: &str, normal: &str| {
+        let problem = check_prefix(prefix).expect_err(prefix);
+        assert_eq!(problem.normal, normal, "{prefix:?}");
+        assert!(problem.to_string().contains(normal), "{problem}");
+    };
+    refused("/%61dmin/", "/admin/");
+    refused("/a%2fb", "/a%2Fb");
+    refused("//admin/", "/admin/");
+    refused("/admin\\", "/admin/");
+    refused("/public/../admin/", "/admin/");
+    refused("/./admin", "/admin");
+    refused("/a b", "/a%20b");
+    refused("/100%/", "/100%25/");
+    refused("/caf\u{e9}", "/caf%C3%A9");
+}
+
+#[test]
+fn prefixes_some_normal_path_starts_with_are_accepted() {
+    for prefix in [
+        "/", "/admin/", "/a%2Fb", "/a%2", "/a%", "/..", "/a/.", "/a..b/", "/~x",
+    ] {
+        assert_eq!(check_prefix(prefix), Ok(()), "{prefix:?}");
+    }
+    // What each would match.
+    assert!(path("/a%2Fb").starts_with("/a%2"));
+    assert!(path("/..b").starts_with("/.."));
 }

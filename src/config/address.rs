@@ -225,9 +225,11 @@ pub(crate) enum InvalidRouteHost {
     NotHost(String),
 }
 
-/// A route's host in the form [`strip_port`] leaves a Host header in: lowercase name, IPv4
-/// literal, or IPv6 literal in brackets.
+/// A route's host in the form [`crate::normalize::host`] leaves a Host header in: lowercase
+/// name without a trailing dot, IPv4 literal, or IPv6 literal in brackets.
 pub(crate) fn normalize_route_host(text: &str) -> Result<String, InvalidRouteHost> {
+    // `example.test.` is `example.test`, as in DNS; only one dot goes, as from a Host.
+    let text = text.strip_suffix('.').unwrap_or(text);
     if text.is_empty() {
         return Err(InvalidRouteHost::Empty);
     }
@@ -251,20 +253,7 @@ pub(crate) fn normalize_route_host(text: &str) -> Result<String, InvalidRouteHos
     }
 }
 
-/// The host part of a Host header value: `example.test:8080` → `example.test`,
-/// `[::1]:8080` → `[::1]`. Anything else is returned whole.
-pub(crate) fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(end) => &host[..=end],
-            None => host,
-        };
-    }
-    match host.split_once(':') {
-        Some((name, port)) if !port.contains(':') => name,
-        _ => host,
-    }
-}
+pub(crate) use crate::normalize::strip_port;
 
 /// Whether `name` is a DNS host name: dot-separated labels of letters, digits, `-` and `_`, each
 /// 1 to 63 bytes, 253 in all, and not all digits (that would be a malformed IPv4 address).
@@ -441,7 +430,13 @@ mod tests {
         assert_eq!(normalize_route_host("::1"), Ok(s("[::1]")));
         assert_eq!(normalize_route_host("[::1]"), Ok(s("[::1]")));
         assert_eq!(normalize_route_host("127.0.0.1"), Ok(s("127.0.0.1")));
+        assert_eq!(normalize_route_host("Example.TEST."), Ok(s("example.test")));
+        assert_eq!(
+            normalize_route_host("example.test.."),
+            Err(InvalidRouteHost::NotHost(s("example.test.")))
+        );
         assert_eq!(normalize_route_host(""), Err(InvalidRouteHost::Empty));
+        assert_eq!(normalize_route_host("."), Err(InvalidRouteHost::Empty));
         assert_eq!(
             normalize_route_host("a.test:80"),
             Err(InvalidRouteHost::HasPort(s("a.test:80")))

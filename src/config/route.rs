@@ -1,17 +1,18 @@
 //! Routing: which origin and timeouts one request gets. This module owns the matching rule
-//! (first match wins, host without port and case, path by prefix); routes are read from
-//! `[[route]]` by `validate`.
+//! (first match wins, exact host, path by prefix, both in their normal form); routes are read
+//! from `[[route]]` by `validate`, and requests are normalized by [`crate::normalize`].
 
-use super::address::strip_port;
 use super::{Config, OriginAddress, OriginTimeouts, PartialTimeouts, SslMode};
+use crate::normalize::Normalized;
 
 /// One `[[route]]`: requests it matches go to its origin, with its timeouts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Route {
-    /// Matches this Host only: a lowercase name, an IPv4 literal or a bracketed IPv6 literal.
-    /// `None` matches every host.
+    /// Matches this Host only: a lowercase name (no trailing dot), an IPv4 literal or a
+    /// bracketed IPv6 literal. `None` matches every host.
     pub host: Option<String>,
-    /// Matches paths starting with this (always begins with `/`). `None` matches every path.
+    /// Matches normalized paths starting with this (always begins with `/`). `None` matches
+    /// every path.
     pub path_prefix: Option<String>,
     /// Replaces [`OriginConfig::address`](super::OriginConfig::address); `None` keeps it.
     /// A route with its own origin does not inherit `[origin]`'s `sni` and `tls_port`.
@@ -27,17 +28,13 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether a request for `host` (a Host header value; the port is ignored, and so is ASCII
-    /// case) and `path` (without the query) falls under this route.
-    pub fn matches(&self, host: &str, path: &str) -> bool {
-        let host = strip_port(host);
-        self.host
-            .as_deref()
-            .is_none_or(|want| want.eq_ignore_ascii_case(host))
+    /// Whether a request, by its normalized host and path, falls under this route.
+    pub fn matches(&self, request: &Normalized<'_>) -> bool {
+        self.host.as_deref().is_none_or(|want| want == request.host)
             && self
                 .path_prefix
                 .as_deref()
-                .is_none_or(|prefix| path.starts_with(prefix))
+                .is_none_or(|prefix| request.path.starts_with(prefix))
     }
 }
 
@@ -60,18 +57,17 @@ pub struct Target<'a> {
 }
 
 impl Config {
-    /// Where a request goes: the first route whose host (if set) equals `host` and whose
-    /// path_prefix (if set) starts `path`; else the `[origin]` defaults. Route timeouts are
-    /// merged over [`Config::timeouts`] at each call, so changes to the fields show at once.
-    ///
-    /// `host` is the Host header value; its port and ASCII case are ignored (the caller may
-    /// strip and lowercase it first). `path` excludes the query. Allocates nothing.
-    pub fn target(&self, host: &str, path: &str) -> Target<'_> {
+    /// Where a request goes: the first route whose host (if set) equals the request's and
+    /// whose path_prefix (if set) starts its path, both as Cloudflare's rules see them
+    /// ([`Normalized`]: `/public/../admin/x` is under `/admin/`); else the `[origin]` defaults.
+    /// Route timeouts are merged over [`Config::timeouts`] at each call, so changes to the
+    /// fields show at once. Allocates nothing.
+    pub fn target(&self, request: &Normalized<'_>) -> Target<'_> {
         let matched = self
             .routes
             .iter()
             .enumerate()
-            .find(|(_, route)| route.matches(host, path));
+            .find(|(_, route)| route.matches(request));
         let origin = &self.origin;
         match matched {
             Some((index, route)) => {

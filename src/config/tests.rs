@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
+use crate::normalize::Normalized;
 
 const DURATION_HINT: &str = "write it with a unit, like \"15s\", \"250ms\" or \"1m30s\"";
 
@@ -279,7 +280,10 @@ fn config_timeouts_must_be_positive_and_bounded() {
             )
         );
         let config = load(&format!("[timeouts]\n{phase} = \"60m\"\n"));
-        assert_eq!(config.target("a", "/").timeouts, config.timeouts);
+        assert_eq!(
+            config.target(&Normalized::new("a", "/")).timeouts,
+            config.timeouts
+        );
     }
     assert_eq!(
         load("[timeouts]\nread = \"1ms\"\n").timeouts.read,
@@ -478,6 +482,11 @@ fn config_route_rules_are_checked() {
     assert_eq!(
         problem("[[route]]\npath_prefix = \"api/\"\n"),
         "route[0].path_prefix: \"api/\" does not start with \"/\"; write it like \"/api/\""
+    );
+    assert_eq!(
+        problem("[[route]]\npath_prefix = \"//%61pi/\"\n"),
+        "route[0].path_prefix: \"//%61pi/\" can never match: rules see the normalized path; \
+         write it as \"/api/\""
     );
     assert_eq!(
         problem("[[route]]\nhost = \"a.test:8080\"\n"),
@@ -722,23 +731,25 @@ fn routed() -> Config {
 #[test]
 fn config_target_first_matching_route_wins() {
     let config = routed();
-    let slow = config.target("api.example.test", "/slow/report");
+    let slow = config.target(&Normalized::new("api.example.test", "/slow/report"));
     assert_eq!(slow.route, Some(0));
     assert_eq!(slow.address.to_string(), "127.0.0.1:3001");
     assert_eq!(slow.timeouts.read, secs(5));
     assert_eq!(slow.timeouts.connect, secs(15));
 
-    let api = config.target("api.example.test", "/fast");
+    let api = config.target(&Normalized::new("api.example.test", "/fast"));
     assert_eq!(api.route, Some(1));
     assert_eq!(api.address.port, 3002);
     assert_eq!(api.timeouts, config.timeouts);
 
     // Route 1 matches every path of its host, so route 2 never sees api.example.test.
     assert_eq!(
-        config.target("api.example.test", "/static/a.css").route,
+        config
+            .target(&Normalized::new("api.example.test", "/static/a.css"))
+            .route,
         Some(1)
     );
-    let other = config.target("www.example.test", "/static/a.css");
+    let other = config.target(&Normalized::new("www.example.test", "/static/a.css"));
     assert_eq!(other.route, Some(2));
     assert_eq!(
         other.address, &config.origin.address,
@@ -752,31 +763,87 @@ fn config_target_first_matching_route_wins() {
 fn config_target_host_ignores_case_and_port() {
     let config = routed();
     assert_eq!(
-        config.target("API.Example.Test:8080", "/slow/").route,
+        config
+            .target(&Normalized::new("API.Example.Test:8080", "/slow/"))
+            .route,
         Some(0)
     );
-    assert_eq!(config.target("api.example.test:443", "/").route, Some(1));
-    assert_eq!(config.target("api.example.test.evil", "/").route, None);
-    assert_eq!(config.target("api.example", "/").route, None);
+    assert_eq!(
+        config
+            .target(&Normalized::new("api.example.test:443", "/"))
+            .route,
+        Some(1)
+    );
+    assert_eq!(
+        config
+            .target(&Normalized::new("api.example.test.evil", "/"))
+            .route,
+        None
+    );
+    assert_eq!(
+        config.target(&Normalized::new("api.example", "/")).route,
+        None
+    );
 }
 
 #[test]
 fn config_target_prefix_is_a_plain_prefix() {
     let config = routed();
-    assert_eq!(config.target("x", "/static/").route, Some(2));
-    assert_eq!(config.target("x", "/static").route, None);
-    assert_eq!(config.target("x", "/STATIC/").route, None);
+    assert_eq!(
+        config.target(&Normalized::new("x", "/static/")).route,
+        Some(2)
+    );
+    assert_eq!(config.target(&Normalized::new("x", "/static")).route, None);
+    assert_eq!(config.target(&Normalized::new("x", "/STATIC/")).route, None);
+}
+
+#[test]
+fn config_target_matches_the_normalized_request() {
+    let config = routed();
+    let target = |host, path| config.target(&Normalized::new(host, path)).route;
+    assert_eq!(target("API.Example.Test.:8080", "/slow/"), Some(0));
+    assert_eq!(target("x", "/public/../static/a.css"), Some(2));
+    assert_eq!(target("x", "/%73tatic/a.css"), Some(2));
+    assert_eq!(target("x", "//static/a.css"), Some(2));
+    assert_eq!(target("x", "/static\\a.css"), Some(2));
+    assert_eq!(
+        target("x", "/static%2Fa.css"),
+        None,
+        "%2F is reserved: not a slash"
+    );
+    assert_eq!(
+        target("x", "/STATIC/a.css"),
+        None,
+        "paths are case-sensitive"
+    );
+}
+
+#[test]
+fn config_route_host_with_a_trailing_dot_is_the_same_host() {
+    let config = load("[[route]]\nhost = \"Example.TEST.\"\n");
+    assert_eq!(config.routes[0].host.as_deref(), Some("example.test"));
+    assert_eq!(
+        config.target(&Normalized::new("example.test", "/")).route,
+        Some(0)
+    );
+    assert_eq!(
+        config.target(&Normalized::new("EXAMPLE.test.", "/")).route,
+        Some(0)
+    );
 }
 
 #[test]
 fn config_target_falls_back_to_origin() {
     let config = routed();
-    let target = config.target("www.example.test", "/");
+    let target = config.target(&Normalized::new("www.example.test", "/"));
     assert_eq!(target.route, None);
     assert_eq!(target.address, &config.origin.address);
     assert_eq!(target.ssl, SslMode::Off);
     assert_eq!(target.timeouts, config.timeouts);
-    assert_eq!(load("").target("anything", "/").route, None);
+    assert_eq!(
+        load("").target(&Normalized::new("anything", "/")).route,
+        None
+    );
 }
 
 #[test]
@@ -786,22 +853,34 @@ fn config_target_reads_fields_at_call_time() {
     config.timeouts.ack = ms(60);
     config.origin.ssl = SslMode::Flexible;
     config.origin.address = "127.0.0.1:4000".parse().expect("address");
-    let fallback = config.target("www.example.test", "/");
+    let fallback = config.target(&Normalized::new("www.example.test", "/"));
     assert_eq!(fallback.timeouts.read, ms(50));
     assert_eq!(fallback.address.port, 4000);
     assert_eq!(fallback.ssl, SslMode::Flexible);
-    let slow = config.target("api.example.test", "/slow/");
+    let slow = config.target(&Normalized::new("api.example.test", "/slow/"));
     assert_eq!(slow.timeouts.read, secs(5), "the route's own value stays");
     assert_eq!(slow.timeouts.ack, ms(60), "the rest follows the globals");
-    assert_eq!(config.target("x", "/static/").address.port, 4000);
+    assert_eq!(
+        config
+            .target(&Normalized::new("x", "/static/"))
+            .address
+            .port,
+        4000
+    );
 }
 
 #[test]
 fn config_ipv6_route_host_matches_bracketed_host_header() {
     let config = load("[[route]]\nhost = \"::1\"\n");
-    assert_eq!(config.target("[::1]:8080", "/").route, Some(0));
-    assert_eq!(config.target("[::1]", "/").route, Some(0));
-    assert_eq!(config.target("127.0.0.1", "/").route, None);
+    assert_eq!(
+        config.target(&Normalized::new("[::1]:8080", "/")).route,
+        Some(0)
+    );
+    assert_eq!(config.target(&Normalized::new("[::1]", "/")).route, Some(0));
+    assert_eq!(
+        config.target(&Normalized::new("127.0.0.1", "/")).route,
+        None
+    );
 }
 
 #[test]
@@ -823,7 +902,7 @@ fn config_shipped_routes_example_loads() {
     assert_eq!(config.dns.hosts["api.test"].len(), 2);
     assert_eq!(config.routes.len(), 3);
 
-    let admin = config.target("www.example.test", "/admin/users");
+    let admin = config.target(&Normalized::new("www.example.test", "/admin/users"));
     assert_eq!(admin.route, Some(2));
     assert_eq!(admin.ssl, SslMode::Strict);
     assert_eq!(
@@ -831,20 +910,23 @@ fn config_shipped_routes_example_loads() {
         (Some("admin.app.test"), Some(3443))
     );
 
-    let api = config.target("api.example.test", "/v1/users");
+    let api = config.target(&Normalized::new("api.example.test", "/v1/users"));
     assert_eq!(api.route, Some(0));
     assert_eq!(api.address.to_string(), "api.test:3001");
     assert_eq!(api.timeouts.read, secs(5));
     assert_eq!(api.timeouts.connect, secs(19));
 
-    let reports = config.target("www.example.test", "/reports/2026");
+    let reports = config.target(&Normalized::new("www.example.test", "/reports/2026"));
     assert_eq!(reports.route, Some(1));
     assert_eq!(reports.address.to_string(), "app.test:3000");
     assert_eq!(reports.timeouts.read, secs(600));
     assert_eq!(reports.timeouts.write, secs(60));
 
     assert_eq!(
-        config.target("www.example.test", "/").timeouts.read,
+        config
+            .target(&Normalized::new("www.example.test", "/"))
+            .timeouts
+            .read,
         secs(125)
     );
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::normalize::Normalized;
 use crate::tls::self_signed;
 
 fn load(text: &str) -> Config {
@@ -92,22 +93,22 @@ fn sni_and_tls_port_load_and_routes_inherit_them_only_for_the_same_origin() {
     );
     assert_eq!(config.origin.sni.as_deref(), Some("origin.example"));
     assert_eq!(config.origin.tls_port, Some(8443));
-    let default = config.target("site.test", "/");
+    let default = config.target(&Normalized::new("site.test", "/"));
     assert_eq!(
         (default.ssl, default.sni, default.tls_port),
         (SslMode::Full, Some("origin.example"), Some(8443))
     );
-    let same = config.target("site.test", "/same/x");
+    let same = config.target(&Normalized::new("site.test", "/same/x"));
     assert_eq!(
         (same.ssl, same.sni, same.tls_port),
         (SslMode::Strict, Some("origin.example"), Some(8443))
     );
-    let other = config.target("site.test", "/other/x");
+    let other = config.target(&Normalized::new("site.test", "/other/x"));
     assert_eq!(
         (other.ssl, other.sni, other.tls_port),
         (SslMode::Full, None, None)
     );
-    let own = config.target("site.test", "/own/x");
+    let own = config.target(&Normalized::new("site.test", "/own/x"));
     assert_eq!((own.sni, own.tls_port), (Some("own.example"), Some(9443)));
 }
 

@@ -21,6 +21,7 @@ use super::{
     MAX_SHUTDOWN_GRACE, MIN_ORIGIN_HEADER_BYTES, OriginAddress, OriginConfig, OriginTrust,
     Overrides, PartialTimeouts, Profile, Route, SslMode,
 };
+use crate::normalize;
 use crate::ray::Colo;
 use crate::tls::pem;
 
@@ -147,7 +148,11 @@ pub(crate) fn build(
                 .and_then(|text| check.some(&format!("{key}.host"), normalize_route_host(&text)));
             let path_prefix = raw
                 .path_prefix
-                .and_then(|prefix| check.some(&format!("{key}.path_prefix"), rooted(prefix)));
+                .and_then(|prefix| check.some(&format!("{key}.path_prefix"), rooted(prefix)))
+                .and_then(|prefix| {
+                    let normal = normalize::check_prefix(&prefix).map(|()| prefix);
+                    check.some(&format!("{key}.path_prefix"), normal)
+                });
             let origin = raw.origin.and_then(|text| {
                 check.some(&format!("{key}.origin"), text.parse::<OriginAddress>())
             });

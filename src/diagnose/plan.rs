@@ -8,6 +8,7 @@ use std::str::FromStr;
 use http::Uri;
 
 use crate::config::{Config, ConfigError, OriginAddress, Overrides, SslMode, Target};
+use crate::normalize::Normalized;
 
 /// `edgecase diagnose`'s arguments.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -137,7 +138,8 @@ impl Plan {
     /// timeout when `[railgun]` is set.
     pub fn target(&self) -> Target<'_> {
         let path = self.path.split('?').next().unwrap_or("/");
-        let mut target = self.config.target(&self.host, path);
+        // Routed as the edge routes it: by the normalized host and path.
+        let mut target = self.config.target(&Normalized::new(&self.host, path));
         if let Some(origin) = &self.origin {
             // As for a route with its own origin: `[origin]`'s sni and tls_port describe
             // `[origin]`'s address only.

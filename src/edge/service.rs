@@ -1,6 +1,8 @@
 //! Handling one visitor request: assign its ray ID, answer `/cdn-cgi/trace` at the edge, or
 //! forward it to the origin its route names and turn any failure into Cloudflare's answer.
-//! Each failure is logged once, here, through the request's [`AccessLog`].
+//! Each failure is logged once, here, through the request's [`AccessLog`]. Routes, fault rules
+//! and the `/cdn-cgi/` endpoints see the request's [`Normalized`] path and host; the origin
+//! and the log get them as the visitor sent them.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -29,6 +31,7 @@ use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::OriginFailure;
+use crate::normalize::{Normalized, strip_port};
 use crate::origin::body::{BodyTap, BodyTooLarge, RequestBody};
 use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
@@ -199,8 +202,11 @@ async fn respond(
     }
     let websocket = tunnel::is_websocket(request.method(), request.version(), request.headers());
     let visitor_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
+    // Computed once, for everything that matches the request (a `Uri` clone shares its bytes).
+    let uri = request.uri().clone();
+    let normalized = Normalized::new(&host, uri.path());
 
-    if request.uri().path() == TRACE_PATH {
+    if normalized.path == TRACE_PATH {
         let trace = Trace {
             instance: &state.instance,
             host: &log.host,
@@ -219,7 +225,7 @@ async fn respond(
         answering.explain(&mut response, "trace");
         return finish_local(response, log, None);
     }
-    if let Some(code) = request.uri().path().strip_prefix(CDN_CGI_ERROR) {
+    if let Some(code) = normalized.path.strip_prefix(CDN_CGI_ERROR) {
         let kind = code.parse().ok().and_then(pages::cdn_cgi_error);
         let kind = kind.unwrap_or(PageKind::Unbranded { status: 404 });
         let mut response = answering.page(kind);
@@ -239,7 +245,7 @@ async fn respond(
             Err(why) => return bad_fault_header(&answering, why, log),
         }
     }
-    let mut target = config.target(&log.host, parts.uri.path());
+    let mut target = config.target(&normalized);
     if let Some(railgun) = &config.railgun {
         target.timeouts.read = railgun.lan_timeout;
     }
@@ -250,8 +256,8 @@ async fn respond(
     }
     if decision.is_none() {
         decision = state.faults.decide(&RequestFacts {
-            host: &log.host,
-            path: parts.uri.path(),
+            host: &normalized.host,
+            path: &normalized.path,
             method: &parts.method,
             headers: &parts.headers,
         });
@@ -467,14 +473,6 @@ fn recorded_headers<B>(request: &Request<B>) -> HeaderMap {
         headers.insert(header::HOST, value);
     }
     headers
-}
-
-/// `host:port` -> `host`, `[v6]:port` -> `[v6]`.
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |end| &host[..=end]);
-    }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
 #[cfg(test)]

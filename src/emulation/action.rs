@@ -39,9 +39,9 @@ pub struct Fault {
 /// The match half of a rule: every key set must match.
 #[derive(Clone, Debug, Default)]
 pub struct Matcher {
-    /// Lowercase host, no port.
+    /// Lowercase host, no port, no trailing dot.
     pub host: Option<String>,
-    /// Path prefix (starts with `/`).
+    /// Path prefix (starts with `/`, in normal form), matched against the normalized path.
     pub path_prefix: Option<String>,
     /// The method.
     pub method: Option<Method>,
@@ -54,9 +54,10 @@ pub struct Matcher {
 /// The request facts a rule is matched against.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestFacts<'a> {
-    /// Lowercase host, no port.
+    /// The host as rules see it: lowercase, no port, no trailing dot
+    /// ([`crate::normalize::host`]).
     pub host: &'a str,
-    /// The path, without the query.
+    /// The path as rules see it, without the query ([`crate::normalize::path`]).
     pub path: &'a str,
     /// The method.
     pub method: &'a Method,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::action::{Action, EDGE_STATUSES, EMULATED_STATUSES, Fault, LinkFaults, Matcher};
 use crate::config::{format_duration, parse_duration};
+use crate::normalize;
 
 /// One fault rule: what it matches (every key given must match) and its one action.
 ///
@@ -29,10 +30,10 @@ use crate::config::{format_duration, parse_duration};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultSpec {
-    /// Matches this Host only (no port, any case).
+    /// Matches this Host only (no port, any case, a trailing dot ignored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// Matches paths starting with this.
+    /// Matches normalized paths starting with this ([`crate::normalize::path`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     /// Matches this method only (any case).
@@ -274,15 +275,19 @@ impl FaultSpec {
             Some(host) if host.is_empty() || host.contains(['/', ' ']) => {
                 return Err(problem("host", format!("{host:?} is not a host name")));
             }
-            host => host.as_deref().map(str::to_ascii_lowercase),
+            // As a request's host is matched: lowercase, no port, no trailing dot.
+            host => host.as_deref().map(|h| normalize::host(h).into_owned()),
         };
-        if let Some(prefix) = &self.path_prefix
-            && !prefix.starts_with('/')
-        {
-            return Err(problem(
-                "path_prefix",
-                format!("{prefix:?} must start with /"),
-            ));
+        if let Some(prefix) = &self.path_prefix {
+            if !prefix.starts_with('/') {
+                return Err(problem(
+                    "path_prefix",
+                    format!("{prefix:?} must start with /"),
+                ));
+            }
+            if let Err(unnormalized) = normalize::check_prefix(prefix) {
+                return Err(problem("path_prefix", unnormalized.to_string()));
+            }
         }
         let method = match &self.method {
             Some(method) => {
@@ -541,6 +546,10 @@ mod tests {
             (FaultSpec::status(522).count(0), "count"),
             (
                 FaultSpec::status(522).path_prefix("checkout"),
+                "path_prefix",
+            ),
+            (
+                FaultSpec::status(522).path_prefix("/%61dmin/"),
                 "path_prefix",
             ),
             (FaultSpec::status(522).method("GE T"), "method"),
