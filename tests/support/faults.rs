@@ -18,13 +18,15 @@ pub async fn start(builder: EdgeBuilder) -> EdgeHandle {
 
 /// The edge's record of the request that got `res`, waiting (bounded) for it to be written.
 pub async fn record_of(edge: &EdgeHandle, res: &Response) -> RequestRecord {
-    let ray = res
-        .header("cf-ray")
-        .expect("cf-ray on every answer")
-        .to_owned();
+    let ray = res.header("cf-ray").expect("cf-ray on every answer");
+    record_of_ray(edge, ray).await
+}
+
+/// The edge's record of the request with ray ID `ray`, waiting (bounded) for it to be written.
+pub async fn record_of_ray(edge: &EdgeHandle, ray: &str) -> RequestRecord {
     within(GUARD, async {
         loop {
-            if let Some(record) = edge.request(&ray) {
+            if let Some(record) = edge.request(ray) {
                 return record;
             }
             tokio::task::yield_now().await;
