@@ -204,13 +204,14 @@ impl FaultSpec {
         self
     }
 
-    /// Matches this Host only.
+    /// Matches this Host only (any case; port and trailing dot ignored).
     pub fn host(mut self, host: &str) -> Self {
         self.host = Some(host.to_owned());
         self
     }
 
-    /// Matches paths starting with `prefix`.
+    /// Matches requests whose normalized path starts with `prefix` (`/admin/` takes
+    /// `/%61dmin/x`; see [`crate::normalize::path`]).
     pub fn path_prefix(mut self, prefix: &str) -> Self {
         self.path_prefix = Some(prefix.to_owned());
         self
