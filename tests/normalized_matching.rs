@@ -2,17 +2,22 @@
 //! `path_prefix = "/admin/"` route and fault rule take `/public/../admin/x`, `/%61dmin/x`,
 //! `//admin/x`, `/admin\x` and `/public/%2e%2e/admin/x`, but not `/ADMIN/x` (paths are
 //! case-sensitive) nor `/admin%2Fx` (`%2F` is reserved); a host route or rule takes its host
-//! in any case, with a port or a trailing dot; `/cdn-cgi/trace` is found the same way. Every
+//! in any case, with a port or a trailing dot, whether it came from the config, the library or
+//! the control API; `/cdn-cgi/trace` is found the same way. Every
 //! request is written as raw bytes (clients normalize paths themselves), and the origin and
 //! the request record get the request-target exactly as sent.
 mod support;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::Full;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
 use support::GUARD;
 use support::faults::{record_of_ray, start};
 use support::raw::{RawResponse, RecordingOrigin, TomlConfig, exchange};
-use support::visitor::within;
+use support::visitor::{send, within};
 
 /// The Host of the requests that are not about hosts.
 const HOST: &str = "site.test";
@@ -174,6 +179,35 @@ async fn a_library_fault_matches_the_normalized_host_and_path() {
     let response = raw_get(&edge, "faulty.test", "/ADMIN/x").await;
     assert_eq!(response.status, 200, "{}", response.head);
     assert_eq!(targets(&site), ["/admin/x", "/ADMIN/x"]);
+}
+
+#[tokio::test]
+async fn a_control_api_fault_matches_the_normalized_path() {
+    let site = RecordingOrigin::start().await;
+    let text = TomlConfig::new(site.addr()).text();
+    let builder = EdgeBuilder::from_toml(&text).expect("the test config is valid");
+    let edge = start(builder.admin("127.0.0.1:0".parse().expect("an address"))).await;
+    let admin = edge.admin_addr().expect("the control API is on");
+    let post = |body: &'static str| {
+        let request = Request::post("/faults")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .expect("a valid request");
+        within(GUARD, send(admin, request))
+    };
+
+    let added = post(r#"{"path_prefix":"/admin/","edge":503}"#).await;
+    assert_eq!(added.status(), 201, "{}", added.text());
+    for target in ADMIN_SPELLINGS {
+        let response = raw_get(&edge, HOST, target).await;
+        assert_eq!(response.status, 503, "{target}: {}", response.head);
+    }
+    site.assert_untouched();
+
+    let refused = post(r#"{"path_prefix":"//admin/","edge":503}"#).await;
+    assert_eq!(refused.status(), 400, "{}", refused.text());
+    assert!(refused.text().contains("path_prefix"), "{}", refused.text());
 }
 
 #[tokio::test]

@@ -357,5 +357,18 @@ mod tests {
         assert_eq!(target.address.to_string(), "127.0.0.1:2000");
         assert_eq!(target.ssl, SslMode::Strict);
         assert_eq!(target.timeouts.read, std::time::Duration::from_millis(250));
+
+        // Routed as the edge routes it: by the normalized path and host.
+        let p = Plan {
+            host: "api.test.".into(),
+            path: "/public/..//%76%32/x?y".into(),
+            ..p
+        };
+        assert_eq!(p.target().route, Some(0));
+        let p = Plan {
+            path: "/V2/x".into(),
+            ..p
+        };
+        assert_eq!(p.target().route, None, "paths are case-sensitive");
     }
 }
