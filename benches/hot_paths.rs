@@ -165,6 +165,7 @@ fn finished_ok() -> Finished {
         origin_status: Some(200),
         cause: None,
         fault: None,
+        ssl: None,
         origin: ExchangeFacts {
             peer: Some("127.0.0.1:3000".parse().expect("literal address")),
             reused: true,

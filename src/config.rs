@@ -38,7 +38,7 @@ pub(crate) use duration::{format as format_duration, parse as parse_duration};
 pub(crate) use address::strip_port;
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
-pub use modes::{OriginScheme, Profile, SslMode, UnknownProfile, UnknownSslMode};
+pub use modes::{OriginScheme, Profile, SslInForce, SslMode, UnknownProfile, UnknownSslMode};
 pub use observe::{
     AnalyticsConfig, CaptureConfig, DEFAULT_CAPTURE_BODY_BYTES, DEFAULT_LOG_QUEUE, LogConfig,
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
@@ -53,8 +53,15 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr
 pub const DEFAULT_ORIGIN_HOST: &str = "127.0.0.1";
 /// The origin's port when `origin.address` is not set: a local development server.
 pub const DEFAULT_ORIGIN_PORT: u16 = 3000;
-/// Cloudflare's "Off" SSL mode: plain HTTP on both sides, never a 525 or 526.
-pub const DEFAULT_SSL_MODE: SslMode = SslMode::Off;
+/// Cloudflare's default for every zone since October 2024: Automatic SSL/TLS, which probes the
+/// origin and uses the most secure mode it supports.
+pub const DEFAULT_SSL_MODE: SslMode = SslMode::Automatic;
+/// How often Automatic SSL/TLS probes each origin and host name again when
+/// `origin.ssl_probe_interval` is not set. edgecase's choice: Cloudflare does not publish how
+/// often it re-scans.
+pub const DEFAULT_SSL_PROBE_INTERVAL: Duration = Duration::from_secs(3600);
+/// The longest `origin.ssl_probe_interval` accepted: a week.
+pub const MAX_SSL_PROBE_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long in-flight requests may finish after SIGTERM or Ctrl-C. edgecase's own setting:
 /// Cloudflare's edge has no visible equivalent.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -233,6 +240,8 @@ pub struct OriginConfig {
     pub sni: Option<String>,
     /// The port used when the mode sends TLS; `None`: the address's own port.
     pub tls_port: Option<u16>,
+    /// How often Automatic SSL/TLS probes each origin and host name again.
+    pub ssl_probe_interval: Duration,
     /// Trusted roots and revocation lists for `full_strict` and `strict`.
     pub trust: OriginTrust,
 }
@@ -421,6 +430,7 @@ impl Default for Config {
                 ssl: DEFAULT_SSL_MODE,
                 sni: None,
                 tls_port: None,
+                ssl_probe_interval: DEFAULT_SSL_PROBE_INTERVAL,
                 trust: OriginTrust::default(),
             },
             profile: DEFAULT_PROFILE,

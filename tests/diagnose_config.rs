@@ -268,7 +268,10 @@ async fn origin_without_a_config_file_is_diagnosed_with_the_defaults() {
     let d = diagnose_without_config(&[&address]).await;
 
     d.assert_origin_answer(200);
-    assert_eq!(d.json["subject"]["ssl"], "off");
+    // Automatic SSL/TLS, Cloudflare's default: the probe finds a port that does not speak TLS,
+    // so the HTTPS visitor's request goes in plain.
+    assert_eq!(d.json["subject"]["ssl"], "automatic:flexible");
+    assert_eq!(d.json["subject"]["visitor_scheme"], "https");
     // The classic profile's timeouts, as for the proxy.
     let timeouts = &d.json["subject"]["timeouts_ms"];
     assert_eq!(timeouts["connect"], 15_000);

@@ -71,6 +71,7 @@ fn proxied_ok() -> Finished {
         origin_status: Some(200),
         cause: None,
         fault: None,
+        ssl: None,
         origin: ExchangeFacts {
             peer: Some("192.0.2.10:443".parse().expect("a socket address")),
             reused: false,
@@ -115,6 +116,7 @@ fn connect_timeout() -> Finished {
         origin_status: None,
         cause: Some("connect_timeout"),
         fault: None,
+        ssl: None,
         origin: ExchangeFacts {
             connect: Some(ms(15_000)),
             ..ExchangeFacts::default()

@@ -25,11 +25,17 @@ pub enum SslMode {
     FullStrict,
     /// TLS to the origin whatever the visitor used, validated as [`SslMode::FullStrict`].
     Strict,
+    /// Cloudflare's default since 2024 (Automatic SSL/TLS): the edge probes each origin and
+    /// host name and uses the most secure of [`SslMode::FullStrict`], [`SslMode::Full`] and
+    /// [`SslMode::Flexible`] it supports, and only ever moves up. The edge replaces it by the
+    /// chosen mode before asking [`SslMode::to_origin`].
+    Automatic,
 }
 
 impl SslMode {
     /// Every mode, in the order the config documentation lists them.
-    pub const ALL: [SslMode; 5] = [
+    pub const ALL: [SslMode; 6] = [
+        SslMode::Automatic,
         SslMode::Off,
         SslMode::Flexible,
         SslMode::Full,
@@ -47,9 +53,10 @@ impl SslMode {
     /// | strict | TLS, validated | TLS, validated |
     ///
     /// (Off also redirects HTTPS visitors to HTTP; the edge does that before asking.)
+    /// Automatic, not yet decided, is taken as Flexible: plain, the mode it starts from.
     pub fn to_origin(self, visitor_https: bool) -> OriginScheme {
         match (self, visitor_https) {
-            (SslMode::Off | SslMode::Flexible, _)
+            (SslMode::Off | SslMode::Flexible | SslMode::Automatic, _)
             | (SslMode::Full | SslMode::FullStrict, false) => OriginScheme::Plain,
             (SslMode::Full, true) => OriginScheme::Tls { validate: false },
             (SslMode::FullStrict, true) | (SslMode::Strict, _) => {
@@ -58,14 +65,58 @@ impl SslMode {
         }
     }
 
-    /// The word used in the config file: `off`, `flexible`, `full`, `full_strict`, `strict`.
+    /// The word used in the config file: `automatic`, `off`, `flexible`, `full`,
+    /// `full_strict`, `strict`.
     pub fn as_str(self) -> &'static str {
         match self {
+            SslMode::Automatic => "automatic",
             SslMode::Off => "off",
             SslMode::Flexible => "flexible",
             SslMode::Full => "full",
             SslMode::FullStrict => "full_strict",
             SslMode::Strict => "strict",
+        }
+    }
+
+    /// How secure the mode is towards the origin, for Automatic's "only ever up":
+    /// flexible < full < full_strict (strict, which also secures HTTP visitors, above them).
+    /// Off and an undecided Automatic rank lowest.
+    pub fn rank(self) -> u8 {
+        match self {
+            SslMode::Off | SslMode::Automatic => 0,
+            SslMode::Flexible => 1,
+            SslMode::Full => 2,
+            SslMode::FullStrict => 3,
+            SslMode::Strict => 4,
+        }
+    }
+}
+
+/// The SSL mode a request went with: the configured one, and for Automatic the mode chosen
+/// for its origin and host name (`None` while undecided). Shown as `full`, or
+/// `automatic:full_strict`, or `automatic` before the first probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SslInForce {
+    /// The mode from the config (`[origin] ssl` or the route's).
+    pub configured: SslMode,
+    /// What Automatic chose; `None` for other modes and before the first probe.
+    pub chosen: Option<SslMode>,
+}
+
+impl SslInForce {
+    /// The mode the request really used: the chosen one, else the configured one.
+    pub fn effective(self) -> SslMode {
+        self.chosen.unwrap_or(self.configured)
+    }
+}
+
+impl fmt::Display for SslInForce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.chosen {
+            Some(chosen) if self.configured == SslMode::Automatic => {
+                write!(f, "automatic:{chosen}")
+            }
+            _ => f.write_str(self.configured.as_str()),
         }
     }
 }
@@ -85,8 +136,8 @@ pub enum OriginScheme {
 /// Why a word is not an [`SslMode`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is not an SSL mode; choose one of \"off\", \"flexible\", \"full\", \"full_strict\" \
-     or \"strict\""
+    "{0:?} is not an SSL mode; choose one of \"automatic\" (the default), \"off\", \
+     \"flexible\", \"full\", \"full_strict\" or \"strict\""
 )]
 pub struct UnknownSslMode(pub String);
 

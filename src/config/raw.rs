@@ -143,6 +143,7 @@ pub(crate) struct RawEdge {
 pub(crate) struct RawOrigin {
     pub address: Option<String>,
     pub ssl: Option<String>,
+    pub ssl_probe_interval: Option<RawDuration>,
     pub sni: Option<String>,
     #[serde(deserialize_with = "whole_number")]
     pub tls_port: Option<i64>,

@@ -68,31 +68,48 @@ impl Config {
             .iter()
             .enumerate()
             .find(|(_, route)| route.matches(request));
-        let origin = &self.origin;
         match matched {
-            Some((index, route)) => {
-                // `[origin]`'s sni and tls_port describe `[origin]`'s address only.
-                let (sni, tls_port) = match route.origin {
-                    Some(_) => (None, None),
-                    None => (origin.sni.as_deref(), origin.tls_port),
-                };
-                Target {
-                    route: Some(index),
-                    address: route.origin.as_ref().unwrap_or(&origin.address),
-                    ssl: route.ssl.unwrap_or(origin.ssl),
-                    sni: route.sni.as_deref().or(sni),
-                    tls_port: route.tls_port.or(tls_port),
-                    timeouts: route.timeouts.over(self.timeouts),
-                }
-            }
-            None => Target {
-                route: None,
-                address: &origin.address,
-                ssl: origin.ssl,
-                sni: origin.sni.as_deref(),
-                tls_port: origin.tls_port,
-                timeouts: self.timeouts,
-            },
+            Some((index, route)) => self.route_target(index, route),
+            None => self.origin_target(),
+        }
+    }
+
+    /// Every place requests can go: `[origin]`'s defaults, then each route's.
+    pub fn named_targets(&self) -> Vec<Target<'_>> {
+        let routes = self.routes.iter().enumerate();
+        std::iter::once(self.origin_target())
+            .chain(routes.map(|(index, route)| self.route_target(index, route)))
+            .collect()
+    }
+
+    /// Where requests that match no route go.
+    pub fn origin_target(&self) -> Target<'_> {
+        let origin = &self.origin;
+        Target {
+            route: None,
+            address: &origin.address,
+            ssl: origin.ssl,
+            sni: origin.sni.as_deref(),
+            tls_port: origin.tls_port,
+            timeouts: self.timeouts,
+        }
+    }
+
+    /// Where requests matching `route` (at `index` in [`Config::routes`]) go.
+    fn route_target<'a>(&'a self, index: usize, route: &'a Route) -> Target<'a> {
+        let origin = &self.origin;
+        // `[origin]`'s sni and tls_port describe `[origin]`'s address only.
+        let (sni, tls_port) = match route.origin {
+            Some(_) => (None, None),
+            None => (origin.sni.as_deref(), origin.tls_port),
+        };
+        Target {
+            route: Some(index),
+            address: route.origin.as_ref().unwrap_or(&origin.address),
+            ssl: route.ssl.unwrap_or(origin.ssl),
+            sni: route.sni.as_deref().or(sni),
+            tls_port: route.tls_port.or(tls_port),
+            timeouts: route.timeouts.over(self.timeouts),
         }
     }
 }

@@ -52,7 +52,8 @@ fn config_empty_text_gives_classic_defaults() {
     assert_eq!(config.edge.colo.as_str(), "CDG");
     assert_eq!(config.edge.shutdown_grace, secs(10));
     assert_eq!(config.origin.address.to_string(), "127.0.0.1:3000");
-    assert_eq!(config.origin.ssl, SslMode::Off);
+    assert_eq!(config.origin.ssl, SslMode::Automatic);
+    assert_eq!(config.origin.ssl_probe_interval, secs(3600));
     assert_eq!(config.profile, Profile::Classic);
     let expected = OriginTimeouts {
         connect: secs(15),
@@ -324,7 +325,7 @@ fn config_origin_header_bytes_must_be_between_1k_and_1m() {
 }
 
 #[test]
-fn config_ssl_accepts_the_five_modes_and_explains_the_rest() {
+fn config_ssl_accepts_the_six_modes_and_explains_the_rest() {
     for mode in SslMode::ALL {
         let text = format!("[origin]\nssl = \"{mode}\"\n");
         assert_eq!(load(&text).origin.ssl, mode);
@@ -335,8 +336,8 @@ fn config_ssl_accepts_the_five_modes_and_explains_the_rest() {
         assert_eq!(
             problem(&format!("[origin]\nssl = {word:?}\n")),
             format!(
-                "origin.ssl: {word:?} is not an SSL mode; choose one of \"off\", \"flexible\", \
-                 \"full\", \"full_strict\" or \"strict\""
+                "origin.ssl: {word:?} is not an SSL mode; choose one of \"automatic\" (the \
+                 default), \"off\", \"flexible\", \"full\", \"full_strict\" or \"strict\""
             )
         );
     }
@@ -345,7 +346,17 @@ fn config_ssl_accepts_the_five_modes_and_explains_the_rest() {
 #[test]
 fn config_modes_display_as_their_config_words() {
     let words: Vec<String> = SslMode::ALL.iter().map(ToString::to_string).collect();
-    assert_eq!(words, ["off", "flexible", "full", "full_strict", "strict"]);
+    assert_eq!(
+        words,
+        [
+            "automatic",
+            "off",
+            "flexible",
+            "full",
+            "full_strict",
+            "strict"
+        ]
+    );
     for mode in SslMode::ALL {
         assert_eq!(mode.to_string().parse::<SslMode>(), Ok(mode));
     }
@@ -838,7 +849,7 @@ fn config_target_falls_back_to_origin() {
     let target = config.target(&Normalized::new("www.example.test", "/"));
     assert_eq!(target.route, None);
     assert_eq!(target.address, &config.origin.address);
-    assert_eq!(target.ssl, SslMode::Off);
+    assert_eq!(target.ssl, SslMode::Automatic);
     assert_eq!(target.timeouts, config.timeouts);
     assert_eq!(
         load("").target(&Normalized::new("anything", "/")).route,
@@ -1010,4 +1021,27 @@ fn config_default_file_mentions_every_key() {
             .any(|line| line.trim_start_matches(['#', ' ']).starts_with(&written));
         assert!(found, "{key} is missing from config/edgecase.toml");
     }
+}
+
+#[test]
+fn config_ssl_probe_interval_takes_milliseconds_up_to_a_week() {
+    let interval = |text: &str| {
+        load(&format!("[origin]\n{text}\n"))
+            .origin
+            .ssl_probe_interval
+    };
+    assert_eq!(
+        interval("ssl_probe_interval = \"250ms\""),
+        Duration::from_millis(250)
+    );
+    assert_eq!(interval("ssl_probe_interval = \"168h\""), secs(168 * 3600));
+    assert_eq!(
+        problem("[origin]\nssl_probe_interval = \"0s\"\n"),
+        "origin.ssl_probe_interval: \"0s\" is zero; a timeout must be at least 1ms"
+    );
+    assert_eq!(
+        problem("[origin]\nssl_probe_interval = \"169h\"\n"),
+        "origin.ssl_probe_interval: \"169h\" is more than 168h, the longest Automatic SSL/TLS \
+         probe interval edgecase accepts (a week)"
+    );
 }

@@ -16,10 +16,11 @@ use super::duration::RawDuration;
 use super::error::{Problem, push_index, push_key};
 use super::raw::{RawConfig, RawIps};
 use super::{
-    Config, DEFAULT_LISTEN, DEFAULT_PROFILE, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SSL_MODE, DnsConfig,
-    EdgeConfig, EdgeTls, Limits, MAX_ORIGIN_HEADER_BYTES, MAX_PHASE_TIMEOUT, MAX_READ_TIMEOUT,
-    MAX_SHUTDOWN_GRACE, MIN_ORIGIN_HEADER_BYTES, OriginAddress, OriginConfig, OriginTrust,
-    Overrides, PartialTimeouts, Profile, Route, SslMode,
+    Config, DEFAULT_LISTEN, DEFAULT_PROFILE, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SSL_MODE,
+    DEFAULT_SSL_PROBE_INTERVAL, DnsConfig, EdgeConfig, EdgeTls, Limits, MAX_ORIGIN_HEADER_BYTES,
+    MAX_PHASE_TIMEOUT, MAX_READ_TIMEOUT, MAX_SHUTDOWN_GRACE, MAX_SSL_PROBE_INTERVAL,
+    MIN_ORIGIN_HEADER_BYTES, OriginAddress, OriginConfig, OriginTrust, Overrides, PartialTimeouts,
+    Profile, Route, SslMode,
 };
 use crate::normalize;
 use crate::ray::Colo;
@@ -88,6 +89,11 @@ pub(crate) fn build(
         .origin
         .ssl
         .and_then(|word| check.some("origin.ssl", word.parse::<SslMode>()));
+    let ssl_probe_interval = raw
+        .origin
+        .ssl_probe_interval
+        .as_ref()
+        .and_then(|raw| check.duration("origin.ssl_probe_interval", raw, &PROBE_LIMIT));
     let sni = raw
         .origin
         .sni
@@ -201,6 +207,7 @@ pub(crate) fn build(
             ssl: ssl.unwrap_or(DEFAULT_SSL_MODE),
             sni,
             tls_port,
+            ssl_probe_interval: ssl_probe_interval.unwrap_or(DEFAULT_SSL_PROBE_INTERVAL),
             trust: trust.unwrap_or_default(),
         },
         profile,
@@ -500,6 +507,13 @@ const PHASE_LIMIT: Limit = Limit {
     reason: "the longest connect, ack or write timeout edgecase accepts",
 };
 
+const PROBE_LIMIT: Limit = Limit {
+    zero: false,
+    max: MAX_SSL_PROBE_INTERVAL,
+    shown: "168h",
+    reason: "the longest Automatic SSL/TLS probe interval edgecase accepts (a week)",
+};
+
 const GRACE_LIMIT: Limit = Limit {
     zero: true,
     max: MAX_SHUTDOWN_GRACE,
@@ -512,5 +526,6 @@ const _: () = {
     assert!(MAX_READ_TIMEOUT.as_secs() == 6000);
     assert!(MAX_PHASE_TIMEOUT.as_secs() == 3600);
     assert!(MAX_SHUTDOWN_GRACE.as_secs() == 3600);
+    assert!(MAX_SSL_PROBE_INTERVAL.as_secs() == 168 * 3600);
     assert!(MIN_ORIGIN_HEADER_BYTES == 1024 && MAX_ORIGIN_HEADER_BYTES == 1_048_576);
 };

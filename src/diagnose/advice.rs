@@ -526,7 +526,8 @@ fn internal(error: &io::Error, c: &Context<'_>) -> Vec<String> {
 /// Whether `mode` may reach the origin over TLS.
 fn uses_tls(mode: SslMode) -> bool {
     match mode {
-        SslMode::Off | SslMode::Flexible => false,
+        // An Automatic walk is given the mode its probe chose; undecided, it is plain.
+        SslMode::Off | SslMode::Flexible | SslMode::Automatic => false,
         SslMode::Full | SslMode::FullStrict | SslMode::Strict => true,
     }
 }

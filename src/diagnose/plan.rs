@@ -128,7 +128,7 @@ impl Plan {
         plan.https = mode != SslMode::Off
             && url_scheme.unwrap_or(matches!(
                 mode,
-                SslMode::Full | SslMode::FullStrict | SslMode::Strict
+                SslMode::Automatic | SslMode::Full | SslMode::FullStrict | SslMode::Strict
             ));
         Ok(plan)
     }
@@ -261,13 +261,18 @@ mod tests {
     }
 
     #[test]
-    fn host_port_is_plain_http_to_that_address() {
+    fn host_port_is_that_address_in_automatic_mode_for_an_https_visitor() {
         let p = plan(origin("127.0.0.1:8080"));
         let target = p.target();
         assert_eq!(target.address.to_string(), "127.0.0.1:8080");
-        assert_eq!(target.ssl, SslMode::Off);
-        assert!(!p.https);
-        assert_eq!(p.url(), "http://127.0.0.1/");
+        assert_eq!(target.ssl, SslMode::Automatic);
+        assert!(
+            p.https,
+            "Automatic may use TLS: the HTTPS visitor's path is the one walked"
+        );
+        assert_eq!(p.url(), "https://127.0.0.1/");
+        let p = plan(origin("http://127.0.0.1:8080/"));
+        assert!(!p.https, "an http:// URL is an HTTP visitor");
     }
 
     #[test]

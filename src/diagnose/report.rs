@@ -284,7 +284,7 @@ pub struct Subject {
     /// The path and query.
     pub path: String,
     /// The SSL/TLS mode.
-    pub ssl: &'static str,
+    pub ssl: String,
     /// `http` or `https`: how the visitor is taken to arrive.
     pub visitor_scheme: &'static str,
     /// The index of the `[[route]]` that matched (from 0), when one did.

@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use super::report::HttpDetails;
+use crate::config::SslInForce;
 use crate::edge::Visit;
 use crate::edge::forward::{origin_request, visitor_response};
 use crate::failure::OriginFailure;
@@ -42,6 +43,8 @@ pub struct Asked<'a> {
     pub from: SocketAddr,
     /// How much of each body to keep for the HAR (`[capture] body_bytes`).
     pub keep_bytes: usize,
+    /// The SSL mode walked (for Automatic, with the mode its probe chose).
+    pub ssl: SslInForce,
 }
 
 /// How one request went.
@@ -265,6 +268,7 @@ impl Record<'_> {
             origin_status: self.origin_status,
             cause: self.cause,
             fault: None,
+            ssl: Some(self.asked.ssl),
             origin: self.facts,
             head_after: self.total,
             total: self.total,

@@ -22,11 +22,12 @@ use super::report::{
     StageName, Subject, TimeoutsMs, Verdict,
 };
 use super::request::{self, Asked};
-use crate::config::{Config, OriginTimeouts, SslMode, Target};
+use crate::config::{Config, OriginTimeouts, SslInForce, SslMode, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
 use crate::observe::finished::Finished;
 use crate::origin::ExchangeFacts;
+use crate::origin::automatic::AutomaticSsl;
 use crate::origin::connect::{Attempt, Attempts};
 use crate::origin::handshake::TlsTarget;
 use crate::origin::pool::{Conn, Pool, PoolKey};
@@ -38,7 +39,19 @@ use crate::trace::Trace;
 
 /// Walks every stage for `plan` and reports what a visitor would get.
 pub async fn run(plan: &Plan) -> Diagnosis {
-    let target = plan.target();
+    let mut target = plan.target();
+    let client = OriginClient::new(&plan.config);
+    // Automatic SSL/TLS: the probe the edge would make decides the mode walked.
+    let mut ssl = SslInForce {
+        configured: target.ssl,
+        chosen: None,
+    };
+    if target.ssl == SslMode::Automatic && plan.https {
+        let table = AutomaticSsl::new(client.clone(), plan.config.origin.ssl_probe_interval);
+        let chosen = table.decide(&target, &plan.host).await;
+        ssl.chosen = Some(chosen);
+        target.ssl = chosen;
+    }
     let rays = match plan.config.edge.ray_seed {
         Some(seed) => RayGenerator::seeded(seed),
         None => RayGenerator::random(),
@@ -54,7 +67,8 @@ pub async fn run(plan: &Plan) -> Diagnosis {
         plan,
         config: &plan.config,
         target,
-        client: OriginClient::new(&plan.config),
+        ssl,
+        client,
         pool: Pool::with_limits(plan.config.pool),
         origin: key.address.to_string(),
         key,
@@ -75,6 +89,8 @@ struct Walk<'a> {
     plan: &'a Plan,
     config: &'a Config,
     target: Target<'a>,
+    /// The mode configured and, for Automatic, the one its probe chose (walked as `target.ssl`).
+    ssl: SslInForce,
     client: OriginClient,
     pool: Pool,
     key: PoolKey,
@@ -315,6 +331,7 @@ impl<'a> Walk<'a> {
             https: self.plan.https,
             from: self.from,
             keep_bytes: self.config.capture.body_bytes,
+            ssl: self.ssl,
         }
     }
 
@@ -412,7 +429,7 @@ impl<'a> Walk<'a> {
                 origin: self.origin.clone(),
                 host: self.plan.host.clone(),
                 path: self.plan.path.clone(),
-                ssl: self.target.ssl.as_str(),
+                ssl: self.ssl.to_string(),
                 visitor_scheme: self.plan.scheme(),
                 route: self.target.route,
                 timeouts_ms: TimeoutsMs {

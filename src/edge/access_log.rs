@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Version};
 use tokio::time::Instant;
 
+use crate::config::SslInForce;
 use crate::edge::Visit;
 use crate::observe::Observers;
 use crate::observe::finished::Finished;
@@ -58,6 +59,8 @@ pub struct AccessLog {
     pub head_after: Duration,
     /// The fault rule that applied, by id.
     pub fault: Option<u64>,
+    /// The SSL mode the request went to the origin with; `None` when it was not routed.
+    pub ssl: Option<SslInForce>,
     /// The response headers the visitor got.
     pub response_headers: HeaderMap,
     /// Response body bytes sent so far (for an upgraded connection, origin to visitor).
@@ -121,6 +124,7 @@ impl AccessLog {
             origin_status: self.origin_status,
             cause: self.cause,
             fault: self.fault,
+            ssl: self.ssl,
             origin: self.origin,
             head_after: self.head_after,
             total: self.started.elapsed(),

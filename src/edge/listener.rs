@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, SslInForce, SslMode};
 use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
 use crate::edge::protocols::{CloseAll, Closing, Protocol, Servers};
 use crate::edge::trim::OpenConnections;
@@ -119,7 +119,8 @@ pub async fn serve_state(
         Some(_) => Some(hangup_signals()?),
         None => None,
     };
-    announce(config, local, tls_local);
+    let ssl = startup_ssl(&state).await;
+    announce(config, &ssl, local, tls_local);
     if let Some(addr) = admin_local {
         info!(admin = %addr, "edgecase control API on http://{addr}/");
     }
@@ -399,15 +400,41 @@ where
 /// The buffer in front of a visitor's TLS stream, big enough for one TLS record's plaintext.
 const TLS_FIRST_READ: usize = 16 * 1024;
 
+/// How long start-up waits for Automatic SSL/TLS to probe the origins named by `sni` before
+/// announcing (and serving) anyway; probes not done by then go on in the background.
+const STARTUP_PROBE_WAIT: Duration = Duration::from_secs(3);
+
+/// `[origin]`'s SSL mode for the start-up line: `full`, or for Automatic the mode chosen when
+/// `[origin] sni` let it probe at start (`automatic:full_strict`), else `automatic`.
+async fn startup_ssl(state: &EdgeState) -> String {
+    let live = state.live();
+    let config = &live.config;
+    let origin = config.origin_target();
+    let warming = {
+        let live = live.clone();
+        tokio::spawn(async move { live.automatic.warm(&live.config).await })
+    };
+    let _ = tokio::time::timeout(STARTUP_PROBE_WAIT, warming).await;
+    let chosen = match (origin.ssl, origin.sni) {
+        (SslMode::Automatic, Some(name)) => live.automatic.known(&origin, name),
+        _ => None,
+    };
+    SslInForce {
+        configured: origin.ssl,
+        chosen,
+    }
+    .to_string()
+}
+
 /// The one start-up line: where edgecase listens, where it forwards, the timeouts in force.
-fn announce(config: &Config, local: SocketAddr, tls_local: Option<SocketAddr>) {
+fn announce(config: &Config, ssl: &str, local: SocketAddr, tls_local: Option<SocketAddr>) {
     let t = &config.timeouts;
     let https = tls_local.map_or(String::new(), |addr| format!(" and https://{addr}/"));
     info!(
         listen = %local,
         tls_listen = tls_local.map(tracing::field::display),
         origin = %config.origin.address,
-        ssl = %config.origin.ssl,
+        ssl = %ssl,
         routes = config.routes.len(),
         profile = %config.profile,
         connect = ?t.connect,

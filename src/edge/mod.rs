@@ -28,6 +28,7 @@ use crate::config::Config;
 use crate::emulation::FaultRules;
 use crate::observe::{ObserveError, Observers};
 use crate::origin::OriginClient;
+use crate::origin::automatic::AutomaticSsl;
 use crate::ray::RayGenerator;
 use crate::tls::visitor::VisitorTls;
 
@@ -38,6 +39,24 @@ pub struct Live {
     pub config: Arc<Config>,
     /// Pooled connections to the origins.
     pub origins: OriginClient,
+    /// The modes Automatic SSL/TLS chose for this config's origins and host names.
+    pub automatic: Arc<AutomaticSsl>,
+}
+
+impl Live {
+    /// The config in force with its origin client and a fresh Automatic SSL/TLS table, whose
+    /// modes `observers` show from now on.
+    fn new(config: Arc<Config>, observers: &Observers) -> Self {
+        let open = observers.metrics.origin_connections();
+        let origins = OriginClient::new(&config).counting_open(open);
+        let automatic = AutomaticSsl::new(origins.clone(), config.origin.ssl_probe_interval);
+        observers.metrics.read_ssl_modes_from(automatic.clone());
+        Live {
+            config,
+            origins,
+            automatic,
+        }
+    }
 }
 
 /// What every request handler shares: the live config, the ray generator, the fault rules and
@@ -77,11 +96,7 @@ impl EdgeState {
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
         let instance = format!("{:07x}", rays.instance_id() >> 36);
-        let open = observers.metrics.origin_connections();
-        let live = Live {
-            origins: OriginClient::new(&config).counting_open(open),
-            config,
-        };
+        let live = Live::new(config, &observers);
         EdgeState {
             faults,
             observers: Arc::new(observers),
@@ -104,14 +119,14 @@ impl EdgeState {
         self.live().config.clone()
     }
 
-    /// Puts `config` in force for requests that start from now on.
+    /// Puts `config` in force for requests that start from now on. Automatic SSL/TLS starts
+    /// over: the origins it names are probed again at once, in the background.
     fn replace(&self, config: Config) {
-        let open = self.observers.metrics.origin_connections();
-        let live = Live {
-            origins: OriginClient::new(&config).counting_open(open),
-            config: Arc::new(config),
-        };
-        *self.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(live);
+        let live = Arc::new(Live::new(Arc::new(config), &self.observers));
+        *self.live.write().unwrap_or_else(|p| p.into_inner()) = live.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { live.automatic.warm(&live.config).await });
+        }
     }
 }
 

@@ -36,6 +36,9 @@ pub struct RequestRecord {
     pub cause: Option<String>,
     /// The fault rule that applied, by id.
     pub fault: Option<u64>,
+    /// The SSL mode the request went with: `full`, `automatic:full_strict`, or `automatic`
+    /// before Automatic SSL/TLS decided; `None` when edgecase answered before routing.
+    pub ssl: Option<String>,
     /// The origin's address, when a connection was made.
     pub origin: Option<SocketAddr>,
     /// Name resolution, for a new connection.
@@ -68,6 +71,7 @@ impl RequestRecord {
             origin_status: finished.origin_status,
             cause: finished.outcome().map(str::to_owned),
             fault: finished.fault,
+            ssl: finished.ssl.map(|ssl| ssl.to_string()),
             origin: origin.peer,
             dns_ms: origin.dns.map(ms),
             connect_ms: origin.connect.map(ms),

@@ -18,7 +18,7 @@ use http::{HeaderMap, Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::config::SslMode;
+use crate::config::{SslInForce, SslMode};
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
 use crate::edge::detach::detach;
@@ -62,6 +62,7 @@ pub async fn handle(
     let log = AccessLog {
         at,
         fault: None,
+        ssl: None,
         observers: state.observers.clone(),
         ray,
         method: request.method().clone(),
@@ -314,6 +315,26 @@ async fn respond(
             }
         });
     }
+    let ssl = match target.ssl {
+        SslMode::Automatic => {
+            let chosen = if visit.https() {
+                Some(live.automatic.decide(&target, &log.host).await)
+            } else {
+                // Every mode Automatic can choose is plain HTTP to the origin for this visitor.
+                live.automatic.known(&target, &log.host)
+            };
+            target.ssl = chosen.unwrap_or(SslMode::Flexible);
+            SslInForce {
+                configured: SslMode::Automatic,
+                chosen,
+            }
+        }
+        configured => SslInForce {
+            configured,
+            chosen: None,
+        },
+    };
+    log.ssl = Some(ssl);
     let visitor = Visitor {
         https: visit.https(),
         host: &log.host,

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Version};
 
+use crate::config::SslInForce;
 use crate::origin::ExchangeFacts;
 use crate::ray::RayId;
 
@@ -71,6 +72,9 @@ pub struct Finished {
     pub cause: Option<&'static str>,
     /// The fault rule that applied, by id.
     pub fault: Option<u64>,
+    /// The SSL mode the request went to the origin with (`automatic:full_strict`); `None`
+    /// when edgecase answered before routing it.
+    pub ssl: Option<SslInForce>,
     /// What happened on the way to the origin (all empty when it was never contacted).
     pub origin: ExchangeFacts,
     /// From arrival to the response head.
@@ -147,6 +151,7 @@ pub(crate) mod tests {
             origin_status: None,
             cause: None,
             fault: None,
+            ssl: None,
             origin: ExchangeFacts::default(),
             head_after: Duration::from_millis(2),
             total: Duration::from_millis(3),

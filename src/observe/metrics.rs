@@ -5,19 +5,21 @@
 //! [`Finished`] value as the log line; the gauges move as requests and origin connections come
 //! and go. Several instances are aggregated by Prometheus as usual (each is a scrape target).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::observe::finished::Finished;
+use crate::origin::automatic::AutomaticSsl;
 
 /// The `Content-Type` of `GET /metrics`.
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -58,6 +60,7 @@ pub struct Metrics {
     duration: Histogram,
     in_flight: Gauge,
     origin_connections: Gauge,
+    ssl_modes: SslModes,
 }
 
 impl Metrics {
@@ -76,6 +79,7 @@ impl Metrics {
             duration: histogram(),
             in_flight: Gauge::default(),
             origin_connections: Gauge::default(),
+            ssl_modes: SslModes::default(),
         };
         let mut registry = Registry::with_prefix("edgecase");
         registry.register(
@@ -126,6 +130,7 @@ impl Metrics {
             metrics.faults.clone(),
         );
         registry.register_collector(Box::new(dropped));
+        registry.register_collector(Box::new(metrics.ssl_modes.clone()));
         Metrics {
             registry,
             ..metrics
@@ -166,6 +171,12 @@ impl Metrics {
         self.origin_connections.clone()
     }
 
+    /// Reads `edgecase_origin_ssl_mode` from `table` from now on (the table of the config in
+    /// force: a reload hands over its new one).
+    pub fn read_ssl_modes_from(&self, table: Arc<AutomaticSsl>) {
+        *self.ssl_modes.0.write().unwrap_or_else(|p| p.into_inner()) = Some(table);
+    }
+
     /// The text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
@@ -202,6 +213,47 @@ impl Collector for Dropped {
             let counter = ConstCounter::new(value.load(Ordering::Relaxed));
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
             counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
+/// `edgecase_origin_ssl_mode{origin, mode}`: how many host names of each origin Automatic
+/// SSL/TLS has put in each mode (1 for an origin reached under one name), read from the table
+/// in force at each scrape.
+#[derive(Clone, Debug, Default)]
+struct SslModes(Arc<RwLock<Option<Arc<AutomaticSsl>>>>);
+
+/// Labels of `edgecase_origin_ssl_mode`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct SslModeLabels {
+    /// The origin as configured, `host:port`.
+    origin: String,
+    /// The mode chosen: `flexible`, `full` or `full_strict`.
+    mode: &'static str,
+}
+
+impl Collector for SslModes {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let table = self.0.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(table) = table else { return Ok(()) };
+        let mut counts = std::collections::BTreeMap::<SslModeLabels, i64>::new();
+        for chosen in table.chosen() {
+            let labels = SslModeLabels {
+                origin: chosen.origin,
+                mode: chosen.mode.as_str(),
+            };
+            *counts.entry(labels).or_default() += 1;
+        }
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let help = "Host names of each origin in each SSL mode chosen by Automatic SSL/TLS";
+        let gauge = ConstGauge::new(0i64);
+        let mut family =
+            encoder.encode_descriptor("origin_ssl_mode", help, None, gauge.metric_type())?;
+        for (labels, count) in counts {
+            ConstGauge::new(count).encode(family.encode_family(&labels)?)?;
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //! (with a streaming body) or an [`OriginFailure`] out.
 
 pub mod ack;
+pub mod automatic;
 pub mod body;
 pub mod connect;
 pub mod exchange;
@@ -359,7 +360,7 @@ pub fn pool_key(target: &Target<'_>, visitor: Visitor<'_>) -> PoolKey {
 
 /// The first of `sni`, `host` and `fallback` that is a valid server name (brackets of an IPv6
 /// literal removed).
-fn server_name(sni: Option<&str>, host: &str, fallback: &str) -> ServerName<'static> {
+pub(crate) fn server_name(sni: Option<&str>, host: &str, fallback: &str) -> ServerName<'static> {
     let bare = |name: &str| {
         name.trim_start_matches('[')
             .trim_end_matches(']')
