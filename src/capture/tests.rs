@@ -684,3 +684,34 @@ fn a_path_in_a_missing_directory_fails_with_its_name() {
         "{error}"
     );
 }
+
+#[test]
+fn a_sanitized_file_says_so_until_entries_written_otherwise_join_it() {
+    use super::sanitize::{COMMENT, MIXED_COMMENT};
+    let scratch = Scratch::new("sanitized");
+    {
+        let mut file = HarFile::open(scratch.path(), true).expect("a new HAR file");
+        file.append(&entry_with_ray(1)).expect("appended");
+    }
+    assert_eq!(scratch.document().log.comment.as_deref(), Some(COMMENT));
+    drop(HarFile::open(scratch.path(), true).expect("the same file, the same way"));
+    assert_eq!(scratch.document().log.comment.as_deref(), Some(COMMENT));
+
+    let mut file = HarFile::open(scratch.path(), false).expect("the file, now in clear");
+    file.append(&entry_with_ray(2)).expect("appended");
+    let document = scratch.document();
+    assert_eq!(document.log.comment.as_deref(), Some(MIXED_COMMENT));
+    assert_eq!(scratch.rays(), [ray_text(1), ray_text(2)], "entries kept");
+}
+
+#[test]
+fn a_new_file_in_clear_has_no_comment() {
+    let scratch = Scratch::new("clear");
+    drop(HarFile::open(scratch.path(), false).expect("a new HAR file"));
+    assert_eq!(scratch.document().log.comment, None);
+    drop(HarFile::open(scratch.path(), true).expect("still empty, now sanitized"));
+    assert_eq!(
+        scratch.document().log.comment.as_deref(),
+        Some(super::sanitize::COMMENT)
+    );
+}
