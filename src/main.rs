@@ -167,7 +167,7 @@ fn diagnose(args: &edgecase::diagnose::Args) -> ExitCode {
         print!("{}", table::render(&diagnosis));
     }
     if let Some(dir) = &args.bundle {
-        match bundle::write(dir, &diagnosis) {
+        match bundle::write(dir, &diagnosis, plan.config.capture.sanitize.as_ref()) {
             Ok(files) => {
                 let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
                 eprintln!("edgecase diagnose: bundle written: {}", names.join(", "));

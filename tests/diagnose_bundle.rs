@@ -3,7 +3,8 @@
 //! (the `/cdn-cgi/trace` keys), `diagnose.har` (valid HAR 1.2, its entry the edge's error page
 //! under the same ray ID) and `report.json` (the `--json` document itself); for a working
 //! origin, both requests in the HAR; a directory created when missing; a second run into the
-//! same directory refused (exit 2) with the first bundle left untouched.
+//! same directory refused (exit 2) with the first bundle left untouched; the HAR sanitized
+//! as `[capture] sanitize` says.
 mod support;
 
 use std::collections::HashMap;
@@ -431,4 +432,36 @@ async fn bundle_for_a_body_cut_short_records_the_origins_head_and_the_cause() {
     assert_eq!(entries[0]["_originStatus"], 200, "{har}");
     assert_eq!(entries[0]["_edgecaseCause"], "body_read_timeout", "{har}");
     assert_eq!(entries[0]["response"]["content"]["text"], "x", "{har}");
+}
+
+#[tokio::test]
+async fn the_bundle_har_is_sanitized_unless_capture_sanitize_is_false() {
+    static HEADERS: [(&str, &str); 1] = [("set-cookie", "sid=diagcookie-5a1e; Path=/")];
+    let origin = Origin::with_headers(200, &HEADERS, "hello").await;
+    for sanitize in [true, false] {
+        let config =
+            DiagnoseConfig::new(origin.addr()).tail(&format!("[capture]\nsanitize = {sanitize}\n"));
+        let dir = TempDir::new("bundle-sanitized");
+        let bundle =
+            write_bundle(&config, dir.path(), &["--path", "/s?token=diagtoken-77aa"]).await;
+        assert_exit_code(&bundle.outcome, 0);
+        let text = bundle.text("diagnose.har");
+        let har = bundle.har();
+        check_har(&har).unwrap_or_else(|e| panic!("diagnose.har is not HAR 1.2: {e}"));
+        for secret in ["diagtoken-77aa", "diagcookie-5a1e"] {
+            assert_eq!(
+                text.contains(secret),
+                !sanitize,
+                "sanitize = {sanitize}: {secret} in diagnose.har:\n{text}"
+            );
+        }
+        let entry = &har["log"]["entries"][0];
+        assert_eq!(entry["response"]["cookies"][0]["name"], "sid", "{entry}");
+        let comment = har["log"]["comment"].as_str().unwrap_or_default();
+        assert_eq!(
+            comment.starts_with("sanitized by edgecase"),
+            sanitize,
+            "{comment:?}"
+        );
+    }
 }

@@ -7,12 +7,12 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
-use http::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
+use http::header::{CONTENT_TYPE, HOST, LOCATION};
 
-use super::base64;
 use super::har::{
-    Cache, Content, Cookie, Entry, Header, PostData, QueryParam, Request, Response, Timings,
+    Cache, Content, Entry, Header, Param, PostData, QueryParam, Request, Response, Timings,
 };
+use super::{base64, cookies, pairs};
 use crate::observe::finished::Finished;
 use crate::origin::ExchangeFacts;
 use crate::pages;
@@ -54,17 +54,21 @@ fn request(finished: &Finished) -> Request {
         .request_body
         .as_ref()
         .filter(|body| !body.is_empty())
-        .map(|body| PostData {
-            mime_type: header_text(headers, CONTENT_TYPE).unwrap_or_default(),
-            params: None,
-            text: Some(String::from_utf8_lossy(body).into_owned()),
-            comment: truncation(body.len(), finished.request_bytes),
+        .map(|body| {
+            let mime_type = header_text(headers, CONTENT_TYPE).unwrap_or_default();
+            let text = String::from_utf8_lossy(body).into_owned();
+            PostData {
+                params: pairs::is_form(&mime_type).then(|| form_params(&text)),
+                mime_type,
+                text: Some(text),
+                comment: truncation(body.len(), finished.request_bytes),
+            }
         });
     Request {
         method: finished.method.as_str().to_owned(),
         url: url(finished),
         http_version: finished.protocol().to_owned(),
-        cookies: cookies(headers),
+        cookies: cookies::sent(headers),
         headers: header_list(headers),
         query_string: query_string(&finished.path),
         post_data,
@@ -92,7 +96,7 @@ fn response(finished: &Finished) -> Response {
         status: finished.status,
         status_text: status_text(finished.status).to_owned(),
         http_version: finished.protocol().to_owned(),
-        cookies: set_cookies(headers),
+        cookies: cookies::set(headers),
         headers: header_list(headers),
         content: Content {
             size: size(finished.response_bytes),
@@ -211,72 +215,24 @@ fn query_string(path: &str) -> Vec<QueryParam> {
         return Vec::new();
     };
     let query = query.split_once('#').map_or(query, |(query, _)| query);
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            QueryParam {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                comment: None,
-            }
+    pairs::split(query)
+        .map(|(name, value)| QueryParam {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            comment: None,
         })
         .collect()
 }
 
-/// The cookies of every `Cookie` header, in order.
-fn cookies(headers: &HeaderMap) -> Vec<Cookie> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|value| {
-            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            text.split(';')
-                .map(str::trim)
-                .filter(|pair| !pair.is_empty())
-                .map(named_cookie)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
-/// A cookie from its `name=value` pair, without attributes.
-fn named_cookie(pair: &str) -> Cookie {
-    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-    Cookie {
-        name: name.trim().to_owned(),
-        value: value.trim().to_owned(),
-        path: None,
-        domain: None,
-        expires: None,
-        http_only: None,
-        secure: None,
-        comment: None,
-    }
-}
-
-/// The cookies the response sets, one per `Set-Cookie`, with the attributes HAR has a field
-/// for (`expires` is left out: HAR wants ISO 8601, Set-Cookie an HTTP date).
-fn set_cookies(headers: &HeaderMap) -> Vec<Cookie> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|value| {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            let mut parts = text.split(';').map(str::trim);
-            let mut cookie = named_cookie(parts.next().unwrap_or_default());
-            for attribute in parts {
-                let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
-                match key.trim().to_ascii_lowercase().as_str() {
-                    "path" => cookie.path = Some(value.trim().to_owned()),
-                    "domain" => cookie.domain = Some(value.trim().to_owned()),
-                    "httponly" => cookie.http_only = Some(true),
-                    "secure" => cookie.secure = Some(true),
-                    _ => {}
-                }
-            }
-            cookie
+/// The parameters of a URL-encoded form body, in order and as written.
+fn form_params(text: &str) -> Vec<Param> {
+    pairs::split(text)
+        .map(|(name, value)| Param {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+            file_name: None,
+            content_type: None,
+            comment: None,
         })
         .collect()
 }

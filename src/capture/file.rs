@@ -4,7 +4,8 @@
 //! writer, which requests) is the caller's business.
 //!
 //! Layout: `entries` is the last member of `log`, and `log` the last member of the document, so
-//! the file ends with `]}}`. An entry is written over that tail, followed by a new tail, in one
+//! the file ends with `]}}`. Its `log.comment` says whether its entries are sanitized, as
+//! [`sanitize::file_comment`] words it. An entry is written over that tail, followed by a new tail, in one
 //! write: the file is never rewritten per entry. Each entry sits on its own line.
 
 use std::fmt;
@@ -17,6 +18,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::har::{Entry, Har, document};
+use super::sanitize;
 
 /// What ends the document, after the last entry.
 const TAIL: &[u8] = b"\n]}}\n";
@@ -35,12 +37,15 @@ pub struct HarFile {
 impl HarFile {
     /// Opens (creating if missing) a HAR file to append to. An existing file must be a HAR
     /// document (parse it; else Err with a message naming the file) whose entries are kept.
+    /// `sanitized`: whether the entries to come are sanitized, which the document's
+    /// `log.comment` must then say (and not claim when they are not).
     ///
     /// An empty file counts as missing. A valid HAR document whose `entries` is not its last
-    /// member is rewritten once, with the same content, in edgecase's layout (through a
-    /// temporary file renamed over it). A file that is not one complete HAR document (one cut
-    /// short by a crash mid-write, say) is an `InvalidData` error and is left untouched.
-    pub fn open(path: &Path) -> io::Result<HarFile> {
+    /// member, or whose comment must change, is rewritten once, with the same content, in
+    /// edgecase's layout (through a temporary file renamed over it). A file that is not one
+    /// complete HAR document (one cut short by a crash mid-write, say) is an `InvalidData`
+    /// error and is left untouched.
+    pub fn open(path: &Path, sanitized: bool) -> io::Result<HarFile> {
         let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
         let mut file = OpenOptions::new()
             .read(true)
@@ -52,14 +57,18 @@ impl HarFile {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(named)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            bytes = new_document()?;
+            bytes = new_document(sanitize::file_comment(None, false, sanitized))?;
             write_at(&mut file, 0, &bytes).map_err(named)?;
         } else {
-            check(&bytes).map_err(|problem| invalid(path, &problem))?;
+            let har = check(&bytes).map_err(|problem| invalid(path, &problem))?;
             let layout = serde_json::from_slice::<Layout>(&bytes)
                 .map_err(|e| invalid(path, &format!("not a HAR document: {e}")))?;
-            if !layout.entries_last {
-                bytes = relaid(&bytes).map_err(|e| invalid(path, &e.to_string()))?;
+            let has_entries = !har.log.entries.is_empty();
+            let comment =
+                sanitize::file_comment(har.log.comment.as_deref(), has_entries, sanitized);
+            if !layout.entries_last || comment != har.log.comment {
+                bytes = relaid(&bytes, comment.as_deref())
+                    .map_err(|e| invalid(path, &e.to_string()))?;
                 replace(path, &bytes).map_err(named)?;
                 file = OpenOptions::new()
                     .read(true)
@@ -103,9 +112,11 @@ impl HarFile {
     }
 }
 
-/// An empty edgecase HAR document, in the file's layout.
-fn new_document() -> io::Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec(&document(Vec::new())).map_err(io::Error::other)?;
+/// An empty edgecase HAR document with `comment`, in the file's layout.
+fn new_document(comment: Option<String>) -> io::Result<Vec<u8>> {
+    let mut har = document(Vec::new());
+    har.log.comment = comment;
+    let mut bytes = serde_json::to_vec(&har).map_err(io::Error::other)?;
     // `entries` is written last and empty, so the document ends with `[]}}`.
     let Some(bracket) = bytes.len().checked_sub(3) else {
         return Err(io::Error::other("an empty HAR document is too short"));
@@ -124,10 +135,10 @@ fn write_at(file: &mut File, offset: u64, bytes: &[u8]) -> io::Result<()> {
     file.flush()
 }
 
-/// Checks that `bytes` is one HAR document, or says why not.
-fn check(bytes: &[u8]) -> Result<(), String> {
+/// `bytes` as one HAR document, or why it is not one.
+fn check(bytes: &[u8]) -> Result<Har, String> {
     match serde_json::from_slice::<Har>(bytes) {
-        Ok(_) => Ok(()),
+        Ok(har) => Ok(har),
         Err(e) if e.is_eof() => Err(format!(
             "the HAR document is cut short (a write interrupted?), so it is left as it is: {e}"
         )),
@@ -163,8 +174,8 @@ fn tail(bytes: &[u8]) -> Option<(u64, bool)> {
 }
 
 /// A valid HAR document laid out again with `log` last and `entries` last in it, every member
-/// kept.
-fn relaid(bytes: &[u8]) -> serde_json::Result<Vec<u8>> {
+/// kept but `log.comment`, which becomes `comment` (none: left out).
+fn relaid(bytes: &[u8], comment: Option<&str>) -> serde_json::Result<Vec<u8>> {
     let mut root: Map<String, Value> = serde_json::from_slice(bytes)?;
     let mut log = match root.remove("log") {
         Some(Value::Object(log)) => log,
@@ -173,6 +184,10 @@ fn relaid(bytes: &[u8]) -> serde_json::Result<Vec<u8>> {
     let entries = match log.remove("entries") {
         Some(Value::Array(entries)) => entries,
         _ => return Err(de::Error::custom("`log.entries` is not an array")),
+    };
+    match comment {
+        Some(comment) => log.insert("comment".to_owned(), Value::String(comment.to_owned())),
+        None => log.remove("comment"),
     };
     let mut out = Vec::with_capacity(bytes.len());
     out.push(b'{');

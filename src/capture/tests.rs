@@ -511,7 +511,7 @@ fn ray_text(id: u64) -> String {
 #[test]
 fn a_new_file_is_a_valid_document_after_every_append() {
     let scratch = Scratch::new("new");
-    let mut file = HarFile::open(scratch.path()).expect("a new HAR file");
+    let mut file = HarFile::open(scratch.path(), false).expect("a new HAR file");
     assert_eq!(file.path(), scratch.path());
     let empty = scratch.document();
     assert!(empty.log.entries.is_empty());
@@ -540,11 +540,11 @@ fn a_new_file_is_a_valid_document_after_every_append() {
 fn reopening_a_file_appends_after_its_entries() {
     let scratch = Scratch::new("reopen");
     {
-        let mut file = HarFile::open(scratch.path()).expect("a new HAR file");
+        let mut file = HarFile::open(scratch.path(), false).expect("a new HAR file");
         file.append(&entry_with_ray(1)).expect("appended");
         file.append(&entry_with_ray(2)).expect("appended");
     }
-    let mut file = HarFile::open(scratch.path()).expect("the existing HAR file");
+    let mut file = HarFile::open(scratch.path(), false).expect("the existing HAR file");
     assert_eq!(scratch.rays(), [ray_text(1), ray_text(2)]);
     file.append(&entry_with_ray(3)).expect("appended");
     assert_eq!(scratch.rays(), [ray_text(1), ray_text(2), ray_text(3)]);
@@ -553,8 +553,8 @@ fn reopening_a_file_appends_after_its_entries() {
 #[test]
 fn reopening_an_empty_document_appends_without_a_comma() {
     let scratch = Scratch::new("reopen-empty");
-    drop(HarFile::open(scratch.path()).expect("a new HAR file"));
-    let mut file = HarFile::open(scratch.path()).expect("the existing HAR file");
+    drop(HarFile::open(scratch.path(), false).expect("a new HAR file"));
+    let mut file = HarFile::open(scratch.path(), false).expect("the existing HAR file");
     file.append(&entry_with_ray(7)).expect("appended");
     assert_eq!(scratch.rays(), [ray_text(7)]);
 }
@@ -582,7 +582,7 @@ fn a_browser_export_keeps_its_text_and_gets_entries_appended() {
     let scratch = Scratch::new("browser");
     let original = browser_export(true);
     fs::write(scratch.path(), &original).expect("written");
-    let mut file = HarFile::open(scratch.path()).expect("a browser's HAR file");
+    let mut file = HarFile::open(scratch.path(), false).expect("a browser's HAR file");
     file.append(&entry_with_ray(2)).expect("appended");
 
     assert_eq!(scratch.rays(), [ray_text(1), ray_text(2)]);
@@ -602,7 +602,7 @@ fn a_browser_export_keeps_its_text_and_gets_entries_appended() {
 fn a_document_whose_entries_are_not_last_is_laid_out_again_with_everything_kept() {
     let scratch = Scratch::new("relaid");
     fs::write(scratch.path(), browser_export(false)).expect("written");
-    let mut file = HarFile::open(scratch.path()).expect("a valid HAR file");
+    let mut file = HarFile::open(scratch.path(), false).expect("a valid HAR file");
     file.append(&entry_with_ray(2)).expect("appended");
 
     assert_eq!(scratch.rays(), [ray_text(1), ray_text(2)]);
@@ -620,13 +620,13 @@ fn a_document_whose_entries_are_not_last_is_laid_out_again_with_everything_kept(
 fn an_empty_file_is_started_as_a_new_document() {
     let scratch = Scratch::new("empty");
     fs::write(scratch.path(), "\n").expect("written");
-    let mut file = HarFile::open(scratch.path()).expect("an empty file");
+    let mut file = HarFile::open(scratch.path(), false).expect("an empty file");
     file.append(&entry_with_ray(5)).expect("appended");
     assert_eq!(scratch.rays(), [ray_text(5)]);
 }
 
 fn open_error(scratch: &Scratch) -> io::Error {
-    HarFile::open(scratch.path()).expect_err("the file should be refused")
+    HarFile::open(scratch.path(), false).expect_err("the file should be refused")
 }
 
 #[test]
@@ -654,7 +654,7 @@ fn a_file_that_is_not_har_is_refused_with_its_name() {
 fn a_truncated_file_is_refused_and_left_as_it_is() {
     let scratch = Scratch::new("truncated");
     {
-        let mut file = HarFile::open(scratch.path()).expect("a new HAR file");
+        let mut file = HarFile::open(scratch.path(), false).expect("a new HAR file");
         file.append(&entry_with_ray(1)).expect("appended");
         file.append(&entry_with_ray(2)).expect("appended");
     }
@@ -679,10 +679,41 @@ fn a_path_in_a_missing_directory_fails_with_its_name() {
     let path = std::env::temp_dir()
         .join(format!("edgecase-har-missing-{}", std::process::id()))
         .join("capture.har");
-    let error = HarFile::open(&path).expect_err("no such directory");
+    let error = HarFile::open(&path, false).expect_err("no such directory");
     assert_eq!(error.kind(), io::ErrorKind::NotFound);
     assert!(
         error.to_string().contains(&path.display().to_string()),
         "{error}"
+    );
+}
+
+#[test]
+fn a_sanitized_file_says_so_until_entries_written_otherwise_join_it() {
+    use super::sanitize::{COMMENT, MIXED_COMMENT};
+    let scratch = Scratch::new("sanitized");
+    {
+        let mut file = HarFile::open(scratch.path(), true).expect("a new HAR file");
+        file.append(&entry_with_ray(1)).expect("appended");
+    }
+    assert_eq!(scratch.document().log.comment.as_deref(), Some(COMMENT));
+    drop(HarFile::open(scratch.path(), true).expect("the same file, the same way"));
+    assert_eq!(scratch.document().log.comment.as_deref(), Some(COMMENT));
+
+    let mut file = HarFile::open(scratch.path(), false).expect("the file, now in clear");
+    file.append(&entry_with_ray(2)).expect("appended");
+    let document = scratch.document();
+    assert_eq!(document.log.comment.as_deref(), Some(MIXED_COMMENT));
+    assert_eq!(scratch.rays(), [ray_text(1), ray_text(2)], "entries kept");
+}
+
+#[test]
+fn a_new_file_in_clear_has_no_comment() {
+    let scratch = Scratch::new("clear");
+    drop(HarFile::open(scratch.path(), false).expect("a new HAR file"));
+    assert_eq!(scratch.document().log.comment, None);
+    drop(HarFile::open(scratch.path(), true).expect("still empty, now sanitized"));
+    assert_eq!(
+        scratch.document().log.comment.as_deref(),
+        Some(super::sanitize::COMMENT)
     );
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::capture::Redaction;
 use crate::edge::recent::StatusFilter;
 use crate::observe::logline::{LogFormat, Timestamps};
 use crate::observe::sink::Access;
@@ -66,6 +67,10 @@ pub struct CaptureConfig {
     pub statuses: Vec<StatusFilter>,
     /// The most of each body kept.
     pub body_bytes: usize,
+    /// What every HAR edgecase writes (`GET /har`, the file, a diagnose bundle) has blanked:
+    /// the built-in credential names plus `redact_headers` and `redact_query`. `None`:
+    /// `sanitize = false`, everything kept in clear.
+    pub sanitize: Option<Redaction>,
 }
 
 impl Default for CaptureConfig {
@@ -74,6 +79,7 @@ impl Default for CaptureConfig {
             har: None,
             statuses: vec![StatusFilter::Class(5)],
             body_bytes: DEFAULT_CAPTURE_BODY_BYTES,
+            sanitize: Some(Redaction::default()),
         }
     }
 }

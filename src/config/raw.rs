@@ -82,6 +82,9 @@ pub(crate) struct RawCapture {
     pub statuses: Option<Vec<String>>,
     #[serde(deserialize_with = "whole_number")]
     pub body_bytes: Option<i64>,
+    pub sanitize: Option<bool>,
+    pub redact_headers: Option<Vec<String>>,
+    pub redact_query: Option<Vec<String>>,
 }
 
 /// `[pages]`.

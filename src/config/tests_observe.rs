@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::capture::Redaction;
 use crate::edge::recent::StatusFilter;
 use crate::observe::logline::{LogFormat, Timestamps};
 use crate::observe::sink::Access;
@@ -34,6 +35,7 @@ fn observability_defaults_follow_cloudflare_where_it_has_one() {
     assert_eq!(config.capture.har, None);
     assert_eq!(config.capture.statuses, vec![StatusFilter::Class(5)]);
     assert_eq!(config.capture.body_bytes, 64 * 1024);
+    assert_eq!(config.capture.sanitize, Some(Redaction::default()));
     assert!(config.pages.is_none());
 }
 
@@ -53,8 +55,24 @@ fn observability_keys_take_their_values() {
     assert!(config.capture.wants(522) && config.capture.wants(404));
     assert!(!config.capture.wants(524) && !config.capture.wants(200));
     assert_eq!(config.capture.body_bytes, 0);
+    assert_eq!(config.capture.sanitize, Some(Redaction::default()));
     // A whole number is a fraction too.
     assert_eq!(load("[analytics]\nsample = 1\n").analytics.sample, 1.0);
+}
+
+#[test]
+fn capture_sanitize_takes_its_extra_names_or_can_be_turned_off() {
+    let config = load(
+        "[capture]\nsanitize = true\nredact_headers = [\"X-Tenant-Secret\"]\n\
+         redact_query = [\"session\", \"otp\"]\n",
+    );
+    let expected = Redaction::new(
+        &["X-Tenant-Secret".to_owned()],
+        &["session".to_owned(), "otp".to_owned()],
+    );
+    assert_eq!(config.capture.sanitize, Some(expected));
+    let off = load("[capture]\nsanitize = false\nredact_headers = [\"x-other\"]\n");
+    assert_eq!(off.capture.sanitize, None);
 }
 
 #[test]
@@ -98,6 +116,23 @@ fn bad_observability_values_are_named() {
         (
             "[pages]\ndir = \"/nonexistent-edgecase-dir\"\n",
             "pages.dir:",
+        ),
+        ("[capture]\nsanitize = \"yes\"\n", "capture.sanitize:"),
+        (
+            "[capture]\nredact_headers = [\"x-ok\", \"not a header\"]\n",
+            "capture.redact_headers[1]: \"not a header\" is not a header name",
+        ),
+        (
+            "[capture]\nredact_headers = [\"\"]\n",
+            "capture.redact_headers[0]: is empty",
+        ),
+        (
+            "[capture]\nredact_query = [\"otp=1\"]\n",
+            "capture.redact_query[0]: \"otp=1\" holds \"=\"; give a parameter's name alone",
+        ),
+        (
+            "[capture]\nredact_query = \"otp\"\n",
+            "capture.redact_query:",
         ),
     ] {
         let problem = problem(text);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::report::{Diagnosis, Outcome};
 use super::table;
+use crate::capture::Redaction;
 use crate::pages::time::UtcTimestamp;
 
 /// The summary, for people.
@@ -54,14 +55,20 @@ pub fn prepare(dir: &Path) -> Result<(), BundleError> {
     }
 }
 
-/// Writes the bundle for `diagnosis` into `dir`; returns the files written.
-pub fn write(dir: &Path, diagnosis: &Diagnosis) -> Result<Vec<PathBuf>, BundleError> {
-    let har = crate::capture::document(
+/// Writes the bundle for `diagnosis` into `dir`, its HAR sanitized by `sanitize` when given
+/// (`[capture] sanitize`); returns the files written.
+pub fn write(
+    dir: &Path,
+    diagnosis: &Diagnosis,
+    sanitize: Option<&Redaction>,
+) -> Result<Vec<PathBuf>, BundleError> {
+    let har = crate::capture::shared(
         diagnosis
             .exchanges
             .iter()
             .map(crate::capture::entry)
             .collect(),
+        sanitize,
     );
     let har = serde_json::to_string_pretty(&har).map_err(|e| BundleError::Io {
         dir: dir.to_owned(),

@@ -74,7 +74,7 @@ fn kept_as_at_start(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         ("[admin]", old.admin != new.admin),
         ("[log]", old.log != new.log),
-        ("[capture] har", old.capture.har != new.capture.har),
+        ("[capture]", old.capture != new.capture),
         ("[analytics] sample", old.analytics != new.analytics),
         (
             "limits.client_header_timeout / max_connections / h2_max_concurrent_streams",

@@ -74,8 +74,15 @@ impl Observers {
                     path: path.display().to_string(),
                     source,
                 };
-                let mut file = HarFile::open(path).map_err(failed)?;
-                let write = move |f: Arc<Finished>| file.append(&crate::capture::entry(&f));
+                let sanitize = config.capture.sanitize.clone();
+                let mut file = HarFile::open(path, sanitize.is_some()).map_err(failed)?;
+                let write = move |f: Arc<Finished>| {
+                    let mut entry = crate::capture::entry(&f);
+                    if let Some(redaction) = &sanitize {
+                        redaction.entry(&mut entry);
+                    }
+                    file.append(&entry)
+                };
                 let sink =
                     Sink::spawn("HAR capture", HAR_QUEUE, write, || Ok(())).map_err(failed)?;
                 dropped.har_entries = sink.dropped_counter();

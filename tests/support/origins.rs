@@ -375,29 +375,25 @@ impl Origin {
     /// with `then_stall`, never sends another byte and keeps the connection open (mid-body read
     /// timeout); without, closes cleanly (FIN) short of the announced length.
     pub async fn slow_body(first: &'static [u8], then_stall: bool) -> Origin {
-        assert!(
-            first.len() < SLOW_BODY_LENGTH,
-            "the first part must be short of the body"
-        );
         Self::serve(move |mut stream, log| async move {
-            let mut buf = Vec::new();
-            let Some(head) = read_head(&mut stream, &mut buf).await else {
-                return;
-            };
-            log.record_head(&head);
-            let mut response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nserver: {ORIGIN_SERVER}\r\n\
-                 content-length: {SLOW_BODY_LENGTH}\r\n\r\n"
-            )
-            .into_bytes();
-            response.extend_from_slice(first);
-            if stream.write_all(&response).await.is_err() {
+            if !answer_short(&mut stream, &log, first).await {
                 return;
             }
             if then_stall {
                 drain(&mut stream).await;
             } else {
                 close_cleanly(stream).await;
+            }
+        })
+        .await
+    }
+
+    /// As [`Origin::slow_body`], but after the `first` part of the body, resets the connection
+    /// (`SO_LINGER` 0, then close: RST) short of the announced length.
+    pub async fn resets_mid_body(first: &'static [u8]) -> Origin {
+        Self::serve(move |mut stream, log| async move {
+            if answer_short(&mut stream, &log, first).await {
+                reset(stream);
             }
         })
         .await
@@ -704,6 +700,28 @@ async fn skip_bytes(stream: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> bool
 async fn drain(stream: &mut TcpStream) {
     let mut scratch = [0u8; 8192];
     while let Ok(1..) = stream.read(&mut scratch).await {}
+}
+
+/// Reads and records a request head, then sends a `200` head announcing
+/// `content-length: 1000` ([`SLOW_BODY_LENGTH`]) and `first`, the start of that body. False
+/// when no head came or the write failed.
+async fn answer_short(stream: &mut TcpStream, log: &Log, first: &[u8]) -> bool {
+    assert!(
+        first.len() < SLOW_BODY_LENGTH,
+        "the first part must be short of the body"
+    );
+    let mut buf = Vec::new();
+    let Some(head) = read_head(stream, &mut buf).await else {
+        return false;
+    };
+    log.record_head(&head);
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nserver: {ORIGIN_SERVER}\r\n\
+         content-length: {SLOW_BODY_LENGTH}\r\n\r\n"
+    )
+    .into_bytes();
+    response.extend_from_slice(first);
+    stream.write_all(&response).await.is_ok()
 }
 
 /// Sends FIN, then drains until the peer closes: closing with unread data would send RST.

@@ -12,6 +12,7 @@ use super::super::{
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
 use super::Check;
+use crate::capture::Redaction;
 use crate::edge::recent::StatusFilter;
 use crate::observe::logline::{LogFormat, Timestamps};
 use crate::observe::sink::Access;
@@ -119,11 +120,52 @@ impl Check {
                 });
             self.some("capture.body_bytes", fits)
         });
+        let redact_headers = self.names("capture.redact_headers", raw.redact_headers, |name| {
+            http::HeaderName::from_bytes(name.as_bytes())
+                .map(|_| ())
+                .map_err(|_| format!("{name:?} is not a header name"))
+        });
+        let redact_query = self.names("capture.redact_query", raw.redact_query, |name| match name
+            .find(['&', '=', '#', '?', ' '])
+        {
+            Some(at) => Err(format!(
+                "{name:?} holds {:?}; give a parameter's name alone",
+                &name[at..=at]
+            )),
+            None => Ok(()),
+        });
+        let sanitize = match raw.sanitize {
+            Some(false) => None,
+            Some(true) | None => Some(Redaction::new(&redact_headers, &redact_query)),
+        };
         CaptureConfig {
             har,
             statuses: statuses.unwrap_or(defaults.statuses),
             body_bytes: body_bytes.unwrap_or(DEFAULT_CAPTURE_BODY_BYTES),
+            sanitize,
         }
+    }
+
+    /// A list of names (`[capture] redact_headers` / `redact_query`): each must be non-empty
+    /// and pass `check`; the ones that do are kept.
+    fn names(
+        &mut self,
+        key: &str,
+        names: Option<Vec<String>>,
+        check: impl Fn(&str) -> Result<(), String>,
+    ) -> Vec<String> {
+        names
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, name)| {
+                let checked = match name.is_empty() {
+                    true => Err("is empty; give a name".to_owned()),
+                    false => check(&name).map(|()| name),
+                };
+                self.some(&format!("{key}[{index}]"), checked)
+            })
+            .collect()
     }
 
     /// `[pages] dir`: the templates are read now, so a bad one stops edgecase at start.
