@@ -184,10 +184,15 @@ impl TlsOrigin {
 
     /// Serves `identity` as `options` say.
     pub async fn with_options(identity: &Identity, options: TlsOptions) -> TlsOrigin {
-        let config = server_config(identity, &options);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        TlsOrigin::on(listener, identity, options)
+    }
+
+    /// Serves `identity` as `options` say on `listener` (an address chosen beforehand).
+    pub fn on(listener: TcpListener, identity: &Identity, options: TlsOptions) -> TlsOrigin {
+        let config = server_config(identity, &options);
         let addr = listener
             .local_addr()
             .expect("a bound listener has an address");
