@@ -14,6 +14,7 @@ mod modes;
 mod observe;
 mod raw;
 mod route;
+mod shape;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -373,16 +374,27 @@ impl Config {
         Config::from_toml_str_with(text, &Overrides::default())
     }
 
-    /// Parses a config file's text, applies `overrides`, and checks the result. A TOML syntax
-    /// error, unknown key or wrongly typed value is reported alone; otherwise every problem is.
+    /// Parses a config file's text, applies `overrides`, and checks the result. Every problem
+    /// is reported: unknown keys (with the closest known one), wrongly typed values and invalid
+    /// values together; a TOML syntax error alone.
     pub fn from_toml_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
         Config::parse(text, overrides, Path::new(""))
     }
 
     /// As [`Config::from_toml_str_with`], with relative file paths taken from `base`.
     fn parse(text: &str, overrides: &Overrides, base: &Path) -> Result<Config, ConfigError> {
-        let raw = raw::parse(text).map_err(|problem| ConfigError::new(vec![problem]))?;
-        validate::build(raw, overrides, base).map_err(ConfigError::new)
+        let (raw, mut problems) = raw::parse(text);
+        let Some(raw) = raw else {
+            return Err(ConfigError::new(problems));
+        };
+        match validate::build(raw, overrides, base) {
+            Ok(config) if problems.is_empty() => Ok(config),
+            Ok(_) => Err(ConfigError::new(problems)),
+            Err(more) => {
+                problems.extend(more);
+                Err(ConfigError::new(problems))
+            }
+        }
     }
 
     /// Reads the file at `path`, then as [`Config::from_toml_str_with`]; errors name the file.

@@ -104,10 +104,16 @@ async fn check_accepts_the_shipped_example_routes_with_exit_0() {
 }
 
 #[tokio::test]
-async fn check_rejects_an_unknown_key_naming_it_and_the_known_ones() {
-    let lines = check_rejects("unknown_key", "[edge]\nlisen = \"x\"\n", &["edge.lisen"]).await;
+async fn check_rejects_every_unknown_key_naming_the_closest_known_one() {
+    let text = "[edge]\nlisen = \"x\"\n[timeout]\nread = \"1s\"\n";
+    let lines = check_rejects("unknown_key", text, &["edge.lisen", "timeout"]).await;
     assert!(
-        lines[0].contains("`listen`"),
+        lines[1].contains("did you mean \"timeouts\"?"),
+        "every unknown key at once: {}",
+        lines[1]
+    );
+    assert!(
+        lines[0].contains("did you mean \"listen\"?"),
         "suggests the real key: {}",
         lines[0]
     );

@@ -131,7 +131,7 @@ pub(crate) fn push_index(path: &mut String, index: usize) {
 }
 
 /// The 1-based line where toml located the error, if it did.
-fn line_of(error: &toml::de::Error, text: &str) -> Option<usize> {
+pub(crate) fn line_of(error: &toml::de::Error, text: &str) -> Option<usize> {
     let start = error.span()?.start;
     let before = text.get(..start)?;
     Some(before.bytes().filter(|&b| b == b'\n').count() + 1)

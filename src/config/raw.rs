@@ -237,12 +237,11 @@ pub(crate) enum RawIps {
     Many(Vec<String>),
 }
 
-/// Parses `text` into a [`RawConfig`], or the single problem that stops it: a TOML syntax
-/// error, an unknown key or a value of the wrong type, with its key path and line.
-pub(crate) fn parse(text: &str) -> Result<RawConfig, Problem> {
-    let deserializer =
-        toml::de::Deserializer::parse(text).map_err(|error| Problem::syntax(&error, text))?;
-    serde_path_to_error::deserialize(deserializer).map_err(|error| Problem::shape(&error, text))
+/// Parses `text` into a [`RawConfig`], with every problem of shape found: a TOML syntax error
+/// (alone), unknown keys and values of the wrong type, each with its key path and line. The
+/// config is `None` when the text could not be read past a problem.
+pub(crate) fn parse(text: &str) -> (Option<RawConfig>, Vec<Problem>) {
+    super::shape::read(text)
 }
 
 /// An integer, described to the user as such rather than as `i64`.

@@ -316,14 +316,16 @@ impl Check {
     fn trust(&mut self, ca: Option<String>, crl: Option<String>) -> Option<OriginTrust> {
         let ca = ca.map(|path| self.file(&path));
         let crl = crl.map(|path| self.file(&path));
+        // Both files are read before giving up, so a problem with each is reported at once.
         let roots = match &ca {
-            Some(path) => self.some("origin.ca", pem::read_certificates(path))?,
-            None => Vec::new(),
+            Some(path) => self.some("origin.ca", pem::read_certificates(path)),
+            None => Some(Vec::new()),
         };
         let crls = match &crl {
-            Some(path) => self.some("origin.crl", pem::read_crls(path))?,
-            None => Vec::new(),
+            Some(path) => self.some("origin.crl", pem::read_crls(path)),
+            None => Some(Vec::new()),
         };
+        let (roots, crls) = (roots?, crls?);
         let tls = match OriginTls::new(&roots, crls) {
             Ok(tls) => tls,
             Err(e @ TrustError::BadRoot { .. }) => return self.some("origin.ca", Err(e)),
