@@ -51,6 +51,9 @@ enum Command {
         /// Where visitors connect over HTTPS.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
         tls_listen: SocketAddr,
+        /// Where the control API listens (when the port is taken, the demo runs without it).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+        admin: SocketAddr,
         /// Where the demo writes its self-signed certificate [default: <temp dir>/edgecase-demo].
         #[arg(long, value_name = "DIR")]
         cert_dir: Option<PathBuf>,
@@ -83,10 +86,16 @@ fn main() -> ExitCode {
         Some(Command::Demo {
             listen,
             tls_listen,
+            admin,
             cert_dir,
         }) => {
             let cert_dir = cert_dir.unwrap_or_else(|| std::env::temp_dir().join("edgecase-demo"));
-            return match edgecase::demo::run(listen, tls_listen, &cert_dir) {
+            let at = edgecase::demo::Ports {
+                listen,
+                tls_listen,
+                admin,
+            };
+            return match edgecase::demo::run(at, &cert_dir) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("edgecase demo: {e}");

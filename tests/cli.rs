@@ -550,6 +550,26 @@ async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
     }
     let root = within(GUARD, get(addr, "/")).await;
     assert!(root.text().contains("demo origin"), "{}", root.text());
+
+    // The control API: listed with what to try, and reachable from the machine even when the
+    // demo's origin side runs in a private network namespace (bound before entering it).
+    let admin: SocketAddr = table
+        .iter()
+        .find_map(|line| line.strip_prefix("The control API, on http://"))
+        .and_then(|rest| rest.strip_suffix("/:"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("the table names the control API:\n{}", table.join("\n")));
+    for endpoint in ["/requests", "/analytics", "/har", "/faults"] {
+        let url = format!("http://{admin}{endpoint}");
+        assert!(
+            table.iter().any(|line| line.contains(&url)),
+            "the table shows {endpoint}:\n{}",
+            table.join("\n")
+        );
+    }
+    let requests = within(GUARD, get(admin, "/requests")).await;
+    assert_eq!(requests.status(), 200, "{}", requests.text());
+    assert!(requests.text().contains("\"ray\""), "{}", requests.text());
     let not_found = within(GUARD, get(addr, "/530/")).await;
     assert!(not_found.text().contains("1016"), "{}", not_found.text());
 
@@ -614,7 +634,14 @@ async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
 
 /// The demo on ports the kernel chooses, its certificate in `cert_dir`.
 fn demo_args(cert_dir: &str) -> Vec<&str> {
-    let ports = ["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"];
+    let ports = [
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ];
     let mut args = vec!["demo"];
     args.extend(ports);
     args.extend(["--cert-dir", cert_dir]);

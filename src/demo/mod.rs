@@ -259,10 +259,12 @@ pub fn config(
     Config::from_toml_str(&toml)
 }
 
-/// The table printed at start.
+/// The table printed at start; `admin` is the control API's address, or why it could not be
+/// bound.
 pub fn table(
     base: SocketAddr,
     tls_base: SocketAddr,
+    admin: Result<SocketAddr, &io::Error>,
     cert: &Path,
     routes: &[DemoRoute],
     isolation: &Result<(), io::Error>,
@@ -301,6 +303,45 @@ pub fn table(
         cert.display(),
         tls_base.port()
     );
+    match admin {
+        Ok(admin) => {
+            let _ = writeln!(out, "\nThe control API, on http://{admin}/:");
+            let lines = [
+                (
+                    format!("curl -s http://{admin}/requests"),
+                    "the last requests: status, cause, timings, by ray ID",
+                ),
+                (
+                    format!("http://{admin}/analytics"),
+                    "Error Analytics in a browser: errors over time, by URL",
+                ),
+                (
+                    format!("curl -s http://{admin}/har -o demo.har"),
+                    "the recent requests as a HAR file (credentials redacted)",
+                ),
+                (
+                    format!(
+                        "curl -s -X POST http://{admin}/faults -d '{{\"path_prefix\":\"/\",\"status\":522,\"count\":1}}'"
+                    ),
+                    "the next request, any path, gets a 522 on demand",
+                ),
+            ];
+            let width = lines
+                .iter()
+                .map(|(try_it, _)| try_it.len())
+                .max()
+                .unwrap_or(0);
+            for (try_it, what) in lines {
+                let _ = writeln!(out, "  {try_it:<width$}  {what}");
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "\nThe control API is off: {e} (choose another address with --admin)."
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\nTry: curl -i http://{base}/522/   (Ctrl-C to stop; logs below)"
@@ -308,10 +349,26 @@ pub fn table(
     out
 }
 
-/// Runs the demo: binds `listen` and `tls_listen` in the current network namespace, writes a
-/// self-signed certificate into `cert_dir`, then (if it can) moves the edge's origin side into
-/// a private namespace, starts the origins and serves until Ctrl-C.
-pub fn run(listen: SocketAddr, tls_listen: SocketAddr, cert_dir: &Path) -> io::Result<()> {
+/// Where the demo listens on the machine.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    /// Visitors over HTTP.
+    pub listen: SocketAddr,
+    /// Visitors over HTTPS.
+    pub tls_listen: SocketAddr,
+    /// The control API (skipped when taken).
+    pub admin: SocketAddr,
+}
+
+/// Runs the demo: binds the visitor ports and the control API in the current network
+/// namespace, writes a self-signed certificate into `cert_dir`, then (if it can) moves the
+/// edge's origin side into a private namespace, starts the origins and serves until Ctrl-C.
+pub fn run(ports: Ports, cert_dir: &Path) -> io::Result<()> {
+    let Ports {
+        listen,
+        tls_listen,
+        admin,
+    } = ports;
     let bind = |addr: SocketAddr, what: &str| {
         let listener = std::net::TcpListener::bind(addr).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
@@ -321,6 +378,9 @@ pub fn run(listen: SocketAddr, tls_listen: SocketAddr, cert_dir: &Path) -> io::R
     };
     let visitors = bind(listen, "HTTP")?;
     let tls_visitors = bind(tls_listen, "HTTPS")?;
+    // The control API on its usual port, when free (the demo works without it), bound here,
+    // before the namespace, so it is reachable from the machine like the visitor ports.
+    let admin = bind(admin, "control API");
     let cert = write_cert(cert_dir, listen.ip()).map_err(|e| {
         io::Error::new(
             e.kind(),
@@ -338,7 +398,7 @@ pub fn run(listen: SocketAddr, tls_listen: SocketAddr, cert_dir: &Path) -> io::R
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(serve_demo(visitors, tls_visitors, cert, isolation))
+            runtime.block_on(serve_demo(visitors, tls_visitors, admin, cert, isolation))
         })?;
     worker
         .join()
@@ -348,6 +408,7 @@ pub fn run(listen: SocketAddr, tls_listen: SocketAddr, cert_dir: &Path) -> io::R
 async fn serve_demo(
     visitors: std::net::TcpListener,
     tls_visitors: std::net::TcpListener,
+    admin: io::Result<std::net::TcpListener>,
     cert: DemoCert,
     isolation: io::Result<()>,
 ) -> io::Result<()> {
@@ -371,15 +432,22 @@ async fn serve_demo(
     // Installed before the table invites Ctrl-C, so an early Ctrl-C is a clean stop.
     let shutdown = crate::edge::shutdown_signal();
     let routes = routes(with_523);
+    let admin = admin.and_then(|admin| admin.local_addr().map(|at| (admin, at)));
+    let admin_at = admin.as_ref().map(|(_, at)| *at);
     print!(
         "{}",
-        table(at.listen, at.tls_listen, &cert.cert, &routes, &isolation)
+        table(
+            at.listen,
+            at.tls_listen,
+            admin_at,
+            &cert.cert,
+            &routes,
+            &isolation
+        )
     );
-    // The control API on its usual port, when free: the demo works without it.
-    let admin = std::net::TcpListener::bind(crate::config::DEFAULT_ADMIN_LISTEN)
-        .and_then(|admin| admin.set_nonblocking(true).map(|()| admin))
+    let admin = admin
         .ok()
-        .map(TcpListener::from_std)
+        .map(|(admin, _)| TcpListener::from_std(admin))
         .transpose()?;
     let listeners = Listeners {
         http: TcpListener::from_std(visitors)?,
