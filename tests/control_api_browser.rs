@@ -6,8 +6,10 @@
 //!
 //! So that the test cannot pass for the wrong reason, the page reports back to its own server
 //! when every attempt has been answered, and sends the same three requests to its own server
-//! too: the test replays those bytes without an `Origin` and they do take effect, so only the
-//! browser's headers stood in the way. Without Chromium the test says so on stderr and passes.
+//! too: the test replays their bodies without an `Origin` and they do take effect, so only the
+//! browser's headers stood in the way. A second test opens the API under a name rebound to
+//! 127.0.0.1 (DNS rebinding, with Chromium's `--host-resolver-rules`) and gets only the 403.
+//! Without Chromium the tests say so on stderr and pass.
 #[path = "control_api/admin.rs"]
 mod admin;
 mod support;
@@ -159,9 +161,9 @@ async fn a_page_on_another_port_cannot_change_faults_or_the_proxy() {
 
     // Nothing changed.
     assert_eq!(edgecase.faults().await, Vec::<serde_json::Value>::new());
-    let before = proxy(&edgecase).await;
-    assert_eq!(before["enabled"], true, "{before}");
-    assert_eq!(before["toxics"], serde_json::json!([]), "{before}");
+    let untouched = proxy(&edgecase).await;
+    assert_eq!(untouched["enabled"], true, "{untouched}");
+    assert_eq!(untouched["toxics"], serde_json::json!([]), "{untouched}");
 
     // Each attempt reached the admin listener and was refused, as coming from the page.
     let page_origin = format!("http://{}", attacker.addr());
@@ -188,33 +190,14 @@ async fn a_page_on_another_port_cannot_change_faults_or_the_proxy() {
         );
     }
 
-    // The same bytes, sent without the browser's headers, do what the page wanted.
-    replay(
-        &edgecase,
-        Method::POST,
-        "/faults",
-        recorded(&requests, "/copy/faults"),
-        201,
-    )
-    .await;
-    let proxy_body = recorded(&requests, "/copy/proxy");
-    replay(
-        &edgecase,
-        Method::POST,
-        "/proxies/edgecase",
-        proxy_body,
-        200,
-    )
-    .await;
-    let toxic_body = recorded(&requests, "/copy/toxic");
-    replay(
-        &edgecase,
-        Method::POST,
-        "/proxies/edgecase/toxics",
-        toxic_body,
-        200,
-    )
-    .await;
+    // The same bodies, sent without the browser's headers, do what the page wanted.
+    for (copy, path, status) in [
+        ("/copy/faults", "/faults", 201),
+        ("/copy/proxy", "/proxies/edgecase", 200),
+        ("/copy/toxic", "/proxies/edgecase/toxics", 200),
+    ] {
+        replay(&edgecase, path, recorded(&requests, copy), status).await;
+    }
     assert_eq!(edgecase.faults().await.len(), 1);
     let after = proxy(&edgecase).await;
     assert_eq!(after["enabled"], false, "{after}");
@@ -225,21 +208,46 @@ async fn a_page_on_another_port_cannot_change_faults_or_the_proxy() {
     edgecase.stop().await;
 }
 
-/// Sends the body the page sent to its own server to the API at `path`, as text/plain without
+#[tokio::test]
+async fn a_name_rebound_to_loopback_reads_nothing() {
+    let Some(browser) = chromium::find() else {
+        chromium::skip_notice();
+        return;
+    };
+    let origin = Origin::ok("fine").await;
+    let mut edgecase = Edgecase::start("control_api_rebound", origin.addr(), "", "").await;
+    // DNS rebinding: a name the attacker controls now resolves to 127.0.0.1, so the browser
+    // treats the control API as that name's site, and sends its name as the Host.
+    let url = format!("http://rebound.test:{}/requests", edgecase.admin.port());
+    let dir = TempDir::new("control_api_rebound");
+    let flags = ["--host-resolver-rules=MAP rebound.test 127.0.0.1"];
+    let dom = tokio::task::spawn_blocking(move || chromium::dump_dom(&browser, &url, &flags, &dir))
+        .await
+        .expect("the browser thread did not panic");
+    assert!(
+        dom.contains("allowed_hosts") && dom.contains("\"status\":403"),
+        "the page under the rebound name is the 403: {dom}"
+    );
+    let line = edgecase
+        .running
+        .stderr_line_containing("control API refused")
+        .await;
+    assert!(
+        line.contains("GET /requests with 403") && line.contains("rebound.test"),
+        "{line}"
+    );
+    edgecase.stop().await;
+}
+
+/// POSTs the body the page sent to its own server to the API at `path`, as text/plain without
 /// an `Origin`, and checks it is answered `status`.
-async fn replay(
-    edgecase: &Edgecase,
-    method: Method,
-    path: &str,
-    copy: &RecordedRequest,
-    status: u16,
-) {
+async fn replay(edgecase: &Edgecase, path: &str, copy: &RecordedRequest, status: u16) {
     assert!(
         copy.header("origin").is_some(),
         "the browser sends an Origin with a POST: {copy:?}"
     );
     let request = Request::builder()
-        .method(method)
+        .method(Method::POST)
         .uri(path)
         .header("content-type", "text/plain")
         .body(Full::new(copy.body.clone()))
