@@ -12,27 +12,19 @@ mod admin;
 mod support;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
 use admin::{Edgecase, error_of, json_of};
 use support::GUARD;
+use support::chromium;
 use support::origins::Origin;
 use support::pki::TempDir;
 use support::visitor::{get_with_host, within};
 
 /// The Host every visitor asks for.
 const HOST: &str = "site.test";
-
-/// How long Chromium may take to load and dump the page before it is killed.
-const BROWSER_LIMIT: Duration = Duration::from_secs(30);
 
 /// The origins of the known sequence, kept alive for the test.
 struct Origins {
@@ -308,57 +300,6 @@ async fn report_for(edgecase: &Edgecase, status: u16) -> Value {
 // The page in a browser
 // ---------------------------------------------------------------------------------------------
 
-/// `chromium` or `chromium-browser` from PATH.
-fn find_chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| [dir.join("chromium"), dir.join("chromium-browser")])
-        .find(|candidate| candidate.is_file())
-}
-
-/// The DOM Chromium builds from `url`, serialized (`--dump-dom`). Killed after
-/// [`BROWSER_LIMIT`].
-fn dump_dom(browser: &Path, url: &str, dir: &TempDir) -> String {
-    let profile = dir.path().join("profile");
-    let log = dir.path().join("chromium.log");
-    let stderr = File::create(&log).expect("create the browser's log file");
-    let mut child = Command::new(browser)
-        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--no-first-run", "--dump-dom", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", browser.display()));
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let (done, dumped) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut dom = String::new();
-        let read = stdout.read_to_string(&mut dom).map(|_| dom);
-        let _ = done.send(read);
-    });
-    let dom = match dumped.recv_timeout(BROWSER_LIMIT) {
-        Ok(read) => read.expect("read the dumped DOM"),
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium did not dump {url} within {BROWSER_LIMIT:?}; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-    };
-    let status = child.wait().expect("wait for chromium");
-    assert!(
-        status.success() && !dom.is_empty(),
-        "chromium exited {status} with {} bytes; its log:\n{}",
-        dom.len(),
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    dom
-}
-
 /// The markup of the element `<name id="id" ...>`, up to its closing tag (elements of the same
 /// name are not nested in the page).
 fn element<'d>(dom: &'d str, name: &str, id: &str) -> &'d str {
@@ -412,8 +353,8 @@ fn counts_by_status(tags: &[&str]) -> BTreeMap<u16, u64> {
 
 #[tokio::test]
 async fn analytics_page_renders_in_chromium() {
-    let Some(browser) = find_chromium() else {
-        eprintln!("skipped: chromium not installed (.ci/run installs Debian's chromium)");
+    let Some(browser) = chromium::find() else {
+        chromium::skip_notice();
         return;
     };
     let origins = Origins::start().await;
@@ -430,7 +371,7 @@ async fn analytics_page_renders_in_chromium() {
     let admin: SocketAddr = edgecase.admin;
     let url = format!("http://{admin}/analytics?range=5m&status=521");
     let dir = TempDir::new("analytics_chromium");
-    let dom = tokio::task::spawn_blocking(move || dump_dom(&browser, &url, &dir))
+    let dom = tokio::task::spawn_blocking(move || chromium::dump_dom(&browser, &url, &[], &dir))
         .await
         .expect("the browser thread did not panic");
 

@@ -12,6 +12,7 @@
 //! Clients that are not browsers (curl, the Toxiproxy clients, Prometheus) send no `Origin`
 //! and pass as before.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use http::{HeaderMap, header};
@@ -25,6 +26,16 @@ pub enum Refused {
     Host(String),
     /// The request comes from a web page on another origin.
     Origin(String),
+}
+
+impl fmt::Display for Refused {
+    /// The short reason, for the log line of a refused request.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refused::Host(host) => write!(f, "Host {host:?} is not this control API's"),
+            Refused::Origin(origin) => write!(f, "sent by a web page ({origin})"),
+        }
+    }
 }
 
 impl Refused {

@@ -46,6 +46,13 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
             admin,
         )
     {
+        // Said once per refused request: whoever set up a dashboard sees why it gets 403, and
+        // whoever opened a hostile page sees that it tried.
+        tracing::warn!(
+            target: "edgecase::admin",
+            "control API refused {} {path} with 403: {refused}",
+            request.method()
+        );
         return error(StatusCode::FORBIDDEN, &refused.message());
     }
     if segments != ["healthz"] && !authorized(state, &request) {

@@ -34,6 +34,7 @@
 //! counters and entries: at most [`MAX_STORED_ENTRIES`] (181,320).
 
 mod page;
+mod palette;
 mod query;
 mod report;
 mod ring;
@@ -44,21 +45,10 @@ mod tier;
 mod topk;
 
 pub use page::render_page;
-
-/// The name a status is shown with on the Error Analytics page and in its JSON: the error page
-/// title, or for the two statuses edgecase logs without a page title of their own, 499 (the
-/// visitor closed the connection first, nginx's and Cloudflare's log code) and 530 (shown with
-/// a 1xxx error: origin DNS, or a tunnel).
-pub(crate) fn status_name(status: u16) -> &'static str {
-    match status {
-        499 => "Client Closed Request",
-        530 => "Error 1xxx (origin DNS or tunnel)",
-        _ => crate::pages::title(status),
-    }
-}
 pub use query::{Query, Range};
 pub use report::{Report, SelectedStatus, SeriesPoint, StatusRow, TopEntry};
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -66,6 +56,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sample::Sampler;
 use store::{Record, Store};
+
+/// The name a status is shown with on the Error Analytics page and in its JSON: the error page
+/// title ([`crate::pages::title`]: Cloudflare's for 5xx, the reason phrase for the 4xx the edge
+/// makes), or for the two statuses edgecase answers without a page title of their own, 499 (the
+/// visitor closed the connection first, nginx's and Cloudflare's log code) and 530, which is
+/// always shown with a 1xxx error. Analytics counts statuses, not 1xxx codes, so 530 is named
+/// after the code edgecase sends with it unless a fault rule picks another: 1016.
+pub(crate) fn status_name(status: u16) -> Cow<'static, str> {
+    match status {
+        499 => Cow::Borrowed("Client Closed Request"),
+        530 => Cow::Owned(format!(
+            "{} (1016) or another 1xxx error",
+            crate::pages::numbered_title(1016)
+        )),
+        _ => Cow::Borrowed(crate::pages::title(status)),
+    }
+}
 
 /// The most counters and top-table entries an [`Analytics`] ever holds, whatever the traffic:
 /// see the module documentation.

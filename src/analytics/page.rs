@@ -4,11 +4,14 @@
 
 use std::fmt::{self, Write as _};
 
+use super::palette::colour;
 use super::report::{SelectedStatus, TopEntry};
-use super::svg::{colour, write_chart};
+use super::svg::write_chart;
 use super::{Query, Range, Report};
 
-/// The page's inline stylesheet.
+/// The page's inline stylesheet. The chart's text is in SVG user units, which scale with the
+/// card: 11 units read as 11-14 px on a wide screen, and the two narrower steps keep it about
+/// 10-15 px down to a 390 px phone ([`super::svg`] leaves room for the largest).
 const STYLE: &str = "\
 body{margin:0;font:14px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;\
 color:#1d1f20;background:#f6f7f8}\
@@ -25,11 +28,15 @@ table{border-collapse:collapse;width:100%}\
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceeef;vertical-align:top}\
 td.count,td.share,th.num{text-align:right}tr.selected{background:#fff4e6}\
 td.value{word-break:break-all}td.rays code{display:block;font-size:12px}\
-svg{max-width:100%;height:auto}svg .axis{stroke:#6c7073}svg .grid{stroke:#dfe1e3}\
-svg text{font-size:11px;fill:#595c5f}\
+svg{display:block;width:100%;height:auto}\
+svg .axis,svg .grid{vector-effect:non-scaling-stroke}svg .axis{stroke:#6c7073}\
+svg .grid{stroke:#dfe1e3}svg text{font-size:11px;fill:#595c5f}\
 ul.legend{list-style:none;padding:0;margin:8px 0 0}\
 ul.legend li{display:inline-block;margin-right:16px}\
-.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}";
+.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}\
+@media (max-width:760px){svg text{font-size:15px}}\
+@media (max-width:540px){svg text{font-size:22px}svg .minor{display:none}\
+header,main,footer{padding:0 8px}section{padding:4px 8px 12px}th,td{padding:4px}}";
 
 /// The whole HTML document for `report`.
 pub fn render_page(report: &Report) -> String {
@@ -82,7 +89,7 @@ fn write_page(out: &mut String, report: &Report) -> fmt::Result {
     .to_query_string();
     writeln!(
         out,
-        "</main>\n<footer>\n<p>edgecase · <a href=\"analytics.json?{}\">This report as JSON</a>\
+        "</main>\n<footer>\n<p>edgecase · <a href=\"analytics.json?{}\">This report as JSON</a> \
          · generated <time datetime=\"{at}\">{at}</time></p>\n</footer>\n</body>\n</html>",
         escape(&json),
         at = escape(&report.generated_at),
@@ -129,7 +136,7 @@ fn write_legend(out: &mut String, report: &Report) -> fmt::Result {
             "<li data-status=\"{status}\"><span class=\"swatch\" style=\"background:{}\">\
              </span>{status} {}</li>",
             colour(status),
-            escape(super::status_name(status))
+            escape(&super::status_name(status))
         )?;
     }
     out.push_str("</ul>\n");
@@ -184,7 +191,7 @@ fn write_selected(out: &mut String, range: Range, detail: &SelectedStatus) -> fm
          <p>{count} sampled requests with status {status} ({range}). \
          <a href=\"?range={range}\">Clear selection</a></p>",
         status = detail.status,
-        title = escape(super::status_name(detail.status)),
+        title = escape(&super::status_name(detail.status)),
         count = detail.count,
         range = range.as_str(),
     )?;

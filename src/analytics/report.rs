@@ -143,7 +143,7 @@ pub(super) fn build(store: &Store, sample: f64, query: &Query, now: SystemTime) 
         .iter()
         .map(|(&status, &count)| StatusRow {
             status,
-            title: super::status_name(status).to_owned(),
+            title: super::status_name(status).into_owned(),
             count,
             share: share(count, requests),
         })

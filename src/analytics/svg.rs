@@ -1,73 +1,73 @@
 //! The "Errors over time" chart: an inline SVG drawn on the server from a [`Report`]'s series,
 //! one stacked bar per bucket, one `<rect>` per (bucket, error status) with a nonzero count,
 //! each carrying `data-status`, `data-count` and a `<title>` tooltip. Colours are fixed per
-//! status ([`colour`]). This module writes markup only; the page around it is [`super::page`].
+//! status ([`colour`]). This module writes markup only; the page around it is [`super::page`],
+//! whose stylesheet makes the drawing as wide as its card and enlarges its text on a phone.
 
 use std::fmt::{self, Write as _};
 
 use super::page::escape;
+use super::palette::colour;
 use super::{Range, Report};
 
-/// The drawing's size and the plot area's margins, in SVG user units.
-const WIDTH: f64 = 760.0;
-const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 56.0;
+/// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`: the page
+/// scales it to its card's width). The margins leave room for labels at the phone size
+/// (the page's stylesheet: 22 units instead of 11).
+const WIDTH: f64 = 720.0;
+const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 72.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
-const BOTTOM: f64 = 40.0;
+const BOTTOM: f64 = 44.0;
 /// The fraction of a bucket's width its bar takes.
 const BAR_FILL: f64 = 0.8;
-
-/// The fixed colour of an error status: Cloudflare's origin errors and the gateway statuses
-/// each have their own, other 5xx red, 4xx grey.
-pub(super) fn colour(status: u16) -> &'static str {
-    match status {
-        500 => "#343a40",
-        502 => "#d6336c",
-        503 => "#74b816",
-        504 => "#364fc7",
-        520 => "#e8590c",
-        521 => "#c92a2a",
-        522 => "#f59f00",
-        523 => "#862e9c",
-        524 => "#1971c2",
-        525 => "#2b8a3e",
-        526 => "#0c8599",
-        527 => "#5f3dc4",
-        530 => "#a61e4d",
-        _ if status >= 500 => "#e03131",
-        _ => "#868e96",
-    }
-}
+/// The y axis is labelled at this many values at most (0 included), and at least
+/// [`MIN_Y_TICKS`].
+const MAX_Y_TICKS: u64 = 6;
+/// See [`MAX_Y_TICKS`].
+const MIN_Y_TICKS: u64 = 4;
 
 /// Writes `<svg id="errors-over-time">` for `report` to `out`.
 pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
     let baseline = TOP + plot_height;
+    let right = WIDTH - RIGHT;
     let buckets = report.series.len().max(1);
     let step = plot_width / buckets as f64;
     let bar_width = (step * BAR_FILL).max(1.0);
     let max = report.series.iter().map(|p| p.errors).max().unwrap_or(0);
+    let axis = YAxis::for_max(max);
 
     write!(
         out,
         "<svg id=\"errors-over-time\" role=\"img\" aria-labelledby=\"chart-title\" \
-         xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" \
-         width=\"{WIDTH}\" height=\"{HEIGHT}\">\
-         <title id=\"chart-title\">Errors over time ({}), by status</title>",
+         xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\">\
+         <title id=\"chart-title\">Errors over time ({}), by status; times in UTC</title>",
         report.range.label()
     )?;
-    let right = WIDTH - RIGHT;
+
+    let label_x = LEFT - 8.0;
+    let scale = plot_height / axis.top() as f64;
+    for tick in 0..axis.ticks {
+        let value = axis.step.saturating_mul(tick);
+        let y = baseline - value as f64 * scale;
+        if tick > 0 {
+            write!(
+                out,
+                "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\"/>"
+            )?;
+        }
+        write!(
+            out,
+            "<text class=\"tick y-tick\" x=\"{label_x}\" y=\"{y:.1}\" text-anchor=\"end\" \
+             dominant-baseline=\"middle\" data-value=\"{value}\">{}</text>",
+            Compact(value)
+        )?;
+    }
     write!(
         out,
-        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{baseline}\" x2=\"{right}\" y2=\"{baseline}\"/>\
-         <line class=\"axis\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{baseline}\"/>"
-    )?;
-    let label_x = LEFT - 6.0;
-    write!(
-        out,
-        "<text class=\"tick\" x=\"{label_x}\" y=\"{baseline}\" text-anchor=\"end\">0</text>"
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{baseline}\" x2=\"{right}\" y2=\"{baseline}\"/>"
     )?;
 
     if max == 0 {
@@ -78,57 +78,115 @@ pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
             LEFT + plot_width / 2.0,
             TOP + plot_height / 2.0
         )?;
-    } else {
-        write!(
-            out,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{right}\" y2=\"{TOP}\"/>\
-             <text class=\"tick\" x=\"{label_x}\" y=\"{:.1}\" text-anchor=\"end\">{max}</text>",
-            TOP + 4.0
-        )?;
-        let scale = plot_height / max as f64;
-        for (index, point) in report.series.iter().enumerate() {
-            let x = LEFT + index as f64 * step + (step - bar_width) / 2.0;
-            let clock = clock(&point.start);
-            let mut top = baseline;
-            for (&status, &count) in &point.by_status {
-                if count == 0 {
-                    continue;
-                }
-                let height = count as f64 * scale;
-                top -= height;
-                write!(
-                    out,
-                    "<rect x=\"{x:.1}\" y=\"{top:.1}\" width=\"{bar_width:.1}\" \
-                     height=\"{height:.1}\" fill=\"{}\" data-status=\"{status}\" \
-                     data-count=\"{count}\"><title>{status}: {count} at {}</title></rect>",
-                    colour(status),
-                    escape(clock)
-                )?;
+    }
+    for (index, point) in report.series.iter().enumerate() {
+        let x = LEFT + index as f64 * step + (step - bar_width) / 2.0;
+        let clock = clock(&point.start);
+        let mut top = baseline;
+        for (&status, &count) in &point.by_status {
+            if count == 0 {
+                continue;
             }
+            let height = count as f64 * scale;
+            top -= height;
+            write!(
+                out,
+                "<rect x=\"{x:.1}\" y=\"{top:.1}\" width=\"{bar_width:.1}\" \
+                 height=\"{height:.1}\" fill=\"{}\" data-status=\"{status}\" \
+                 data-count=\"{count}\"><title>{status}: {count} at {}</title></rect>",
+                colour(status),
+                escape(clock)
+            )?;
         }
     }
 
-    for index in tick_indexes(report.series.len()) {
+    let ticks = x_ticks(report.series.len());
+    for (nth, &index) in ticks.iter().enumerate() {
         let Some(point) = report.series.get(index) else {
             continue;
         };
-        let x = LEFT + (index as f64 + 0.5) * step;
+        // The first label starts at the axis and the last ends at the right edge, so neither
+        // leaves the drawing; the last one says the zone.
+        let (x, anchor, zone) = if nth == 0 && ticks.len() > 1 {
+            (LEFT, "start", "")
+        } else if nth + 1 == ticks.len() && ticks.len() > 1 {
+            (right, "end", " UTC")
+        } else {
+            (LEFT + (index as f64 + 0.5) * step, "middle", "")
+        };
+        // Every other label gives way on a narrow screen (`.minor`).
+        let class = if nth % 2 == 1 {
+            "tick x-tick minor"
+        } else {
+            "tick x-tick"
+        };
         write!(
             out,
-            "<text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            baseline + 16.0,
+            "<text class=\"{class}\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" \
+             dominant-baseline=\"hanging\">{}{zone}</text>",
+            baseline + 8.0,
             escape(tick_label(report.range, &point.start))
         )?;
     }
-    write!(
-        out,
-        "<text class=\"caption\" x=\"{right}\" y=\"{:.1}\" text-anchor=\"end\">UTC</text></svg>",
-        HEIGHT - 4.0
-    )
+    out.push_str("</svg>");
+    Ok(())
+}
+
+/// The y axis: labelled every `step` from 0, `ticks` labels in all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct YAxis {
+    step: u64,
+    ticks: u64,
+}
+
+impl YAxis {
+    /// The smallest "nice" step (1, 2 or 5 × 10^n) that labels `max` (the tallest stack) in at
+    /// most [`MAX_Y_TICKS`] values; small counts are padded to [`MIN_Y_TICKS`] values of 1.
+    fn for_max(max: u64) -> YAxis {
+        let mut magnitude = 1u64;
+        loop {
+            for factor in [1, 2, 5] {
+                let step = magnitude.saturating_mul(factor);
+                let above_zero = max.div_ceil(step);
+                if above_zero < MAX_Y_TICKS {
+                    return YAxis {
+                        step,
+                        ticks: (above_zero + 1).max(MIN_Y_TICKS),
+                    };
+                }
+            }
+            magnitude = magnitude.saturating_mul(10);
+        }
+    }
+
+    /// The value of the top label.
+    fn top(self) -> u64 {
+        self.step.saturating_mul(self.ticks - 1)
+    }
+}
+
+/// A count as a short label: `950`, `1.5k`, `20k`, `2M`.
+struct Compact(u64);
+
+impl fmt::Display for Compact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (unit, suffix) = match self.0 {
+            n if n >= 1_000_000 => (1_000_000, "M"),
+            n if n >= 1_000 => (1_000, "k"),
+            n => return write!(f, "{n}"),
+        };
+        let whole = self.0 / unit;
+        let tenths = self.0 % unit * 10 / unit;
+        if tenths == 0 {
+            write!(f, "{whole}{suffix}")
+        } else {
+            write!(f, "{whole}.{tenths}{suffix}")
+        }
+    }
 }
 
 /// The buckets that get a time label: the first, the last and three between.
-fn tick_indexes(len: usize) -> Vec<usize> {
+fn x_ticks(len: usize) -> Vec<usize> {
     if len == 0 {
         return Vec::new();
     }
@@ -148,5 +206,46 @@ fn tick_label(range: Range, rfc3339: &str) -> &str {
     match range {
         Range::FiveMinutes => time,
         Range::Hour | Range::Day => time.get(..5).unwrap_or(time),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The labelled values of the y axis for `max`.
+    fn labels(max: u64) -> Vec<u64> {
+        let axis = YAxis::for_max(max);
+        (0..axis.ticks).map(|tick| tick * axis.step).collect()
+    }
+
+    #[test]
+    fn the_y_axis_has_four_to_six_nice_labels_covering_the_tallest_stack() {
+        assert_eq!(labels(0), [0, 1, 2, 3]);
+        assert_eq!(labels(1), [0, 1, 2, 3]);
+        assert_eq!(labels(3), [0, 1, 2, 3]);
+        assert_eq!(labels(5), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(labels(6), [0, 2, 4, 6]);
+        assert_eq!(labels(11), [0, 5, 10, 15]);
+        assert_eq!(labels(21), [0, 5, 10, 15, 20, 25]);
+        assert_eq!(labels(1234), [0, 500, 1000, 1500]);
+        for max in (0..5000).chain([u64::from(u32::MAX), u64::MAX / 3, u64::MAX]) {
+            let axis = YAxis::for_max(max);
+            assert!((4..=6).contains(&axis.ticks), "{max}: {axis:?}");
+            assert!(axis.top() >= max, "{max}: {axis:?}");
+            let magnitude = 10u64.pow(axis.step.ilog10());
+            assert!(
+                [1, 2, 5].contains(&(axis.step / magnitude)) && axis.step.is_multiple_of(magnitude),
+                "{max}: {axis:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_are_labelled_short() {
+        let shown: Vec<String> = [0, 950, 1000, 1500, 20_000, 2_000_000, 2_500_000]
+            .map(|n| Compact(n).to_string())
+            .into();
+        assert_eq!(shown, ["0", "950", "1k", "1.5k", "20k", "2M", "2.5M"]);
     }
 }

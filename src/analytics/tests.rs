@@ -575,11 +575,20 @@ fn svg_has_one_rect_per_bucket_and_error_status_with_its_count() {
     );
     assert!(svg.contains("<title>522: 2 at 10:00:00Z</title>"), "{svg}");
     assert!(svg.contains("<title>404: 1 at 09:59:00Z</title>"), "{svg}");
-    // The tallest stack (3 errors) is the axis maximum.
-    assert!(svg.contains("text-anchor=\"end\">3</text>"), "{svg}");
-    // Time ticks and the legend.
+    // The tallest stack (3 errors) is the top of an axis labelled 0, 1, 2, 3.
+    let labels: Vec<&str> = tags(svg, "text")
+        .into_iter()
+        .filter(|tag| tag.contains("y-tick"))
+        .filter_map(|tag| attr(tag, "data-value"))
+        .collect();
+    assert_eq!(labels, ["0", "1", "2", "3"], "{svg}");
+    // The drawing scales to its card: a viewBox and no size of its own.
+    let open = tags(svg, "svg")[0];
+    assert_eq!(attr(open, "viewBox"), Some("0 0 720 300"), "{open}");
+    assert!(attr(open, "width").is_none() && attr(open, "height").is_none());
+    // Time ticks (the last one says the zone) and the legend.
     assert!(
-        svg.contains(">09:55:20</text>") && svg.contains(">10:00:10</text>"),
+        svg.contains(">09:55:20</text>") && svg.contains(">10:00:10 UTC</text>"),
         "{svg}"
     );
     assert!(page.contains("<li data-status=\"524\">"));
@@ -634,11 +643,38 @@ fn page_has_the_range_selector_status_table_and_sample_line() {
 
 #[test]
 fn every_status_edgecase_answers_has_a_name() {
-    assert_eq!(super::status_name(499), "Client Closed Request");
-    assert!(super::status_name(530).contains("1xxx"));
-    for status in [
-        200, 404, 499, 500, 502, 503, 504, 520, 521, 522, 523, 524, 525, 526, 527, 530,
+    for (status, name) in [
+        (400, "Bad Request"),
+        (403, "Forbidden"),
+        (405, "Method Not Allowed"),
+        (413, "Payload Too Large"),
+        (414, "URI Too Long"),
+        (431, "Request Header Fields Too Large"),
+        (499, "Client Closed Request"),
+        (500, "Internal server error"),
+        (501, "Not Implemented"),
+        (502, "Bad gateway"),
+        (503, "Service temporarily unavailable"),
+        (504, "Gateway time-out"),
+        (520, "Web server is returning an unknown error"),
+        (521, "Web server is down"),
+        (522, "Connection timed out"),
+        (523, "Origin is unreachable"),
+        (524, "A timeout occurred"),
+        (525, "SSL handshake failed"),
+        (526, "Invalid SSL certificate"),
+        (527, "Railgun Listener to origin error"),
+        (530, "Origin DNS error (1016) or another 1xxx error"),
     ] {
-        assert_ne!(super::status_name(status), "Unknown error", "{status}");
+        assert_eq!(super::status_name(status), name, "{status}");
     }
+}
+
+#[test]
+fn the_footer_separates_its_parts() {
+    let page = render_page(&Analytics::new(1.0).report(&Query::default(), at(4)));
+    assert!(
+        page.contains("This report as JSON</a> · generated <time"),
+        "{page}"
+    );
 }

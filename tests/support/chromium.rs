@@ -1,0 +1,93 @@
+//! Headless Chromium for the browser tests: finding Debian's `chromium` (or
+//! `chromium-browser`) on PATH ([`find`]) and the DOM it builds from a URL once the page has
+//! loaded and its scripts have run ([`dump_dom`]). `.ci/run` installs it; a test without it
+//! says so on stderr ([`skip_notice`]) and passes.
+//!
+//! Each run gets its own profile in a [`TempDir`], so runs share no state (cookies, cache).
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::pki::TempDir;
+
+/// How long Chromium may take to load and dump a page before it is killed.
+pub const BROWSER_LIMIT: Duration = Duration::from_secs(30);
+
+/// `chromium` or `chromium-browser` from PATH.
+pub fn find() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| [dir.join("chromium"), dir.join("chromium-browser")])
+        .find(|candidate| candidate.is_file())
+}
+
+/// Says on stderr that a browser test did not run.
+pub fn skip_notice() {
+    eprintln!("skipped: chromium not installed (.ci/run installs Debian's chromium)");
+}
+
+/// The DOM Chromium builds from `url`, serialized (`--dump-dom`), with `extra` flags (a
+/// `--window-size`, a `--virtual-time-budget`). Killed after [`BROWSER_LIMIT`]. Blocking: call
+/// it from `spawn_blocking`.
+pub fn dump_dom(browser: &Path, url: &str, extra: &[&str], dir: &TempDir) -> String {
+    let profile = dir.path().join("profile");
+    let log = dir.path().join("chromium.log");
+    let stderr = File::create(&log).expect("create the browser's log file");
+    let mut child = Command::new(browser)
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--no-first-run", "--hide-scrollbars"])
+        .args(extra)
+        .args(["--dump-dom", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", browser.display()));
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (done, dumped) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut dom = String::new();
+        let read = stdout.read_to_string(&mut dom).map(|_| dom);
+        let _ = done.send(read);
+    });
+    let dom = match dumped.recv_timeout(BROWSER_LIMIT) {
+        Ok(read) => read.expect("read the dumped DOM"),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not dump {url} within {BROWSER_LIMIT:?}; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+    };
+    let status = child.wait().expect("wait for chromium");
+    assert!(
+        status.success() && !dom.is_empty(),
+        "chromium exited {status} with {} bytes; its log:\n{}",
+        dom.len(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    dom
+}
+
+/// The text of the element whose opening tag is exactly `open` (e.g. `<pre id="report">`), with
+/// the entities the serializer writes in text (`&amp;`, `&lt;`, `&gt;`, `&nbsp;`) undone.
+pub fn text_of(dom: &str, open: &str) -> Option<String> {
+    let start = dom.find(open)? + open.len();
+    let len = dom[start..].find("</")?;
+    Some(
+        dom[start..start + len]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&nbsp;", "\u{a0}")
+            .replace("&amp;", "&"),
+    )
+}
