@@ -391,7 +391,13 @@ impl Config {
             Ok(config) if problems.is_empty() => Ok(config),
             Ok(_) => Err(ConfigError::new(problems)),
             Err(more) => {
-                problems.extend(more);
+                // An item of a list (`route[1]`, `fault[0]`) is checked as a whole; once one of
+                // its keys was taken out for its shape, what the item lacks is not news.
+                let cut: Vec<String> = problems.iter().filter_map(|p| item_of(&p.key)).collect();
+                problems.extend(
+                    more.into_iter()
+                        .filter(|p| !cut.iter().any(|item| p.key.starts_with(item.as_str()))),
+                );
                 Err(ConfigError::new(problems))
             }
         }
@@ -419,6 +425,12 @@ impl Config {
         validate::build(raw::RawConfig::default(), overrides, Path::new(""))
             .map_err(ConfigError::new)
     }
+}
+
+/// The list item a key path is inside, with its dot: `route[1].` for `route[1].hots`.
+fn item_of(key: &str) -> Option<String> {
+    let end = key.find(']')?;
+    Some(format!("{}.", &key[..=end]))
 }
 
 impl Default for Config {

@@ -1081,3 +1081,17 @@ fn config_ssl_probe_interval_takes_milliseconds_up_to_a_week() {
          probe interval edgecase accepts (a week)"
     );
 }
+
+#[test]
+fn config_a_list_item_with_a_problem_of_shape_is_not_also_called_incomplete() {
+    assert_eq!(
+        problems("[[route]]\nhots = \"a.test\"\n[[route]]\nssl = \"fulll\"\n")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "route[0].hots: unknown key \"hots\"; did you mean \"host\"? (line 2)".to_owned(),
+            problem("[[route]]\nhost = \"b.test\"\nssl = \"fulll\"\n").replace("[0]", "[1]"),
+        ]
+    );
+}
