@@ -32,7 +32,8 @@ impl<'a> Normalized<'a> {
 }
 
 /// The host part of a Host header value: `example.test:8080` → `example.test`,
-/// `[::1]:8080` → `[::1]`. Anything else (an unbracketed IPv6 literal) is returned whole.
+/// `[::1]:8080` → `[::1]`. Only a port of digits is taken off (RFC 3986's `port = *DIGIT`), so
+/// `127.0.0.1:evil` and an unbracketed IPv6 literal are returned whole.
 pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return match host.find(']') {
@@ -40,8 +41,10 @@ pub fn strip_port(host: &str) -> &str {
             None => host,
         };
     }
-    match host.split_once(':') {
-        Some((name, port)) if !port.contains(':') => name,
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            name
+        }
         _ => host,
     }
 }

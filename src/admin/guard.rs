@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use http::{HeaderMap, header};
 
 use crate::config::AdminConfig;
+use crate::normalize::strip_port;
 
 /// Why a request was refused, said in the 403's JSON error.
 #[derive(Debug, PartialEq, Eq)]
@@ -118,19 +119,6 @@ fn host_allowed(host: &str, admin: &AdminConfig) -> bool {
         .allowed_hosts
         .iter()
         .any(|allowed| allowed.eq_ignore_ascii_case(name) || allowed.eq_ignore_ascii_case(host))
-}
-
-/// `name:port` -> `name`, `[v6]:port` -> `[v6]`; a bare IPv6 literal is kept whole.
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |end| &host[..=end]);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            name
-        }
-        _ => host,
-    }
 }
 
 #[cfg(test)]

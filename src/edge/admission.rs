@@ -24,6 +24,9 @@ pub struct Refusal {
     pub kind: PageKind,
     /// The log cause.
     pub cause: &'static str,
+    /// The request's framing cannot be trusted: the connection is closed after the answer,
+    /// since nothing more read from it could be.
+    pub closes: bool,
 }
 
 impl Refusal {
@@ -31,6 +34,16 @@ impl Refusal {
         Refusal {
             kind: PageKind::Unbranded { status },
             cause,
+            closes: false,
+        }
+    }
+
+    /// A refusal under RFC 9112's framing rules: `visitor_framing:<rule>`, connection closed.
+    fn framing(status: u16, cause: &'static str) -> Self {
+        debug_assert!(cause.starts_with(VISITOR_FRAMING));
+        Refusal {
+            closes: true,
+            ..Refusal::unbranded(status, cause)
         }
     }
 }
@@ -65,6 +78,7 @@ pub fn check<B>(
             Profile::Classic => Refusal {
                 kind: PageKind::HeaderTooLarge,
                 cause: "request_header_too_large",
+                closes: false,
             },
             Profile::Current => Refusal::unbranded(413, "request_header_too_large"),
         });
@@ -78,7 +92,11 @@ pub fn check<B>(
         || (headers.contains_key(header::CONTENT_LENGTH)
             && headers.contains_key(header::TRANSFER_ENCODING));
     if both {
-        return Some(Refusal::unbranded(400, "ambiguous_framing"));
+        // RFC 9112 6.3: the server must close the connection after answering.
+        return Some(Refusal {
+            closes: true,
+            ..Refusal::unbranded(400, "ambiguous_framing")
+        });
     }
     if forged_identity(headers) {
         return Some(Refusal {
@@ -87,6 +105,7 @@ pub fn check<B>(
                 code: 1000,
             },
             cause: "forged_identity",
+            closes: false,
         });
     }
     if declared_length(headers).is_some_and(|length| length > limits.request_body_bytes) {
@@ -112,12 +131,12 @@ fn framing(parts: &Head<'_>) -> Option<Refusal> {
         let agree = host
             .as_bytes()
             .eq_ignore_ascii_case(authority.as_str().as_bytes());
-        return (!agree).then(|| Refusal::unbranded(400, "visitor_framing:host_not_authority"));
+        return (!agree).then(|| Refusal::framing(400, "visitor_framing:host_not_authority"));
     }
     let mut fields = headers.get_all(header::TRANSFER_ENCODING).iter().peekable();
     if fields.peek().is_some() {
         if parts.version != Version::HTTP_11 {
-            return Some(Refusal::unbranded(400, "visitor_framing:te_on_http_1_0"));
+            return Some(Refusal::framing(400, "visitor_framing:te_on_http_1_0"));
         }
         let mut chunked = 0;
         for coding in fields
@@ -127,25 +146,25 @@ fn framing(parts: &Head<'_>) -> Option<Refusal> {
         {
             if !coding.eq_ignore_ascii_case(b"chunked") {
                 // gzip, deflate, compress, identity or anything else: not implemented here.
-                return Some(Refusal::unbranded(501, "visitor_framing:te_unknown_coding"));
+                return Some(Refusal::framing(501, "visitor_framing:te_unknown_coding"));
             }
             chunked += 1;
         }
-        if chunked != 1 {
-            return Some(Refusal::unbranded(
-                400,
-                "visitor_framing:te_chunked_repeated",
-            ));
+        match chunked {
+            1 => {}
+            // An empty field, or only commas: no coding at all.
+            0 => return Some(Refusal::framing(400, "visitor_framing:te_empty")),
+            _ => return Some(Refusal::framing(400, "visitor_framing:te_chunked_repeated")),
         }
     }
     let mut hosts = headers.get_all(header::HOST).iter();
     match (hosts.next(), hosts.next()) {
         (None, _) if parts.version == Version::HTTP_11 => {
-            Some(Refusal::unbranded(400, "visitor_framing:host_missing"))
+            Some(Refusal::framing(400, "visitor_framing:host_missing"))
         }
-        (Some(_), Some(_)) => Some(Refusal::unbranded(400, "visitor_framing:host_repeated")),
+        (Some(_), Some(_)) => Some(Refusal::framing(400, "visitor_framing:host_repeated")),
         (Some(host), None) if !is_host_and_port(host.as_bytes()) => {
-            Some(Refusal::unbranded(400, "visitor_framing:host_invalid"))
+            Some(Refusal::framing(400, "visitor_framing:host_invalid"))
         }
         _ => None,
     }

@@ -148,6 +148,7 @@ fn transfer_codings_and_hosts_follow_rfc_9112() {
         check_get(post("chunked, chunked")),
         Some("visitor_framing:te_chunked_repeated")
     );
+    assert_eq!(check_get(post(" , ")), Some("visitor_framing:te_empty"));
     let host = |value: &str| Request::get("/").header("host", value);
     assert_eq!(check_get(host("site.test:8080")), None);
     assert_eq!(

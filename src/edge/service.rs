@@ -32,7 +32,7 @@ use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::OriginFailure;
 use crate::normalize::{Normalized, strip_port};
-use crate::origin::body::{BodyTap, BodyTooLarge, RequestBody};
+use crate::origin::body::{BodyTap, BodyTooLarge, OriginBody, RequestBody};
 use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
@@ -192,7 +192,7 @@ async fn respond(
     }
     if let Some(refusal) = admission::check(&request, &host, &config.visitor, config.profile) {
         let mut response = answering.page(refusal.kind);
-        if refusal.cause.starts_with(admission::VISITOR_FRAMING) {
+        if refusal.closes {
             // Its framing cannot be trusted: nothing more is read from this connection.
             response
                 .headers_mut()
@@ -353,10 +353,7 @@ async fn respond(
             {
                 // The record is the tunnel's, written when it closes.
                 let origin_upgrade = hyper::upgrade::on(&mut forwarded.response);
-                log.status = status;
-                log.head_after = started.elapsed();
-                let response = visitor_response(forwarded.response, ray);
-                log.response_headers = response.headers().clone();
+                let response = passed_on(&mut log, started, forwarded.response, ray);
                 tunnel::spawn(visitor_upgrade, origin_upgrade, log);
                 return response.map(|body| EdgeBody::Origin { body, log: None });
             }
@@ -365,10 +362,7 @@ async fn respond(
                 // unread body goes with the connection, which is not reused.
                 return error_page(&failure, &answering, log);
             }
-            log.status = status;
-            log.head_after = started.elapsed();
-            let response = visitor_response(forwarded.response, ray);
-            log.response_headers = response.headers().clone();
+            let response = passed_on(&mut log, started, forwarded.response, ray);
             log.keep_body_of(status);
             response.map(|body| EdgeBody::Origin {
                 body,
@@ -380,6 +374,21 @@ async fn respond(
             error_page(&failure, &answering, log)
         }
     }
+}
+
+/// The origin's response head as the visitor gets it, noted in the record: its status, when
+/// it came, and the headers sent.
+fn passed_on(
+    log: &mut AccessLog,
+    started: Instant,
+    origin: Response<OriginBody>,
+    ray: RayId,
+) -> Response<OriginBody> {
+    log.status = origin.status().as_u16();
+    log.head_after = started.elapsed();
+    let response = visitor_response(origin, ray);
+    log.response_headers = response.headers().clone();
+    response
 }
 
 /// The `103 Early Hints` head a visitor gets for the origin's, with its headers (`link`...).
