@@ -4,7 +4,8 @@
 //! sets a cookie; `GET /har` and the `[capture] har` file then hold none of the secret values
 //! anywhere in their text, but every name and a `log.comment` saying they were sanitized. With
 //! `sanitize = false` both hold the values. An h2 request over HTTPS on a port other than 443
-//! is captured with its port in the URL and its `:authority` as `host`.
+//! is captured with its port in the URL and its `:authority` as `host`. The access log and
+//! `/requests` blank the same query parameters.
 mod support;
 
 use std::net::SocketAddr;
@@ -319,4 +320,40 @@ async fn an_h2_request_over_https_on_its_own_port_is_captured_with_port_and_host
         !json_body(&text).to_string().contains("h2token-1b7c"),
         "the token is redacted"
     );
+}
+
+#[tokio::test]
+async fn secret_query_parameters_are_blanked_in_the_access_log_and_requests_too() {
+    for sanitize in [true, false] {
+        let origin = Origin::ok("welcome").await;
+        let dir = TempDir::new("log_sanitized");
+        let log = dir.path().join("access.log");
+        let toml = edge_toml(
+            origin.addr(),
+            2_000,
+            2_000,
+            &format!("access = {}\nformat = \"json\"", toml_path(&log)),
+            &capture_table(&dir.path().join("unused.har"), sanitize),
+        );
+        let edge = start(&toml).await;
+        let rays = send_every_secret(&edge).await;
+
+        let lines = support::observe::log_lines_for(&log, &rays[..1]).await;
+        let line = lines[0].to_string();
+        let record = support::faults::record_of_ray(&edge, &rays[0]).await;
+        let seen = [("the log line", line), ("/requests", record.path)];
+        for (what, text) in seen {
+            for secret in ["querytoken-5e6f", "queryapikey-a913", "queryotp-44c2"] {
+                assert_eq!(
+                    text.contains(secret),
+                    !sanitize,
+                    "{what} with sanitize = {sanitize}: {text}"
+                );
+            }
+            assert!(text.contains("page=2"), "{what} keeps the rest: {text}");
+        }
+        // The origin still gets the URL as the visitor sent it.
+        let sent = origin.requests()[0].uri.to_string();
+        assert!(sent.contains("querytoken-5e6f"), "{sent}");
+    }
 }

@@ -9,6 +9,8 @@
 //! request bodies. Each becomes [`REDACTED`]. Everything else (other headers, bodies of other
 //! types, response bodies) is kept as it was.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::har::{Entry, Har, Header, PostData};
@@ -154,6 +156,21 @@ impl Redaction {
             Some(comment) => format!("{comment}, {ENTRY_MARK}"),
             None => ENTRY_MARK.to_owned(),
         });
+    }
+
+    /// A request's path and query (`/login?token=abc`) with its secret parameters blanked, for
+    /// the records that are not HARs (the access log, `/requests`, Error Analytics). Borrows
+    /// when there is nothing to blank, the common case.
+    pub fn path<'a>(&self, path: &'a str) -> Cow<'a, str> {
+        if !path.contains(['?', '#']) {
+            return Cow::Borrowed(path);
+        }
+        let blanked = self.url(path);
+        if blanked == path {
+            Cow::Borrowed(path)
+        } else {
+            Cow::Owned(blanked)
+        }
     }
 
     /// Blanks the values of credential headers, and secret parameters in URL-valued headers.

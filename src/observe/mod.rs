@@ -100,7 +100,14 @@ impl Observers {
     }
 
     /// Records one finished request everywhere it goes.
-    pub fn finish(&self, finished: Finished) {
+    pub fn finish(&self, mut finished: Finished) {
+        // With `[capture] sanitize` (the default), secret query parameters are blanked in every
+        // record, not only in HARs: log lines and `/requests` get attached to tickets too.
+        if let Some(redaction) = &self.capture.sanitize
+            && let std::borrow::Cow::Owned(path) = redaction.path(&finished.path)
+        {
+            finished.path = path;
+        }
         // The ring keeps the record. Its request headers own their bytes (`edge::detach`);
         // its response headers are slices of origin read buffers, so the last
         // RECENT_CAPACITY records may hold that many (bounded, ~8 MB). Copying them out as
