@@ -64,10 +64,10 @@ fn write_page(out: &mut String, report: &Report) -> fmt::Result {
     write_ranges(out, report.range, selected)?;
     writeln!(
         out,
-        "<p class=\"window\">{} sampled requests, {} errors, from <time datetime=\"{from}\">\
+        "<p class=\"window\">{}, {}, from <time datetime=\"{from}\">\
          {from}</time> to <time datetime=\"{to}\">{to}</time>.</p>\n</header>\n<main>",
-        report.requests,
-        report.errors,
+        counted(report.requests, "sampled request"),
+        counted(report.errors, "error"),
         from = escape(&report.from),
         to = escape(&report.to),
     )?;
@@ -183,16 +183,24 @@ fn write_statuses(out: &mut String, report: &Report, selected: Option<u16>) -> f
     Ok(())
 }
 
+/// `n` and `noun`, plural unless `n` is 1: "1 error", "3 errors".
+fn counted(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// The selected status: its top URLs, origin IPs and colos.
 fn write_selected(out: &mut String, range: Range, detail: &SelectedStatus) -> fmt::Result {
     writeln!(
         out,
         "<section id=\"selected\" data-status=\"{status}\">\n<h2>{status} {title}</h2>\n\
-         <p>{count} sampled requests with status {status} ({range}). \
+         <p>{count} with status {status} ({range}). \
          <a href=\"?range={range}\">Clear selection</a></p>",
         status = detail.status,
         title = escape(&super::status_name(detail.status)),
-        count = detail.count,
+        count = counted(detail.count, "sampled request"),
         range = range.as_str(),
     )?;
     if detail.status < 400 {
@@ -279,5 +287,18 @@ impl fmt::Display for Escaped<'_> {
             rest = &rest[at + 1..];
         }
         f.write_str(rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_singular_for_one_only() {
+        assert_eq!(super::counted(1u64, "error"), "1 error");
+        assert_eq!(super::counted(0u64, "error"), "0 errors");
+        assert_eq!(
+            super::counted(8u64, "sampled request"),
+            "8 sampled requests"
+        );
     }
 }
