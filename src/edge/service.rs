@@ -51,7 +51,7 @@ pub async fn handle(
     let at = SystemTime::now();
     // This request's config to the end, whatever a reload does meanwhile.
     let live = state.live();
-    let ray = state.rays.next(live.config.edge.colo);
+    let ray = state.rays.next_at(live.config.edge.colo, at);
     let host = request_host(&request).into_owned();
     let path = request
         .uri()
