@@ -137,9 +137,9 @@ impl fmt::Display for RayHex {
 /// a ray with probability 2^-32 per pair of rays made in the same tick.
 ///
 /// A seeded generator (`[edge] ray_seed`) must give the same rays at every run, so it does not
-/// read the wall clock: its clock part is always that of [`SEEDED_CLOCK_UNIX_SECONDS`] (2026-01-01 00:00:00
-/// UTC, prefix `9b6dc390`), and only the last 32 bits, fixed by the seed, vary. Its rays repeat
-/// after 2^32 of them.
+/// read the wall clock: its clock part is always that of [`SEEDED_CLOCK_UNIX_SECONDS`]
+/// (2026-01-01 00:00:00 UTC, prefix `9b6dc390`), and only the last 32 bits, fixed by the seed,
+/// vary. Its rays repeat after 2^32 of them.
 pub struct RayGenerator {
     seed: u64,
     counter: AtomicU64,
@@ -163,8 +163,8 @@ impl RayGenerator {
     }
 
     /// A generator whose sequence is fixed by `seed` (reproducible runs), its clock stopped at
-    /// [`SEEDED_CLOCK_UNIX_SECONDS`]. The seed is mixed first, so neighbouring seeds (42, 43) give unrelated
-    /// sequences rather than the same one shifted by one.
+    /// [`SEEDED_CLOCK_UNIX_SECONDS`]. The seed is mixed first, so neighbouring seeds (42, 43)
+    /// give unrelated sequences rather than the same one shifted by one.
     pub fn seeded(seed: u64) -> Self {
         RayGenerator {
             seed: mix(seed ^ SEED_SALT),
