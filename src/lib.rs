@@ -12,10 +12,11 @@
 //!    phase under its own timeout ([`config::OriginTimeouts`]), and classifies whatever goes
 //!    wrong into one [`failure::OriginFailure`] where it happens.
 //! 4. A response streams back to the visitor; a failure becomes Cloudflare's status and page
-//!    ([`pages`]). Either way, when the response is over, [`edge::access_log`] makes one
-//!    [`observe::finished::Finished`] record of it, which [`observe`] hands to the access log,
-//!    the metrics, Error Analytics ([`analytics`]), HAR capture ([`capture`]) and the ring of
-//!    recent requests the control API ([`admin`]) reads.
+//!    ([`pages`]), whose head (like every edge-made one) [`edge::header_order`] puts in
+//!    Cloudflare's wire order. Either way, when the response is over, [`edge::access_log`]
+//!    makes one [`observe::finished::Finished`] record of it, which [`observe`] hands to the
+//!    access log, the metrics, Error Analytics ([`analytics`]), HAR capture ([`capture`]) and
+//!    the ring of recent requests the control API ([`admin`]) reads.
 
 pub mod admin;
 pub mod analytics;

@@ -1,12 +1,16 @@
 //! Ray IDs: the `cf-ray` value that ties a visitor's response, the origin's request, the error
 //! page and the log line together. This module owns their format and generation, not where
-//! they are written.
+//! they are written. The first 32 bits are Cloudflare's clock ([`clock`]), the last 32 a
+//! per-request sequence.
+
+pub mod clock;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A Cloudflare data-centre code: three uppercase ASCII letters (IATA), e.g. `CDG`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,31 +129,49 @@ impl fmt::Display for RayHex {
     }
 }
 
-/// Hands out ray IDs that never repeat within a process and are unpredictable across processes.
+/// Hands out ray IDs shaped like Cloudflare's: the first 32 bits are [`clock::ticks`] of when
+/// the ray was made, the last 32 a bijective 32-bit mix of `seed + n` for the n-th ray.
 ///
-/// Each ID is a bijective 64-bit mix of `seed + n`, so two requests of one process can only
-/// share an ID after 2^64 requests, and two processes (with random seeds) collide with
-/// negligible probability.
+/// Two rays of one process can only be equal if they were made within the same clock tick
+/// (0.16 s) and 2^32 rays apart, which never happens; two processes (with random seeds) share
+/// a ray with probability 2^-32 per pair of rays made in the same tick.
+///
+/// A seeded generator (`[edge] ray_seed`) must give the same rays at every run, so it does not
+/// read the wall clock: its clock part is always that of [`SEEDED_CLOCK_UNIX_SECONDS`]
+/// (2026-01-01 00:00:00 UTC, prefix `9b6dc390`), and only the last 32 bits, fixed by the seed,
+/// vary. Its rays repeat after 2^32 of them.
 pub struct RayGenerator {
     seed: u64,
     counter: AtomicU64,
+    /// The clock part of every ray (seeded generators); `None`: read the wall clock.
+    fixed_clock: Option<u32>,
 }
 
+/// The instant a seeded generator's rays carry in their first 32 bits, in seconds since the Unix
+/// epoch: 2026-01-01 00:00:00 UTC.
+pub const SEEDED_CLOCK_UNIX_SECONDS: u64 = 1_767_225_600;
+
 impl RayGenerator {
-    /// A generator seeded from the operating system's randomness.
+    /// A generator seeded from the operating system's randomness, on the wall clock.
     pub fn random() -> Self {
         let mut hasher = RandomState::new().build_hasher();
         hasher.write_u64(u64::from(std::process::id()));
-        Self::seeded(hasher.finish())
+        RayGenerator {
+            fixed_clock: None,
+            ..Self::seeded(hasher.finish())
+        }
     }
 
-    /// A generator whose sequence is fixed by `seed` (reproducible runs). The seed is mixed
-    /// first, so neighbouring seeds (42, 43) give unrelated sequences rather than the same one
-    /// shifted by one.
+    /// A generator whose sequence is fixed by `seed` (reproducible runs), its clock stopped at
+    /// [`SEEDED_CLOCK_UNIX_SECONDS`]. The seed is mixed first, so neighbouring seeds (42, 43)
+    /// give unrelated sequences rather than the same one shifted by one.
     pub fn seeded(seed: u64) -> Self {
         RayGenerator {
             seed: mix(seed ^ SEED_SALT),
             counter: AtomicU64::new(0),
+            fixed_clock: Some(clock::ticks(
+                UNIX_EPOCH + Duration::from_secs(SEEDED_CLOCK_UNIX_SECONDS),
+            )),
         }
     }
 
@@ -159,10 +181,19 @@ impl RayGenerator {
         mix(!self.seed)
     }
 
-    /// The next ray ID, for a request handled in `colo`.
+    /// The next ray ID, for a request handled in `colo` now.
     pub fn next(&self, colo: Colo) -> RayId {
+        self.next_at(colo, SystemTime::now())
+    }
+
+    /// The next ray ID, for a request handled in `colo` that arrived `at` (a seeded generator
+    /// ignores `at`).
+    pub fn next_at(&self, colo: Colo, at: SystemTime) -> RayId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        RayId::new(mix(self.seed.wrapping_add(n)), colo)
+        let clock = self.fixed_clock.unwrap_or_else(|| clock::ticks(at));
+        // The low halves: the sequence wraps after 2^32 rays, by which time the clock has moved.
+        let sequence = mix32((self.seed as u32).wrapping_add(n as u32));
+        RayId::new(u64::from(clock) << 32 | u64::from(sequence), colo)
     }
 }
 
@@ -175,6 +206,16 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// Chris Wellons' `lowbias32`: a bijection on u32 (xor-shifts and odd multipliers) that spreads
+/// consecutive inputs across all bits, so consecutive rays do not look consecutive.
+fn mix32(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
 }
 
 #[cfg(test)]
@@ -240,5 +281,61 @@ mod tests {
         let next = RayGenerator::seeded(8);
         let seven: HashSet<u64> = (0..1000).map(|_| a.next(Colo::DEFAULT).id()).collect();
         assert!((0..1000).all(|_| !seven.contains(&next.next(Colo::DEFAULT).id())));
+    }
+
+    #[test]
+    fn the_first_32_bits_are_cloudflares_clock_of_the_arrival() {
+        let generator = RayGenerator::random();
+        // 2026-09-01 22:10:50 UTC, when Cloudflare answered with ray a3479b798e7ef260.
+        let at = UNIX_EPOCH + Duration::from_secs(1_788_300_650);
+        let ray = generator.next_at(Colo::DEFAULT, at);
+        assert_eq!(ray.id() >> 32, u64::from(clock::ticks(at)));
+        assert!(ray.to_string().starts_with("a3479"), "{ray}");
+
+        let before = clock::ticks(SystemTime::now());
+        let now = generator.next(Colo::DEFAULT).id() >> 32;
+        let after = clock::ticks(SystemTime::now());
+        assert!((u64::from(before)..=u64::from(after)).contains(&now));
+    }
+
+    #[test]
+    fn rays_of_the_same_instant_differ_in_their_last_32_bits() {
+        let generator = RayGenerator::random();
+        let at = UNIX_EPOCH + Duration::from_secs(1_785_500_618);
+        let rays: HashSet<u64> = (0..10_000)
+            .map(|_| generator.next_at(Colo::DEFAULT, at).id())
+            .collect();
+        assert_eq!(rays.len(), 10_000);
+        assert!(rays.iter().all(|id| id >> 32 == 0xa23c_8cb4));
+        // Not a visible counter: consecutive rays differ in many bits.
+        let first = generator.next_at(Colo::DEFAULT, at).id() as u32;
+        let second = generator.next_at(Colo::DEFAULT, at).id() as u32;
+        assert!(
+            (first ^ second).count_ones() > 4,
+            "{first:08x} {second:08x}"
+        );
+    }
+
+    #[test]
+    fn seeded_rays_are_reproducible_whatever_the_time() {
+        let one = RayGenerator::seeded(42);
+        let other = RayGenerator::seeded(42);
+        let early = UNIX_EPOCH + Duration::from_secs(1_561_723_200);
+        for _ in 0..100 {
+            let ray = one.next(Colo::DEFAULT);
+            assert_eq!(ray, other.next_at(Colo::DEFAULT, early));
+            // The clock part is that of 2026-01-01 00:00:00 UTC.
+            assert_eq!(ray.id() >> 32, 0x9b6d_c390, "{ray}");
+        }
+        assert_eq!(
+            RayGenerator::seeded(42).instance_id(),
+            RayGenerator::seeded(42).instance_id()
+        );
+    }
+
+    #[test]
+    fn the_32_bit_mix_is_a_bijection_on_a_sample() {
+        let outputs: HashSet<u32> = (0..1_000_000u32).map(mix32).collect();
+        assert_eq!(outputs.len(), 1_000_000);
     }
 }

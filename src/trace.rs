@@ -15,6 +15,9 @@ use crate::tls::visitor::VisitorTls;
 /// The path Cloudflare answers itself on every proxied host.
 pub const TRACE_PATH: &str = "/cdn-cgi/trace";
 
+/// The trace's `expires`: long past, as on Cloudflare's trace (and its error pages).
+const EXPIRED: &str = "Thu, 01 Jan 1970 00:00:01 GMT";
+
 /// What the trace reports about one request.
 pub struct Trace<'a> {
     /// The front-line instance id (`fl`).
@@ -73,23 +76,24 @@ impl Trace<'_> {
         out
     }
 
-    /// The whole response, with the headers Cloudflare sends on the trace.
+    /// The whole response, with the headers Cloudflare sends on the trace (`date` and
+    /// `content-length` are added, and the order fixed, where every edge-made response's are:
+    /// [`crate::edge::header_order`]).
     pub fn response(&self) -> Response<Bytes> {
         let mut response = Response::new(Bytes::from(self.render()));
         let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.insert("cf-ray", self.ray.header_value());
         let fixed = [
-            (header::CONTENT_TYPE, "text/plain"),
             (header::CACHE_CONTROL, "no-cache"),
+            (header::EXPIRES, EXPIRED),
+            (header::SERVER, "cloudflare"),
             (header::X_FRAME_OPTIONS, "DENY"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::SERVER, "cloudflare"),
         ];
         for (name, value) in fixed {
             headers.insert(name, HeaderValue::from_static(value));
-        }
-        if let Ok(ray) = HeaderValue::from_str(&self.ray.to_string()) {
-            headers.insert("cf-ray", ray);
         }
         response
     }
@@ -157,5 +161,10 @@ mod tests {
         let response = trace.response();
         assert_eq!(response.headers()["content-type"], "text/plain");
         assert_eq!(response.headers()["cf-ray"], "0000000000000001-CDG");
+        assert_eq!(
+            response.headers()["expires"],
+            "Thu, 01 Jan 1970 00:00:01 GMT"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-cache");
     }
 }

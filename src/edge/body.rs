@@ -32,6 +32,14 @@ impl EdgeBody {
     pub fn full(bytes: Bytes) -> Self {
         EdgeBody::Full((!bytes.is_empty()).then_some(bytes))
     }
+
+    /// A complete body whose response carries its own `content-length` in its place: sent as
+    /// one frame even when empty. hyper's HTTP/1.1 encoder drops the map's `content-length` of
+    /// a body that is already over and writes its own after every other header; a body of one
+    /// (empty) frame is "0 bytes to come", whose `content-length` stays where it was set.
+    pub fn sized(bytes: Bytes) -> Self {
+        EdgeBody::Full(Some(bytes))
+    }
 }
 
 impl Body for EdgeBody {

@@ -11,6 +11,7 @@ pub mod detach;
 pub mod errors;
 pub mod forward;
 pub mod framing;
+pub mod header_order;
 pub mod listener;
 pub mod protocols;
 pub mod recent;

@@ -25,6 +25,7 @@ use crate::edge::detach::detach;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::framing::Interim;
+use crate::edge::header_order;
 use crate::edge::{EdgeState, Live, Visit};
 use crate::edge::{admission, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
@@ -51,7 +52,7 @@ pub async fn handle(
     let at = SystemTime::now();
     // This request's config to the end, whatever a reload does meanwhile.
     let live = state.live();
-    let ray = state.rays.next(live.config.edge.colo);
+    let ray = state.rays.next_at(live.config.edge.colo, at);
     let host = request_host(&request).into_owned();
     let path = request
         .uri()
@@ -441,7 +442,6 @@ fn to_plain_http(host: &str, http_port: u16, uri: &Uri, ray: RayId) -> Response<
     if let Ok(ray) = HeaderValue::from_str(&ray.to_string()) {
         headers.insert(CF_RAY, ray);
     }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     response
 }
 
@@ -458,12 +458,15 @@ fn error_page(
     finish_local(response, log, Some(failure.tag()))
 }
 
-/// Sends a body edgecase made itself and writes the log line at once.
+/// Sends a body edgecase made itself, its head stamped and in Cloudflare's order, and writes
+/// the log line at once.
 fn finish_local(
-    response: Response<Bytes>,
+    mut response: Response<Bytes>,
     mut log: AccessLog,
     cause: Option<&'static str>,
 ) -> Response<EdgeBody> {
+    let body_len = response.body().len();
+    header_order::stamp(response.headers_mut(), SystemTime::now(), body_len);
     log.status = response.status().as_u16();
     log.cause = cause;
     log.head_after = log.started.elapsed();
@@ -471,7 +474,7 @@ fn finish_local(
     log.response_bytes = response.body().len() as u64;
     log.page_body = Some(response.body().clone());
     log.finish(Ending::Complete);
-    response.map(EdgeBody::full)
+    response.map(EdgeBody::sized)
 }
 
 /// The host the visitor asked for, lowercase and without a port: the Host header, or the
