@@ -3,9 +3,9 @@
 //! `Cloudflare.is_Firewall_Blocked` (cloudscraper/cloudflare.py, 1.2.71): status 403, a
 //! `Server` header starting with "cloudflare" and `<span class="cf-error-code">1020</span>` in
 //! the body; `CloudScraper.request` then raises `CloudflareCode1020`. A small Python script
-//! fetches each URL with a real scraper and prints what it made of it, for `/cdn-cgi/error/1020`
-//! and a fault rule answering 1020 (both must raise), and for pages that are not a block (the
-//! origin's 200, a 522, the 1016 page: none may).
+//! asks both (the detector on a response, and a scraper's request) about each URL:
+//! `/cdn-cgi/error/1020` and a fault rule answering 1020 must be blocks, and pages that are not
+//! (the origin's 200, a 522, the 1016 page) must not.
 //!
 //! `.ci/run` installs cloudscraper; without python3 or the module the test says so on stderr
 //! and passes.
@@ -23,21 +23,25 @@ use support::visitor::within;
 /// How long the script may take for all its requests (each has its own 10 s timeout).
 const SCRIPT_LIMIT: Duration = Duration::from_secs(60);
 
-/// Fetches each URL of `argv` with a fresh scraper; prints `<url> 1020` when cloudscraper
-/// raised its 1020 exception, `<url> none <status>` when it returned the response.
+/// For each URL of `argv`, asks cloudscraper twice: its detector itself
+/// (`Cloudflare.is_Firewall_Blocked` on the response of a scraper with the detection turned
+/// off), and a normal scraper's request (which raises `CloudflareCode1020` when the detector
+/// fires). Prints `<url> <status> <detector: block|none> <request: 1020|none>`.
 const SCRIPT: &str = r#"
 import sys
 import cloudscraper
+from cloudscraper.cloudflare import Cloudflare
 from cloudscraper.exceptions import CloudflareCode1020
 
 for url in sys.argv[1:]:
-    scraper = cloudscraper.create_scraper()
+    response = cloudscraper.create_scraper(disableCloudflareV1=True).get(url, timeout=10)
+    detector = "block" if Cloudflare.is_Firewall_Blocked(response) else "none"
     try:
-        response = scraper.get(url, timeout=10)
+        cloudscraper.create_scraper().get(url, timeout=10)
+        request = "none"
     except CloudflareCode1020:
-        print(url, "1020", flush=True)
-    else:
-        print(url, "none", response.status_code, flush=True)
+        request = "1020"
+    print(url, response.status_code, detector, request, flush=True)
 "#;
 
 /// Whether `python3` runs and can import cloudscraper; says why not on stderr.
@@ -98,11 +102,11 @@ async fn cloudscraper_detects_the_1020_block_of_the_test_endpoint_and_of_a_fault
     .await;
     let base = format!("http://{}", edge.addr());
     let cases = [
-        ("/cdn-cgi/error/1020", "1020"),
-        ("/blocked/checkout", "1020"),
-        ("/", "none 200"),
-        ("/down/", "none 522"),
-        ("/cdn-cgi/error/1016", "none 530"),
+        ("/cdn-cgi/error/1020", "403 block 1020"),
+        ("/blocked/checkout", "403 block 1020"),
+        ("/", "200 none none"),
+        ("/down/", "522 none none"),
+        ("/cdn-cgi/error/1016", "530 none none"),
     ];
     let urls: Vec<String> = cases
         .iter()
@@ -132,8 +136,8 @@ async fn cloudscraper_detects_the_1020_block_of_the_test_endpoint_and_of_a_fault
     }
     assert_eq!(
         origin.requests().len(),
-        1,
-        "only `/` reached the origin: the block and the 522 are the edge's"
+        2,
+        "only the two requests for `/` reached the origin: the block and the 522 are the edge's"
     );
     edge.shutdown().await.expect("the edge shuts down");
 }

@@ -16,8 +16,8 @@ pub(super) const LANDING_URL: &str = "https://www.cloudflare.com/5xx-error-landi
 /// Everything before the `<title>` text.
 const HEAD_START: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n<title>";
 
-/// Everything after the `<title>` text, up to the opened `#cf-wrapper` and `#cf-error-details`
-/// containers that [`push_footer_and_end`] closes.
+/// The `<meta>` tags after the title; [`push_head_end`] adds the stylesheet link and opens the
+/// body.
 const HEAD_END: &str = "</title>\n<meta charset=\"UTF-8\">\n\
 <meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\">\n\
 <meta http-equiv=\"X-UA-Compatible\" content=\"IE=Edge\">\n\
