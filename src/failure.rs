@@ -70,8 +70,11 @@ pub enum OriginFailure {
         /// 500, 502, 503 or 504.
         status: u16,
     },
-    /// A 530 with a 1xxx error other than a real DNS failure (a fault rule's `code`).
+    /// A 1xxx error other than a real DNS failure (a fault rule's `code`), sent with 530 or
+    /// with the status Cloudflare sends that error with (403 for the 1020 block).
     Numbered {
+        /// The HTTP status, e.g. 530 or 403.
+        status: u16,
         /// The 1xxx error shown, e.g. 1033.
         code: u16,
     },
@@ -154,7 +157,7 @@ impl OriginFailure {
             Self::BodyTooLarge { .. } => 413,
             Self::Internal(_) => 500,
             Self::Edge { status } => *status,
-            Self::Numbered { .. } => 530,
+            Self::Numbered { status, .. } => *status,
             Self::Railgun(_) => 527,
         }
     }
@@ -173,7 +176,7 @@ impl OriginFailure {
                 name: String::new(),
                 cause: DnsCause::Emulated,
             }),
-            code => Self::Numbered { code },
+            code => Self::Numbered { status: 530, code },
         }
     }
 
@@ -224,8 +227,8 @@ impl OriginFailure {
                 failing: Hop::Cloudflare,
             },
             Self::Edge { status } => PageKind::Unbranded { status: *status },
-            Self::Numbered { code } => PageKind::Numbered {
-                status: 530,
+            Self::Numbered { status, code } => PageKind::Numbered {
+                status: *status,
                 code: *code,
             },
         }
@@ -253,7 +256,7 @@ impl OriginFailure {
             Self::Edge { status: 502 } => "edge_502",
             Self::Edge { status: 503 } => "edge_503",
             Self::Edge { .. } => "edge_504",
-            Self::Numbered { code } => numbered_tag(*code),
+            Self::Numbered { code, .. } => numbered_tag(*code),
             Self::Railgun(inner) => railgun_tag(inner),
         }
     }
@@ -344,7 +347,7 @@ impl fmt::Display for OriginFailure {
             Self::BodyTooLarge { limit } => write!(f, "request body over {limit} bytes"),
             Self::Internal(_) => f.write_str("edgecase failed internally"),
             Self::Edge { status } => write!(f, "Cloudflare-side {status} (fault rule)"),
-            Self::Numbered { code } => write!(f, "error {code} (fault rule)"),
+            Self::Numbered { code, .. } => write!(f, "error {code} (fault rule)"),
             Self::Railgun(inner) => write!(f, "Railgun listener to origin: {inner}"),
         }
     }

@@ -183,7 +183,10 @@ async fn origin_name_missing_from_static_hosts_yields_530_error_1016() {
         )),
         "{page}"
     );
-    assert!(page.contains("<h1>Error 1016</h1>"), "{page}");
+    assert!(
+        page.contains("<span class=\"cf-error-code\">1016</span></h1>"),
+        "{page}"
+    );
     assert!(page.contains(&format!("Ray ID: {}", &ray[..16])));
     assert!(
         !page.contains("cf-host-status"),

@@ -137,7 +137,13 @@ fn assert_numbered(res: &Response, code: u16, name: &str) {
         page.contains(&format!("<title>{name} | {HOST} | Cloudflare</title>")),
         "{page}"
     );
-    assert!(page.contains(&format!("<h1>Error {code}</h1>")), "{page}");
+    assert!(
+        page.contains(&format!(
+            "<h1><span class=\"cf-error-type\" data-translate=\"error\">Error</span> \
+             <span class=\"cf-error-code\">{code}</span></h1>"
+        )),
+        "{page}"
+    );
     assert!(page.contains(&format!("Ray ID: {}", &ray[..16])), "{page}");
     assert!(
         !page.contains("cf-host-status"),

@@ -298,7 +298,10 @@ async fn header_fault_530_with_code_1033_shows_the_tunnel_error() {
 
     assert_error_page(&res, 530);
     let page = res.text();
-    assert!(page.contains("<h1>Error 1033</h1>"), "{page}");
+    assert!(
+        page.contains("<span class=\"cf-error-code\">1033</span></h1>"),
+        "{page}"
+    );
     assert!(page.contains("Argo Tunnel error"), "{page}");
     assert_eq!(res.header(CAUSE), Some("error_1033"));
     assert!(origin.requests().is_empty());

@@ -37,7 +37,10 @@ fn assert_error_1000(res: &RawResponse, origin: &RecordingOrigin) {
     let ray = res.header("cf-ray").expect("the 403 carries cf-ray");
     assert_ray_format(ray);
     let page = res.text();
-    assert!(page.contains("Error 1000"), "{page}");
+    assert!(
+        page.contains("<span class=\"cf-error-code\">1000</span>"),
+        "{page}"
+    );
     assert!(page.contains("DNS points to prohibited IP"), "{page}");
     assert!(
         page.contains(&ray[..16]),

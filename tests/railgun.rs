@@ -241,7 +241,12 @@ async fn a_name_that_does_not_resolve_is_still_530() {
     let res = visit(&edge).await;
 
     assert_error_page(&res, 530);
-    assert!(res.text().contains("<h1>Error 1016</h1>"), "{}", res.text());
+    assert!(
+        res.text()
+            .contains("<span class=\"cf-error-code\">1016</span></h1>"),
+        "{}",
+        res.text()
+    );
     assert_eq!(res.header(CAUSE), Some("dns_error"));
     assert!(res.elapsed < AT_ONCE, "took {:?}", res.elapsed);
 }

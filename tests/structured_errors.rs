@@ -322,7 +322,8 @@ async fn cdn_cgi_error_1033_is_a_530_with_retry_after_120() {
     assert_error_page(&html, 530);
     assert_eq!(html.header("retry-after"), Some("120"));
     assert!(
-        html.text().contains("<h1>Error 1033</h1>"),
+        html.text()
+            .contains("<span class=\"cf-error-code\">1033</span></h1>"),
         "{}",
         html.text()
     );

@@ -74,14 +74,14 @@ pub fn checks(failure: &OriginFailure, context: &Context<'_>) -> Vec<String> {
             "In production, a {status} made by Cloudflare itself goes to Cloudflare support, with \
              the time and time zone, the URL and the /cdn-cgi/trace output of {host}.",
         ],
-        OriginFailure::Numbered { code } => {
+        OriginFailure::Numbered { status, code } => {
             let tunnel = if *code == 1033 {
                 " (1033: no healthy Tunnel serves the host)"
             } else {
                 ""
             };
             lines![
-                "This 530 carries error {code}, served by a fault rule: remove the rule (`GET \
+                "This {status} carries error {code}, served by a fault rule: remove the rule (`GET \
                  /faults` lists them), and see Cloudflare's page on error {code} for its own \
                  checks{tunnel}."
             ]

@@ -1,4 +1,5 @@
-//! Handling one visitor request: assign its ray ID, answer `/cdn-cgi/trace` at the edge, or
+//! Handling one visitor request: assign its ray ID, answer `/cdn-cgi/trace`, the error pages'
+//! assets (`/cdn-cgi/styles/`, `/cdn-cgi/images/`) and `/cdn-cgi/error/<code>` at the edge, or
 //! forward it to the origin its route names and turn any failure into Cloudflare's answer.
 //! Each failure is logged once, here, through the request's [`AccessLog`]. Routes, fault rules
 //! and the `/cdn-cgi/` endpoints see the request's [`Normalized`] path and host; the origin
@@ -225,6 +226,15 @@ async fn respond(
         };
         let mut response = trace.response();
         answering.explain(&mut response, "trace");
+        return finish_local(response, log, None);
+    }
+    if pages::assets::is_asset_path(&normalized.path) {
+        // The stylesheet and icons of the edge's own pages: never forwarded, never faulted.
+        let mut response = match pages::assets::asset(&normalized.path) {
+            Some(asset) => asset.response(ray),
+            None => answering.page(PageKind::Unbranded { status: 404 }),
+        };
+        answering.explain(&mut response, "cdn_cgi_asset");
         return finish_local(response, log, None);
     }
     if let Some(code) = normalized.path.strip_prefix(CDN_CGI_ERROR) {

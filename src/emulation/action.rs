@@ -88,11 +88,12 @@ impl Matcher {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Answer what edgecase answers for this status's failure, after `delay` (default: the
-    /// time the real failure takes). `code` is the 1xxx error of a 530.
+    /// time the real failure takes). `code` is the 1xxx error of a 530, or of the status
+    /// Cloudflare sends that error with (403 for 1020).
     Status {
         /// The status, one of [`EMULATED_STATUSES`].
         status: u16,
-        /// With 530, the 1xxx error (1016 by default).
+        /// With 530 (1016 by default), or with the error's own status: the 1xxx error.
         code: Option<u16>,
         /// When to answer.
         delay: Option<Duration>,
@@ -189,6 +190,12 @@ pub fn emulated_failure(
     lan_timeout: Option<Duration>,
 ) -> OriginFailure {
     let emulated = || io::Error::other("emulated by a fault rule");
+    if let Some(code) = code
+        && status != 530
+    {
+        // A 1xxx error with its own status (403 for 1020); the rule's check allowed the pair.
+        return OriginFailure::Numbered { status, code };
+    }
     match status {
         520 => OriginFailure::Unknown(Unknown::EmptyReply),
         521 => OriginFailure::Refused(io::Error::from(io::ErrorKind::ConnectionRefused)),

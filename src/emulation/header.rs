@@ -1,6 +1,6 @@
 //! The `cf-edgecase-fault` request header (`[emulation] header_faults = true`): a test asks
-//! for a fault on one request, e.g. `524`, `530;code=1033`, `524;delay=2s`, `edge=502`,
-//! `latency=2s`, `refuse`. The value is a `;`-separated list of the `[[fault]]` action keys, a
+//! for a fault on one request, e.g. `524`, `530;code=1033`, `403;code=1020`, `524;delay=2s`,
+//! `edge=502`, `latency=2s`, `refuse`. The value is a `;`-separated list of the `[[fault]]` action keys, a
 //! bare number standing for `status`; it goes through the same checks as a rule.
 
 use http::HeaderName;
@@ -86,6 +86,14 @@ mod tests {
             Action::Status {
                 status: 530,
                 code: Some(1033),
+                delay: None
+            }
+        );
+        assert_eq!(
+            parse(b"403;code=1020").unwrap(),
+            Action::Status {
+                status: 403,
+                code: Some(1020),
                 delay: None
             }
         );

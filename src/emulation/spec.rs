@@ -55,7 +55,8 @@ pub struct FaultSpec {
     /// Action: answer what edgecase answers for this failure (520-527, 530, 500, 502-504).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// With `status = 530`: the 1xxx error shown (default 1016).
+    /// With `status = 530` (default 1016), or with the status Cloudflare sends the error with
+    /// (`status = 403` with 1020, 429 with 1015): the 1xxx error shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
     /// With `status` or `edge`: when to answer (default: the time the real failure takes).
@@ -186,7 +187,8 @@ impl FaultSpec {
         }
     }
 
-    /// With `status(530)`: the 1xxx error to show.
+    /// With `status(530)`, or with the error's own status (`status(403).code(1020)`): the 1xxx
+    /// error to show.
     pub fn code(mut self, code: u16) -> Self {
         self.code = Some(code);
         self
@@ -355,8 +357,11 @@ impl FaultSpec {
                 ));
             }
         };
-        if self.code.is_some() && self.status != Some(530) {
-            return Err(problem("code", "only goes with status = 530"));
+        if self.code.is_some() && self.status.is_none() {
+            return Err(problem(
+                "code",
+                "only goes with status (530, or the status the error is sent with)",
+            ));
         }
         if self.delay.is_some() && !matches!(key, "status" | "edge") {
             return Err(problem("delay", "only goes with status or edge"));
@@ -412,27 +417,43 @@ impl FaultSpec {
 
     fn status_action(&self) -> Result<Action, SpecProblem> {
         let status = self.status.unwrap_or_default();
+        if let Some(code) = self.code {
+            return self.numbered_action(status, code);
+        }
         if !EMULATED_STATUSES.contains(&status) {
             return Err(problem(
                 "status",
                 format!(
-                    "{status} is not an error edgecase emulates (520-527, 530, 500, 502, 503, 504)"
+                    "{status} is not an error edgecase emulates (520-527, 530, 500, 502, 503, \
+                     504; a 1xxx error's own status goes with its code, e.g. 403 with code = 1020)"
                 ),
             ));
         }
-        let code = match (status, self.code) {
-            (530, None) => Some(1016),
-            (530, Some(code)) if crate::pages::numbered_title(code) == "Cloudflare error" => {
-                return Err(problem(
-                    "code",
-                    format!("{code} is not a 1xxx error edgecase knows (e.g. 1016, 1033)"),
-                ));
-            }
-            (_, code) => code,
-        };
         Ok(Action::Status {
             status,
-            code,
+            code: (status == 530).then_some(1016),
+            delay: self.delay,
+        })
+    }
+
+    /// `status` with the 1xxx error `code`: 530 (as Cloudflare sends the origin-side errors,
+    /// and edgecase always has) or the status Cloudflare sends this error with.
+    fn numbered_action(&self, status: u16, code: u16) -> Result<Action, SpecProblem> {
+        let Some(own) = crate::pages::numbered_status(code) else {
+            return Err(problem(
+                "code",
+                format!("{code} is not a 1xxx error edgecase knows (e.g. 1016, 1020, 1033)"),
+            ));
+        };
+        if status != 530 && status != own {
+            return Err(problem(
+                "code",
+                format!("{code} is sent with status {own} (or 530), not {status}"),
+            ));
+        }
+        Ok(Action::Status {
+            status,
+            code: Some(code),
             delay: self.delay,
         })
     }
@@ -541,6 +562,9 @@ mod tests {
             (FaultSpec::edge(520), "edge"),
             (FaultSpec::status(524).code(1033), "code"),
             (FaultSpec::status(530).code(1999), "code"),
+            (FaultSpec::status(403).code(1033), "code"),
+            (FaultSpec::status(403), "status"),
+            (FaultSpec::refuse().code(1020), "code"),
             (FaultSpec::refuse().delay(Duration::from_secs(1)), "delay"),
             (FaultSpec::refuse().jitter(Duration::from_secs(1)), "jitter"),
             (FaultSpec::status(522).percent(101.0), "percent"),
@@ -568,5 +592,34 @@ mod tests {
             let problem = spec.compile().expect_err(key);
             assert_eq!(problem.key, key, "{problem}");
         }
+    }
+
+    #[test]
+    fn a_1xxx_code_goes_with_530_or_with_its_own_status() {
+        for (spec, status, code) in [
+            (FaultSpec::status(530), 530, 1016),
+            (FaultSpec::status(530).code(1033), 530, 1033),
+            (FaultSpec::status(530).code(1020), 530, 1020),
+            (FaultSpec::status(403).code(1020), 403, 1020),
+            (FaultSpec::status(429).code(1015), 429, 1015),
+        ] {
+            let fault = spec.compile().expect("a valid rule");
+            assert_eq!(
+                fault.action,
+                Action::Status {
+                    status,
+                    code: Some(code),
+                    delay: None
+                }
+            );
+        }
+        let problem = FaultSpec::status(429)
+            .code(1020)
+            .compile()
+            .expect_err("429");
+        assert!(
+            problem.message.contains("1020 is sent with status 403"),
+            "{problem}"
+        );
     }
 }

@@ -1,60 +1,19 @@
-//! The branded 5xx page (500, 502, 504, 520-527): title and error code, the three-box
+//! The branded 5xx page (500, 502, 504, 520-527): title and error code, the three-hop
 //! Browser / Cloudflare / Host diagram with the failing hop marked, the explanation and the
-//! footer. This module owns that layout's markup and styles; words come from [`super::text`].
+//! footer, in the markup of Cloudflare's real pages (REFERENCE.md §2: the ids, the classes
+//! tools key on, where each text sits). This module owns that layout's markup; words come from
+//! [`super::text`], the look from the edge's stylesheet ([`super::assets`]).
 
+use super::catalog;
 use super::shell::{self, push_escaped, push_fmt};
 use super::time::UtcTimestamp;
-use super::{Hop, PageContext, text};
+use super::{Hop, PageContext, PageKind, text};
 
-/// What the host box and the title show when the visitor sent no Host.
+/// What the host hop and the title show when the visitor sent no Host.
 const UNKNOWN_HOST: &str = "unknown host";
 
-/// Styles of the header and the three boxes. The failing box is styled through `cf-err`, never
-/// through `cf-error-source`, so that class appears exactly once in a page.
-const CSS: &str = "\
-.code-label{display:inline-block;margin-left:.5rem;padding:.125rem .5rem;font-size:.9375rem;\
-font-weight:400;vertical-align:middle;background:#eee;border-radius:.25rem;color:#313131}\
-.cf-time{margin-top:.75rem;color:#595959}\
-.cf-hops{margin:2rem 0;padding:2.5rem 0;background:linear-gradient(#eee,#fff 6%,#fff 94%,#eee)}\
-.cf-row{display:flex}\
-.cf-hop{flex:1;position:relative;padding:0 .5rem;text-align:center;min-width:0}\
-.cf-icon{position:relative;display:inline-block;width:8rem;height:6rem;color:#999;\
-margin-bottom:.5rem}\
-.cf-icon svg{width:100%;height:100%;fill:currentColor}\
-.cf-badge{position:absolute;right:-.5rem;bottom:-.25rem;width:2.5rem;height:2.5rem;\
-border-radius:50%;color:#fff;font:700 1.375rem/2.5rem sans-serif;text-align:center}\
-.cf-ok .cf-badge{background:#9bca3e}.cf-err .cf-badge{background:#bd2426}\
-.cf-ok .cf-badge::after{content:\"\\2713\"}.cf-err .cf-badge::after{content:\"\\2715\"}\
-.cf-name{display:block;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}\
-.cf-hop h3{font-size:1.5rem;font-weight:400;line-height:1.3;color:#313131}\
-.cf-state{font-size:1.5rem;line-height:1.3}\
-.cf-ok .cf-state{color:#9bca3e}.cf-err .cf-state{color:#bd2426}\
-.cf-err::after{content:\"\";position:absolute;left:50%;bottom:-2.5rem;margin-left:-1.25rem;\
-border:1.25rem solid transparent;border-bottom-color:#fff}\
-@media (max-width:720px){.cf-row{display:block}.cf-hop{display:flex;flex-wrap:wrap;\
-align-items:center;text-align:left;padding:1rem 0;border-bottom:1px solid #ddd}\
-.cf-icon{width:4rem;height:3rem;margin:0 1.5rem 0 0}.cf-badge{width:1.5rem;height:1.5rem;\
-font-size:.875rem;line-height:1.5rem}.cf-hop>span,.cf-hop h3{margin-right:.75rem}\
-.cf-err::after{display:none}}";
-
-/// A browser window.
-const ICON_BROWSER: &str = "<svg viewBox=\"0 0 64 48\" aria-hidden=\"true\">\
-<path fill-rule=\"evenodd\" d=\"M4 0h56a4 4 0 0 1 4 4v40a4 4 0 0 1-4 4H4a4 4 0 0 1-4-4V4a4 4 0 0 1 \
-4-4zM4 12v32h56V12z\"/></svg>";
-
-/// A cloud.
-const ICON_CLOUD: &str = "<svg viewBox=\"0 0 64 48\" aria-hidden=\"true\">\
-<circle cx=\"20\" cy=\"30\" r=\"12\"/><circle cx=\"35\" cy=\"21\" r=\"15\"/>\
-<circle cx=\"50\" cy=\"31\" r=\"11\"/><rect x=\"20\" y=\"30\" width=\"30\" height=\"12\"/></svg>";
-
-/// A rack of servers.
-const ICON_SERVER: &str = "<svg viewBox=\"0 0 64 48\" aria-hidden=\"true\">\
-<rect x=\"8\" y=\"1\" width=\"48\" height=\"13\" rx=\"2\"/>\
-<rect x=\"8\" y=\"17\" width=\"48\" height=\"13\" rx=\"2\"/>\
-<rect x=\"8\" y=\"33\" width=\"48\" height=\"13\" rx=\"2\"/></svg>";
-
 /// Roughly what a page weighs, so the body is built without reallocating.
-pub(super) const CAPACITY: usize = 8 * 1024;
+pub(super) const CAPACITY: usize = 6 * 1024;
 
 /// Appends the whole branded page for `status` with `failing` marked as the broken hop.
 pub(super) fn write(out: &mut String, status: u16, failing: Hop, ctx: &PageContext<'_>) {
@@ -66,19 +25,25 @@ pub(super) fn write(out: &mut String, status: u16, failing: Hop, ctx: &PageConte
         out.push_str(" | ");
     }
     push_fmt(out, format_args!("{status}: {title}"));
-    shell::push_head_end(out, CSS);
+    shell::push_head_end(out);
 
     push_fmt(
         out,
         format_args!(
-            "<header class=\"cf-wrap cf-header\">\n\
-             <h1><span>{title}</span> <span class=\"code-label\">Error code {status}</span></h1>\n\
-             <p>Visit <a href=\"{landing}?utm_source=errorcode_{status}\" target=\"_blank\" \
-             rel=\"noopener noreferrer\">cloudflare.com</a> for more information.</p>\n\
-             <p class=\"cf-time\">{time}</p>\n\
+            "<header class=\"cf-header\">\n\
+             <h1><span class=\"inline-block\">{title}</span> \
+             <span class=\"code-label\">Error code {status}</span></h1>\n\
+             <div>Visit <a"
+        ),
+    );
+    shell::push_landing_attributes(out, status, ctx.host);
+    push_fmt(
+        out,
+        format_args!(
+            ">cloudflare.com</a> for more information.</div>\n\
+             <div class=\"mt-3\">{time}</div>\n\
              </header>\n\
-             <div class=\"cf-hops\">\n<div class=\"cf-wrap cf-row\">\n",
-            landing = shell::LANDING_URL,
+             <div class=\"cf-hops\">\n<div class=\"cf-hops-row\">\n",
             time = UtcTimestamp(ctx.at),
         ),
     );
@@ -91,47 +56,105 @@ pub(super) fn write(out: &mut String, status: u16, failing: Hop, ctx: &PageConte
     } else {
         ctx.host
     };
-    push_hop(out, Hop::Browser, failing, ICON_BROWSER, "You", "Browser");
-    push_hop(
-        out,
-        Hop::Cloudflare,
-        failing,
-        ICON_CLOUD,
-        city,
-        "Cloudflare",
-    );
-    push_hop(out, Hop::Host, failing, ICON_SERVER, host, "Host");
+    let hops = [
+        (Hop::Browser, "You"),
+        (Hop::Cloudflare, city),
+        (Hop::Host, host),
+    ];
+    for (hop, name) in hops {
+        push_hop(out, hop, failing, name, status, ctx.host);
+    }
     out.push_str("</div>\n</div>\n");
 
-    shell::push_explanation(out, &text::branded_advice(status));
-    shell::push_footer_and_end(out, ctx);
+    push_explanation(out, status, failing);
+    shell::push_footer_and_end(out, status, ctx);
 }
 
-/// Appends one box of the diagram. `name` is escaped (the host box shows the visitor's Host).
-fn push_hop(out: &mut String, hop: Hop, failing: Hop, icon: &str, name: &str, label: &str) {
-    let id = match hop {
-        Hop::Browser => "cf-browser-status",
-        Hop::Cloudflare => "cf-cloudflare-status",
-        Hop::Host => "cf-host-status",
+/// Appends one hop of the diagram: icon with its ok/error badge, name, label and state. `name`
+/// is escaped (the host hop shows the visitor's Host). The Cloudflare hop's icon and label are
+/// links to cloudflare.com, as on real pages.
+fn push_hop(out: &mut String, hop: Hop, failing: Hop, name: &str, status: u16, host: &str) {
+    let (id, icon, label) = match hop {
+        Hop::Browser => ("cf-browser-status", "cf-icon-browser", "Browser"),
+        Hop::Cloudflare => ("cf-cloudflare-status", "cf-icon-cloud", "Cloudflare"),
+        Hop::Host => ("cf-host-status", "cf-icon-server", "Host"),
     };
-    let (class, state) = if hop == failing {
-        ("cf-error-source cf-hop cf-err", "Error")
+    let (class, badge, state_class, state) = if hop == failing {
+        (
+            "cf-error-source cf-hop",
+            "cf-icon-error",
+            "cf-failed",
+            "Error",
+        )
     } else {
-        ("cf-hop cf-ok", "Working")
+        ("cf-hop", "cf-icon-ok", "cf-working", "Working")
     };
+    let linked = hop == Hop::Cloudflare;
     push_fmt(
         out,
-        format_args!(
-            "<div id=\"{id}\" class=\"{class}\">\n\
-             <div class=\"cf-icon\">{icon}<span class=\"cf-badge\"></span></div>\n\
-             <span class=\"cf-name\">"
-        ),
+        format_args!("<div id=\"{id}\" class=\"{class}\">\n<div class=\"cf-hop-icon\">\n"),
     );
+    if linked {
+        out.push_str("<a");
+        shell::push_landing_attributes(out, status, host);
+        out.push_str(">\n");
+    }
+    push_fmt(
+        out,
+        format_args!("<span class=\"{icon}\"></span>\n<span class=\"{badge}\"></span>\n"),
+    );
+    if linked {
+        out.push_str("</a>\n");
+    }
+    out.push_str("</div>\n<span class=\"cf-hop-name\">");
     push_escaped(out, name);
+    out.push_str("</span>\n<h3 class=\"cf-hop-label\">");
+    if linked {
+        out.push_str("<a");
+        shell::push_landing_attributes(out, status, host);
+        push_fmt(out, format_args!(">{label}</a>"));
+    } else {
+        out.push_str(label);
+    }
     push_fmt(
         out,
-        format_args!(
-            "</span>\n<h3>{label}</h3>\n<span class=\"cf-state\">{state}</span>\n</div>\n"
-        ),
+        format_args!("</h3>\n<span class=\"cf-hop-state {state_class}\">{state}</span>\n</div>\n"),
     );
+}
+
+/// Appends "What happened?" and "What can I do?". The owner's part ends with the link to the
+/// error's article on developers.cloudflare.com, as on real pages.
+fn push_explanation(out: &mut String, status: u16, failing: Hop) {
+    use super::text::WhatToDo;
+
+    let advice = text::branded_advice(status);
+    out.push_str(
+        "<div class=\"cf-why\">\n<div class=\"cf-why-column\">\n\
+         <h2>What happened?</h2>\n<p>",
+    );
+    out.push_str(advice.what_happened);
+    out.push_str(
+        "</p>\n</div>\n<div class=\"cf-why-column\">\n\
+         <h2>What can I do?</h2>\n",
+    );
+    match advice.what_to_do {
+        WhatToDo::TryAgain => {
+            out.push_str("<p>");
+            out.push_str(text::TRY_AGAIN);
+            out.push_str("</p>\n");
+        }
+        WhatToDo::Split { visitor, owner } => {
+            let docs = catalog::doc_url(PageKind::Branded { status, failing });
+            push_fmt(
+                out,
+                format_args!(
+                    "<h3>If you are a visitor of this website:</h3>\n<p>{visitor}</p>\n\
+                     <h3>If you are the owner of this website:</h3>\n\
+                     <p><span>{owner}</span> <a rel=\"noopener noreferrer\" href=\"{docs}\">\
+                     Additional troubleshooting information here.</a></p>\n"
+                ),
+            );
+        }
+    }
+    out.push_str("</div>\n</div>\n");
 }

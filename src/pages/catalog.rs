@@ -72,7 +72,7 @@ impl Category {
 
 /// The status a 1xxx error is sent with, for the codes edgecase knows (those with a name in
 /// [`super::text::numbered_title`]); `None` for the rest.
-pub(super) fn numbered_status(code: u16) -> Option<u16> {
+pub fn numbered_status(code: u16) -> Option<u16> {
     let status = match code {
         // Cloudflare's docs: the origin-side 1xxx errors come with a 530 (1016, 1033; 1001,
         // 1018, 1023 are DNS/host lookups of the same kind). 1038, 1200, 1205: unconfirmed,

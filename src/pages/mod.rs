@@ -6,11 +6,13 @@
 //! Forms ([`Form`], negotiated on `Accept` in `negotiate`): the HTML page, or since 2026 its
 //! JSON and Markdown forms (`structured`). HTML layouts: `branded` (the three-box 5xx page),
 //! `numbered` (the 1xxx page used with 530), `unbranded` (nginx-style). Shared markup is in
-//! `shell`, words in `text`, per-error facts (1xxx statuses, categories, doc links, the
+//! `shell`, words in `text`, the stylesheet and icons the pages load from the edge in
+//! [`assets`], per-error facts (1xxx statuses, categories, doc links, the
 //! `/cdn-cgi/error/<code>` mapping) in `catalog`, data-centre cities in `colo`, timestamps in
 //! [`time`]. A customer's own templates (`[pages] dir`, Cloudflare's custom error pages) are
 //! loaded and filled in by `custom`.
 
+pub mod assets;
 mod branded;
 mod catalog;
 mod colo;
@@ -23,7 +25,7 @@ mod text;
 pub mod time;
 mod unbranded;
 
-pub use catalog::cdn_cgi_error;
+pub use catalog::{cdn_cgi_error, numbered_status};
 pub use custom::{CustomPages, CustomPagesError};
 pub use negotiate::Form;
 
@@ -321,13 +323,21 @@ mod tests {
         &body[start..=end]
     }
 
-    /// The text of the element with `id`, up to the next box.
+    /// The markup of the hop with `id`, from its id to the end of its state.
     fn hop_box<'b>(body: &'b str, id: &str) -> &'b str {
-        let start = body.find(&format!("id=\"{id}\"")).expect("box present");
-        let len = body[start..].find("</h3>").expect("box has a label");
-        let rest = &body[start + len..];
-        let state_end = rest.find("</div>").expect("box closes");
-        &body[start..start + len + state_end]
+        let start = body.find(&format!("id=\"{id}\"")).expect("hop present");
+        let state = start + body[start..].find("cf-hop-state").expect("hop has a state");
+        let end = state + body[state..].find("</span>").expect("state closes");
+        &body[start..end + "</span>".len()]
+    }
+
+    /// The markup between `open` (an opening tag or its start) and the next `close`.
+    fn element<'b>(body: &'b str, open: &str, close: &str) -> &'b str {
+        let start = body
+            .find(open)
+            .unwrap_or_else(|| panic!("no {open} in {body}"));
+        let len = body[start..].find(close).expect("element closes");
+        &body[start..start + len + close.len()]
     }
 
     #[test]
@@ -491,38 +501,119 @@ mod tests {
             "cf-browser-status",
             "cf-cloudflare-status",
             "cf-host-status",
+            "cf-footer-item-ip",
+            "cf-footer-ip-reveal",
+            "cf-footer-ip",
+            "brand_link",
         ] {
             assert_eq!(page.matches(&format!("id=\"{id}\"")).count(), 1, "{id}");
         }
-        assert!(page.contains("Visit <a href=\"https://www.cloudflare.com/5xx-error-landing"));
+        let wrapper = page.find("<div id=\"cf-wrapper\">\n<div id=\"cf-error-details\">");
+        assert!(wrapper.is_some(), "#cf-error-details sits in #cf-wrapper");
+        assert!(page.contains(
+            "<h1><span class=\"inline-block\">Connection timed out</span> \
+             <span class=\"code-label\">Error code 522</span></h1>"
+        ));
+        let landing = "https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_522\
+                       &utm_campaign=example.com";
+        assert!(page.contains(&format!("Visit <a href=\"{landing}\"")));
         assert!(page.contains(">cloudflare.com</a> for more information."));
-        assert!(page.contains("2024-09-05 16:16:38 UTC"));
+        assert!(page.contains("<div class=\"mt-3\">2024-09-05 16:16:38 UTC</div>"));
         assert!(page.contains("If you are a visitor of this website"));
         assert!(page.contains("If you are the owner of this website"));
-        assert!(page.contains("class=\"cf-error-footer\""));
-        assert!(page.contains("Cloudflare Ray ID: 230b030023ae2822<"));
+        assert!(page.contains(
+            "<a rel=\"noopener noreferrer\" href=\"https://developers.cloudflare.com/support/\
+             troubleshooting/http-status-codes/cloudflare-5xx-errors/error-522/\">\
+             Additional troubleshooting information here.</a></p>"
+        ));
+
+        let footer = element(page, "<div class=\"cf-error-footer\">", "</p>");
+        assert!(footer.starts_with("<div class=\"cf-error-footer\">\n<p class=\"text-13\">"));
+        assert!(footer.contains(
+            "<span class=\"cf-footer-item\">Cloudflare Ray ID: \
+             <strong class=\"font-semibold\">230b030023ae2822</strong></span>"
+        ));
         assert!(
             !page.contains("230b030023ae2822-CDG"),
             "footer shows the hex only"
         );
-        assert!(page.contains("Your IP: "));
-        assert!(page.contains("203.0.113.7"));
-        assert!(page.contains("Click to reveal"));
-        assert!(page.contains("Performance &amp; security by"));
-        // Self-contained: no external stylesheet, image or script.
-        assert!(!page.contains("<script"));
-        assert!(!page.contains("<link"));
+        assert!(footer.contains("<span class=\"cf-footer-separator\">&bull;</span>"));
+        let ip = element(footer, "<span id=\"cf-footer-item-ip\"", "</span>\n</span>");
+        assert!(ip.contains(
+            "<button type=\"button\" id=\"cf-footer-ip-reveal\" \
+             class=\"cf-footer-ip-reveal-btn\">Click to reveal</button>"
+        ));
+        assert!(ip.contains("<span class=\"hidden\" id=\"cf-footer-ip\">203.0.113.7</span>"));
+        assert!(footer.contains(&format!(
+            "<span>Performance &amp; security by</span> <a rel=\"noopener noreferrer\" \
+             href=\"{landing}\" id=\"brand_link\" target=\"_blank\">Cloudflare</a>"
+        )));
+
+        // The look comes from the edge: one stylesheet link, no CSS in the page, one script
+        // (the IP reveal), no images of its own.
+        assert_eq!(
+            page.matches("<link").count(),
+            1,
+            "only the stylesheet is linked"
+        );
+        assert!(page.contains(
+            "<link rel=\"stylesheet\" id=\"cf_styles-css\" href=\"/cdn-cgi/styles/main.css\">"
+        ));
+        assert!(!page.contains("<style"));
+        assert!(!page.contains("style="));
+        assert_eq!(page.matches("<script").count(), 1);
         assert!(!page.contains("src="));
         assert!(
-            (4 * 1024..=8 * 1024).contains(&page.len()),
-            "page is {} bytes",
-            page.len()
+            (2 * 1024..=branded::CAPACITY).contains(&page.len()),
+            "page is {} bytes (capacity {})",
+            page.len(),
+            branded::CAPACITY
         );
+    }
+
+    #[test]
+    fn the_cloudflare_hop_links_its_icon_and_its_name() {
+        let response = render(branded(525, Hop::Host), &ctx("example.com"));
+        let page = body(&response);
+        let landing = "https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_525\
+                       &utm_campaign=example.com";
+        let link = format!("<a href=\"{landing}\" target=\"_blank\" rel=\"noopener noreferrer\">");
+        let edge = hop_box(page, "cf-cloudflare-status");
+        assert!(edge.contains(&format!(
+            "{link}\n<span class=\"cf-icon-cloud\"></span>\n\
+             <span class=\"cf-icon-ok\"></span>\n</a>"
+        )));
+        assert!(edge.contains(&format!(
+            "<h3 class=\"cf-hop-label\">{link}Cloudflare</a></h3>"
+        )));
+        for (id, icon, label) in [
+            ("cf-browser-status", "cf-icon-browser", "Browser"),
+            ("cf-host-status", "cf-icon-server", "Host"),
+        ] {
+            let hop = hop_box(page, id);
+            assert!(!hop.contains("<a "), "{id}");
+            assert!(
+                hop.contains(&format!("<span class=\"{icon}\"></span>")),
+                "{id}"
+            );
+            assert!(
+                hop.contains(&format!("<h3 class=\"cf-hop-label\">{label}</h3>")),
+                "{id}"
+            );
+        }
+        assert!(hop_box(page, "cf-host-status").contains("<span class=\"cf-icon-error\">"));
+        assert!(hop_box(page, "cf-browser-status").contains("<span class=\"cf-icon-ok\">"));
+    }
+
+    #[test]
+    fn a_try_again_page_has_no_owner_part() {
+        let response = render(branded(500, Hop::Cloudflare), &ctx("example.com"));
+        let page = body(&response);
         assert!(
-            page.len() <= branded::CAPACITY,
-            "capacity too small: {}",
-            page.len()
+            page.contains("<h2>What can I do?</h2>\n<p>Please try again in a few minutes.</p>")
         );
+        assert!(!page.contains("If you are the owner"));
+        assert!(!page.contains("Additional troubleshooting information here."));
     }
 
     #[test]
@@ -587,7 +678,11 @@ mod tests {
         ] {
             let response = render(kind, &ctx(host));
             let page = body(&response);
-            assert!(!page.contains("<script"), "{kind:?}");
+            assert_eq!(
+                page.matches("<script").count(),
+                1,
+                "only the IP reveal: {kind:?}"
+            );
             assert!(!page.contains("alert(\"x\")"), "{kind:?}");
             assert!(page.contains(escaped), "{kind:?}");
         }
@@ -620,13 +715,34 @@ mod tests {
             assert_eq!(response.status().as_u16(), 530);
             let page = body(&response);
             assert!(page.contains(&format!("<title>{name} | example.com | Cloudflare</title>")));
-            assert!(page.contains(&format!("<h1>Error {code}</h1>")));
-            assert!(page.contains("Ray ID: 230b030023ae2822 \u{2022} 2024-09-05 16:16:38 UTC"));
-            assert!(page.contains(&format!(">{name}</h2>")));
+            assert!(page.contains("<div id=\"cf-wrapper\">\n<div id=\"cf-error-details\">"));
+            assert!(page.contains(&format!(
+                "<h1><span class=\"cf-error-type\" data-translate=\"error\">Error</span> \
+                 <span class=\"cf-error-code\">{code}</span></h1>"
+            )));
+            assert!(page.contains(
+                "<span class=\"heading-ray-id\">Ray ID: 230b030023ae2822 &bull;</span>\n\
+                 <span class=\"heading-ray-id\">2024-09-05 16:16:38 UTC</span>"
+            ));
+            assert_eq!(page.matches("class=\"heading-ray-id\"").count(), 2);
+            assert!(page.contains(&format!("<h2 class=\"cf-subheadline\">{name}</h2>")));
+            let happened = element(page, "<div id=\"what-happened-section\">", "</div>");
+            assert_eq!(happened.matches("example.com").count(), 2, "{happened}");
+            assert!(happened.contains("You asked for a page of a website (example.com)"));
+            let resolution = element(page, "<div id=\"resolution-copy-section\">", "</div>");
+            assert!(resolution.contains("<strong>If you are a visitor of this website:</strong>"));
+            assert!(resolution.contains("<strong>If you are the owner of this website:</strong>"));
             assert!(page.contains("What happened?") && page.contains("What can I do?"));
-            assert!(page.contains("Cloudflare Ray ID: 230b030023ae2822<"));
-            assert!(page.contains("203.0.113.7"));
-            assert!(!page.contains("cf-browser-status"), "no three-box diagram");
+            assert!(page.contains(
+                "Cloudflare Ray ID: <strong class=\"font-semibold\">230b030023ae2822</strong>"
+            ));
+            assert!(page.contains("<span class=\"hidden\" id=\"cf-footer-ip\">203.0.113.7<"));
+            assert!(page.contains(&format!(
+                "utm_source=errorcode_{code}&utm_campaign=example.com"
+            )));
+            assert!(page.contains("href=\"/cdn-cgi/styles/main.css\""));
+            assert!(!page.contains("<style") && !page.contains("style="));
+            assert!(!page.contains("cf-browser-status"), "no three-hop diagram");
             assert!(!page.contains("cf-error-source"));
             assert!(
                 page.len() <= numbered::CAPACITY,
@@ -634,6 +750,14 @@ mod tests {
                 page.len()
             );
         }
+        let dns = render(
+            PageKind::Numbered {
+                status: 530,
+                code: 1016,
+            },
+            &ctx("example.com"),
+        );
+        assert!(body(&dns).contains("Cloudflare cannot resolve the name asked for (example.com)"));
         assert_eq!(numbered_title(1000), "DNS points to prohibited IP");
         let forbidden = render(
             PageKind::Numbered {
@@ -643,7 +767,41 @@ mod tests {
             &ctx("example.com"),
         );
         assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
-        assert!(body(&forbidden).contains("<h1>Error 1000</h1>"));
+        assert!(body(&forbidden).contains("<span class=\"cf-error-code\">1000</span>"));
+    }
+
+    #[test]
+    fn the_1020_page_is_what_cloudscraper_calls_a_firewall_block() {
+        // cloudscraper 1.2.71, `Cloudflare.is_Firewall_Blocked`: `Server` starting with
+        // "cloudflare", status 403 and this exact span.
+        let response = render(
+            PageKind::Numbered {
+                status: 403,
+                code: 1020,
+            },
+            &ctx("example.com"),
+        );
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(header(&response, "server").is_some_and(|s| s.starts_with("cloudflare")));
+        assert!(body(&response).contains("<span class=\"cf-error-code\">1020</span>"));
+    }
+
+    #[test]
+    fn a_numbered_page_without_host_names_none() {
+        let response = render(
+            PageKind::Numbered {
+                status: 530,
+                code: 1016,
+            },
+            &ctx(""),
+        );
+        let happened = element(
+            body(&response),
+            "<div id=\"what-happened-section\">",
+            "</div>",
+        );
+        assert!(happened.contains("You asked for a page of a website on the Cloudflare network."));
+        assert!(!happened.contains("()"), "{happened}");
     }
 
     #[test]

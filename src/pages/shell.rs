@@ -1,46 +1,38 @@
-//! What the branded and the 1xxx layouts share: the document head, the base stylesheet, the
-//! footer (ray ID, visitor IP, brand line), and HTML escaping. This module owns markup common to
-//! both layouts; each layout's own body lives in its file ([`super::branded`],
-//! [`super::numbered`]).
+//! What the branded and the 1xxx layouts share: the document head (which links the edge's
+//! stylesheet, [`super::assets::STYLESHEET_PATH`]; no page carries CSS of its own), the
+//! cloudflare.com links with their `utm_` query, the footer (ray ID, the visitor's IP behind
+//! "Click to reveal" and its small script, the brand line), and HTML escaping. This module owns
+//! markup common to both layouts; each layout's own body lives in its file
+//! ([`super::branded`], [`super::numbered`]), the look in `assets/main.css`.
 
 use std::fmt::{self, Write};
 
 use super::PageContext;
+use super::assets::STYLESHEET_PATH;
 
 /// Cloudflare's landing page for 5xx errors, the target of the page's "cloudflare.com" links.
 pub(super) const LANDING_URL: &str = "https://www.cloudflare.com/5xx-error-landing";
 
 /// Everything before the `<title>` text.
-const HEAD_START: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n\
-<meta charset=\"UTF-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n\
-<meta name=\"robots\" content=\"noindex, nofollow\">\n<title>";
+const HEAD_START: &str = "<!DOCTYPE html>\n<html lang=\"en-US\">\n<head>\n<title>";
 
-/// Styles both layouts use: type, the centred column, the two explanation columns, the footer.
-/// No class here mentions `cf-error-source`, so that class appears exactly once in a page.
-const BASE_CSS: &str = "\
-*{box-sizing:border-box;margin:0;padding:0}\
-html{font:15px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Helvetica Neue\",Arial,sans-serif;\
-color:#404040;background:#fff;-webkit-font-smoothing:antialiased}\
-a{color:#2c7cb0;text-decoration:none}a:hover{color:#f68b1f}\
-.cf-wrap{max-width:60rem;margin:0 auto;padding:0 2rem}\
-.cf-header{padding:2.5rem 2rem 1rem}\
-h1{font-size:3.75rem;font-weight:300;line-height:1.2;color:#313131}\
-.cf-why{display:flex;gap:2.5rem;padding-top:1rem;padding-bottom:2.5rem}\
-.cf-why>div{flex:1}\
-.cf-why h2{font-size:2.25rem;font-weight:400;line-height:1.2;color:#313131;margin-bottom:.5rem}\
-.cf-why h3{font-size:1rem;font-weight:600;margin-top:.75rem}\
-.cf-error-footer{max-width:60rem;margin:0 auto;padding:2rem;border-top:1px solid #d9d9d9;\
-font-size:.8125rem;text-align:center}\
-.cf-error-footer>div{display:inline-block;margin:0 .25rem}\
-.cf-sep{color:#999}\
-.cf-ip{display:inline}\
-.cf-ip summary{display:inline;cursor:pointer;color:#2c7cb0;list-style:none}\
-.cf-ip summary::-webkit-details-marker{display:none}\
-.cf-ip[open] summary{display:none}\
-@media (max-width:720px){h1{font-size:1.875rem}.cf-why{display:block}\
-.cf-why h2{font-size:1.5rem;margin-top:1.5rem}.cf-error-footer>div{display:block}\
-.cf-sep{display:none}}";
+/// The `<meta>` tags after the title; [`push_head_end`] adds the stylesheet link and opens the
+/// body.
+const HEAD_END: &str = "</title>\n<meta charset=\"UTF-8\">\n\
+<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\">\n\
+<meta http-equiv=\"X-UA-Compatible\" content=\"IE=Edge\">\n\
+<meta name=\"robots\" content=\"noindex, nofollow\">\n\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
+
+/// The footer's script: shows the IP item (hidden for browsers without scripts, where its
+/// button could do nothing) and swaps the button for the address when clicked. Written for
+/// edgecase.
+const REVEAL_SCRIPT: &str = "<script>(function(){var d=document;\
+d.addEventListener&&d.addEventListener(\"DOMContentLoaded\",function(){\
+var item=d.getElementById(\"cf-footer-item-ip\"),button=d.getElementById(\"cf-footer-ip-reveal\"),\
+ip=d.getElementById(\"cf-footer-ip\");if(!item||!button||!ip||!(\"classList\"in item))return;\
+item.classList.remove(\"hidden\");button.addEventListener(\"click\",function(){\
+button.classList.add(\"hidden\");ip.classList.remove(\"hidden\")})})})();</script>\n";
 
 /// Appends `args` to `out`. `fmt::Write for String` never fails, so there is nothing to handle.
 pub(super) fn push_fmt(out: &mut String, args: fmt::Arguments<'_>) {
@@ -68,67 +60,82 @@ pub(super) fn push_escaped(out: &mut String, text: &str) {
     out.push_str(&text[plain_from..]);
 }
 
+/// Appends `text` percent-encoded for a URL's query: every byte but ASCII letters, digits and
+/// `-._~` becomes `%XX`. The result needs no HTML escaping either.
+fn push_query_value(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            push_fmt(out, format_args!("%{byte:02X}"));
+        }
+    }
+}
+
+/// Appends the landing page's URL for error `number` asked for on `host`, as Cloudflare's links
+/// carry it: `...5xx-error-landing?utm_source=errorcode_522&utm_campaign=<host>`. The `&` is
+/// written raw, as on real pages (HTML reads `&utm_campaign` as text: it names no entity).
+pub(super) fn push_landing_url(out: &mut String, number: u16, host: &str) {
+    push_fmt(
+        out,
+        format_args!("{LANDING_URL}?utm_source=errorcode_{number}&utm_campaign="),
+    );
+    push_query_value(out, host);
+}
+
+/// Appends ` href="<landing URL>" target="_blank" rel="noopener noreferrer"`, the attributes of
+/// every cloudflare.com link on a page.
+pub(super) fn push_landing_attributes(out: &mut String, number: u16, host: &str) {
+    out.push_str(" href=\"");
+    push_landing_url(out, number, host);
+    out.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\"");
+}
+
 /// Appends the document head up to and including the opening `<title>` tag; the caller writes
 /// the title text next, then calls [`push_head_end`].
 pub(super) fn push_head_start(out: &mut String) {
     out.push_str(HEAD_START);
 }
 
-/// Closes the title, writes the stylesheet (the base plus `layout_css`), and opens the body and
-/// the `cf-wrapper` / `cf-error-details` containers that [`push_footer_and_end`] closes.
-pub(super) fn push_head_end(out: &mut String, layout_css: &str) {
-    out.push_str("</title>\n<style>");
-    out.push_str(BASE_CSS);
-    out.push_str(layout_css);
-    out.push_str(
-        "</style>\n</head>\n<body>\n<div id=\"cf-wrapper\">\n<div id=\"cf-error-details\">\n",
-    );
-}
-
-/// Appends the "What happened?" / "What can I do?" columns.
-pub(super) fn push_explanation(out: &mut String, advice: &super::text::Advice) {
-    use super::text::WhatToDo;
-
-    out.push_str("<div class=\"cf-wrap cf-why\">\n<div>\n<h2>What happened?</h2>\n<p>");
-    out.push_str(advice.what_happened);
-    out.push_str("</p>\n</div>\n<div>\n<h2>What can I do?</h2>\n");
-    match advice.what_to_do {
-        WhatToDo::TryAgain => {
-            out.push_str("<p>");
-            out.push_str(super::text::TRY_AGAIN);
-            out.push_str("</p>\n");
-        }
-        WhatToDo::Split { visitor, owner } => {
-            out.push_str("<h3>If you are a visitor of this website:</h3>\n<p>");
-            out.push_str(visitor);
-            out.push_str("</p>\n<h3>If you are the owner of this website:</h3>\n<p>");
-            out.push_str(owner);
-            out.push_str("</p>\n");
-        }
-    }
-    out.push_str("</div>\n</div>\n");
-}
-
-/// Appends the footer (ray ID hex, the visitor's IP behind a CSS-only reveal, the brand line)
-/// and closes the containers and the document.
-pub(super) fn push_footer_and_end(out: &mut String, ctx: &PageContext<'_>) {
+/// Closes the title, links the edge's stylesheet, and opens the body and the `cf-wrapper` /
+/// `cf-error-details` containers that [`push_footer_and_end`] closes.
+pub(super) fn push_head_end(out: &mut String) {
+    out.push_str(HEAD_END);
     push_fmt(
         out,
         format_args!(
-            "<div class=\"cf-error-footer\">\n\
-             <div>Cloudflare Ray ID: {}</div><span class=\"cf-sep\">\u{2022}</span>\n\
-             <div>Your IP: <details class=\"cf-ip\"><summary>Click to reveal</summary>\
-             {}</details></div><span class=\"cf-sep\">\u{2022}</span>\n",
+            "<link rel=\"stylesheet\" id=\"cf_styles-css\" href=\"{STYLESHEET_PATH}\">\n\
+             </head>\n<body>\n<div id=\"cf-wrapper\">\n<div id=\"cf-error-details\">\n"
+        ),
+    );
+}
+
+/// Appends the footer of error `number` (the ray ID's hex, the visitor's IP behind "Click to
+/// reveal", the brand line and the script that reveals the IP) and closes the containers and
+/// the document.
+pub(super) fn push_footer_and_end(out: &mut String, number: u16, ctx: &PageContext<'_>) {
+    push_fmt(
+        out,
+        format_args!(
+            "<div class=\"cf-error-footer\">\n<p class=\"text-13\">\n\
+             <span class=\"cf-footer-item\">Cloudflare Ray ID: \
+             <strong class=\"font-semibold\">{}</strong></span>\n\
+             <span class=\"cf-footer-separator\">&bull;</span>\n\
+             <span id=\"cf-footer-item-ip\" class=\"cf-footer-item hidden\">\nYour IP:\n\
+             <button type=\"button\" id=\"cf-footer-ip-reveal\" class=\"cf-footer-ip-reveal-btn\">\
+             Click to reveal</button>\n\
+             <span class=\"hidden\" id=\"cf-footer-ip\">{}</span>\n\
+             <span class=\"cf-footer-separator\">&bull;</span>\n</span>\n\
+             <span class=\"cf-footer-item\"><span>Performance &amp; security by</span> \
+             <a rel=\"noopener noreferrer\" href=\"",
             ctx.ray.hex(),
             ctx.client_ip,
         ),
     );
-    out.push_str("<div>Performance &amp; security by <a href=\"");
-    out.push_str(LANDING_URL);
-    out.push_str(
-        "\" target=\"_blank\" rel=\"noopener noreferrer\">Cloudflare</a></div>\n</div>\n\
-         </div>\n</div>\n</body>\n</html>\n",
-    );
+    push_landing_url(out, number, ctx.host);
+    out.push_str("\" id=\"brand_link\" target=\"_blank\">Cloudflare</a></span>\n</p>\n");
+    out.push_str(REVEAL_SCRIPT);
+    out.push_str("</div>\n</div>\n</div>\n</body>\n</html>\n");
 }
 
 #[cfg(test)]
@@ -153,8 +160,27 @@ mod tests {
     }
 
     #[test]
-    fn base_css_never_names_the_error_source_class() {
-        assert!(!BASE_CSS.contains("cf-error-source"));
-        assert!(!BASE_CSS.contains('<'));
+    fn landing_urls_carry_the_code_and_the_percent_encoded_host() {
+        let mut out = String::new();
+        push_landing_url(&mut out, 522, "shop.example.com");
+        assert_eq!(
+            out,
+            "https://www.cloudflare.com/5xx-error-landing?utm_source=errorcode_522\
+             &utm_campaign=shop.example.com"
+        );
+        let mut out = String::new();
+        push_landing_url(&mut out, 1016, "a\"b<c>&d é");
+        assert!(
+            out.ends_with("utm_campaign=a%22b%3Cc%3E%26d%20%C3%A9"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_reveal_script_names_the_footer_ids() {
+        for id in ["cf-footer-item-ip", "cf-footer-ip-reveal", "cf-footer-ip"] {
+            assert!(REVEAL_SCRIPT.contains(&format!("\"{id}\"")), "{id}");
+        }
+        assert!(!REVEAL_SCRIPT.contains("cf-error-source"));
     }
 }

@@ -108,6 +108,30 @@ pub(super) fn numbered_title(code: u16) -> &'static str {
     }
 }
 
+/// The sentence that opens a 1xxx page's "What happened?", around the host asked for: "You
+/// asked for a page of a website (example.com) on the Cloudflare network." Without a host,
+/// [`NUMBERED_LEAD_NO_HOST`].
+pub(super) const NUMBERED_LEAD: [&str; 2] = [
+    "You asked for a page of a website (",
+    ") on the Cloudflare network.",
+];
+
+/// [`NUMBERED_LEAD`] when the visitor sent no Host.
+pub(super) const NUMBERED_LEAD_NO_HOST: &str =
+    "You asked for a page of a website on the Cloudflare network.";
+
+/// The sentence that closes a 1xxx page's "What happened?", around the host again (only when
+/// there is one). 1016 says that the name cannot be resolved, as Cloudflare's page does.
+pub(super) fn numbered_closing(code: u16) -> [&'static str; 2] {
+    match code {
+        1016 => [
+            "Right now Cloudflare cannot resolve the name asked for (",
+            ").",
+        ],
+        _ => ["This is why the page on ", " could not be shown."],
+    }
+}
+
 /// What a branded 5xx page says about `status`.
 pub(super) fn branded_advice(status: u16) -> Advice {
     let (what_happened, owner) = match status {
@@ -396,7 +420,8 @@ mod tests {
 
     #[test]
     fn all_text_is_safe_to_put_in_html_unescaped() {
-        let mut texts: Vec<&str> = vec![TRY_AGAIN];
+        let mut texts: Vec<&str> = vec![TRY_AGAIN, NUMBERED_LEAD_NO_HOST];
+        texts.extend(NUMBERED_LEAD);
         for status in (400..=599).chain([42, 1000]) {
             texts.push(title(status));
             texts.extend(cloudflare_reason(status));
@@ -406,6 +431,7 @@ mod tests {
         texts.push(BLOCKED);
         for code in 1000..=1300 {
             texts.push(numbered_title(code));
+            texts.extend(numbered_closing(code));
             texts.extend(advice_texts(numbered_advice(code)));
         }
         for text in texts {

@@ -1,6 +1,6 @@
 //! Headless Chromium for the browser tests: finding Debian's `chromium` (or
-//! `chromium-browser`) on PATH ([`find`]) and the DOM it builds from a URL once the page has
-//! loaded and its scripts have run ([`dump_dom`]). `.ci/run` installs it; a test without it
+//! `chromium-browser`) on PATH ([`find`]), the DOM it builds from a URL once the page has
+//! loaded and its scripts have run ([`dump_dom`]), and a screenshot of it ([`screenshot`]). `.ci/run` installs it; a test without it
 //! says so on stderr ([`skip_notice`]) and passes.
 //!
 //! Each run gets its own profile in a [`TempDir`], so runs share no state (cookies, cache).
@@ -76,6 +76,56 @@ pub fn dump_dom(browser: &Path, url: &str, extra: &[&str], dir: &TempDir) -> Str
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     dom
+}
+
+/// A PNG of `url` as a `width` x `height` window shows it once loaded (`--screenshot`), written
+/// to `file`, with `extra` flags. Killed after [`BROWSER_LIMIT`]. Blocking: call it from
+/// `spawn_blocking`.
+pub fn screenshot(
+    browser: &Path,
+    url: &str,
+    (width, height): (u32, u32),
+    file: &Path,
+    extra: &[&str],
+    dir: &TempDir,
+) {
+    let profile = dir.path().join("profile");
+    let log = dir.path().join("chromium.log");
+    let stderr = File::create(&log).expect("create the browser's log file");
+    let mut child = Command::new(browser)
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--no-first-run", "--hide-scrollbars"])
+        .arg(format!("--window-size={width},{height}"))
+        .args(extra)
+        .arg(format!("--screenshot={}", file.display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(stderr))
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", browser.display()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll chromium") {
+            break status;
+        }
+        if started.elapsed() > BROWSER_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not screenshot {url} within {BROWSER_LIMIT:?}; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success() && file.is_file(),
+        "chromium exited {status} without {}; its log:\n{}",
+        file.display(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }
 
 /// The text of the element whose opening tag is exactly `open` (e.g. `<pre id="report">`), with

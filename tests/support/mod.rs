@@ -221,7 +221,10 @@ pub fn hop_box<'p>(page: &'p str, id: &str) -> &'p str {
         .find(&format!("id=\"{id}\""))
         .unwrap_or_else(|| panic!("no box {id} in the page"));
     let start = page[..at].rfind('<').expect("the id sits in a tag");
-    let state = at + page[at..].find("cf-state").expect("the box has a state");
+    let state = at
+        + page[at..]
+            .find("cf-hop-state")
+            .expect("the hop has a state");
     let end = state + page[state..].find("</span>").expect("the state closes");
     &page[start..end]
 }
@@ -260,7 +263,10 @@ pub fn assert_branded_host_error(
         "title of the {status} page: {page}"
     );
     assert!(page.contains(&format!("Error code {status}")));
-    assert!(page.contains(&format!("Cloudflare Ray ID: {}<", &ray[..16])));
+    assert!(page.contains(&format!(
+        "Cloudflare Ray ID: <strong class=\"font-semibold\">{}</strong>",
+        &ray[..16]
+    )));
     assert_host_hop_failed(&page);
     ray
 }

@@ -94,8 +94,14 @@ async fn every_failure() -> Vec<OriginFailure> {
         OriginFailure::Internal(io(io::ErrorKind::AddrNotAvailable)),
         OriginFailure::Internal(io(io::ErrorKind::Other)),
         OriginFailure::Edge { status: 503 },
-        OriginFailure::Numbered { code: 1033 },
-        OriginFailure::Numbered { code: 1020 },
+        OriginFailure::Numbered {
+            status: 530,
+            code: 1033,
+        },
+        OriginFailure::Numbered {
+            status: 403,
+            code: 1020,
+        },
         OriginFailure::Railgun(Box::new(OriginFailure::Refused(io(
             io::ErrorKind::ConnectionRefused,
         )))),
