@@ -440,8 +440,11 @@ async fn keep_alive_visitor_stopping_mid_second_head_is_dropped_a_timeout_after_
 
 /// Slow visitors in the slowloris test.
 const SLOW_VISITORS: usize = 5000;
-/// How often each slow visitor sends one more header byte.
-const TRICKLE: Duration = Duration::from_millis(50);
+/// How often each slow visitor sends one more header byte. A second, faster than a real
+/// slowloris (every 10-15 s) so the edge sees steady progress, yet slow enough that 5,000 of
+/// them in this process (5,000 writes a second) leave the CPU to the edge on a busy machine:
+/// at 50 ms (100,000 writes a second) this test starved itself under parallel builds.
+const TRICKLE: Duration = Duration::from_secs(1);
 /// Normal requests made while the slow visitors trickle.
 const NORMAL_REQUESTS: usize = 50;
 /// `client_header_timeout` in the slowloris test: long enough for every slow visitor to connect
