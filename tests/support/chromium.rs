@@ -32,22 +32,30 @@ pub fn skip_notice() {
     eprintln!("skipped: chromium not installed (.ci/run installs Debian's chromium)");
 }
 
+/// Headless Chromium with a fresh profile in `dir`, its stderr going to the returned log file.
+fn headless(browser: &Path, dir: &TempDir) -> (Command, PathBuf) {
+    let profile = dir.path().join("profile");
+    let log = dir.path().join("chromium.log");
+    let stderr = File::create(&log).expect("create the browser's log file");
+    let mut command = Command::new(browser);
+    command
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--no-first-run", "--hide-scrollbars"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::from(stderr));
+    (command, log)
+}
+
 /// The DOM Chromium builds from `url`, serialized (`--dump-dom`), with `extra` flags (a
 /// `--window-size`, a `--virtual-time-budget`). Killed after [`BROWSER_LIMIT`]. Blocking: call
 /// it from `spawn_blocking`.
 pub fn dump_dom(browser: &Path, url: &str, extra: &[&str], dir: &TempDir) -> String {
-    let profile = dir.path().join("profile");
-    let log = dir.path().join("chromium.log");
-    let stderr = File::create(&log).expect("create the browser's log file");
-    let mut child = Command::new(browser)
-        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--no-first-run", "--hide-scrollbars"])
+    let (mut command, log) = headless(browser, dir);
+    let mut child = command
         .args(extra)
         .args(["--dump-dom", url])
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(stderr))
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", browser.display()));
     let mut stdout = child.stdout.take().expect("stdout is piped");
@@ -89,20 +97,13 @@ pub fn screenshot(
     extra: &[&str],
     dir: &TempDir,
 ) {
-    let profile = dir.path().join("profile");
-    let log = dir.path().join("chromium.log");
-    let stderr = File::create(&log).expect("create the browser's log file");
-    let mut child = Command::new(browser)
-        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--no-first-run", "--hide-scrollbars"])
+    let (mut command, log) = headless(browser, dir);
+    let mut child = command
         .arg(format!("--window-size={width},{height}"))
         .args(extra)
         .arg(format!("--screenshot={}", file.display()))
         .arg(url)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(stderr))
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", browser.display()));
     let started = std::time::Instant::now();
