@@ -94,6 +94,16 @@ struct State {
 }
 
 impl Entry {
+    /// Waits for the pair's first probe, running it if no one has yet.
+    async fn first_probe(&self, client: &OriginClient) {
+        self.first
+            .get_or_init(|| async {
+                let found = probe(client, &self.key, &self.timeouts).await;
+                record(self, found);
+            })
+            .await;
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A state is a few plain fields: a poisoned lock still holds a sound one.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -143,13 +153,7 @@ impl AutomaticSsl {
     /// `host`: the pair's first request probes, and those that come meanwhile wait for it.
     pub async fn decide(self: &Arc<Self>, target: &Target<'_>, host: &str) -> SslMode {
         let entry = self.entry(target, host);
-        entry
-            .first
-            .get_or_init(|| async {
-                let found = probe(&self.client, &entry.key, &entry.timeouts).await;
-                record(&entry, found);
-            })
-            .await;
+        entry.first_probe(&self.client).await;
         let state = *entry.state();
         let retry = !state.reachable
             && !state.probing
@@ -180,15 +184,7 @@ impl AutomaticSsl {
             let Some(name) = target.sni else { continue };
             let entry = self.entry(&target, name);
             let client = self.client.clone();
-            probes.spawn(async move {
-                entry
-                    .first
-                    .get_or_init(|| async {
-                        let found = probe(&client, &entry.key, &entry.timeouts).await;
-                        record(&entry, found);
-                    })
-                    .await;
-            });
+            probes.spawn(async move { entry.first_probe(&client).await });
         }
         while probes.join_next().await.is_some() {}
     }
