@@ -149,6 +149,7 @@ fn finished_ok() -> Finished {
     headers.insert("host", http::HeaderValue::from_static("shop.example.test"));
     Finished {
         ray: RayId::new(0x1234_5678_9abc_def0, Colo::DEFAULT),
+        proxy: Arc::from("edgecase"),
         at: SystemTime::now(),
         method: http::Method::GET,
         version: http::Version::HTTP_11,

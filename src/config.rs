@@ -149,6 +149,8 @@ pub struct Config {
     pub visitor: VisitorLimits,
     /// `[origin] max_idle` and `idle_timeout`.
     pub pool: PoolLimits,
+    /// `[[proxy]]`: more proxies to start beside the config's own, as Toxiproxy's `-config`.
+    pub proxies: Vec<crate::edge::proxies::ProxySpec>,
 }
 
 /// `[emulation]`: fault decisions and explanations.
@@ -478,6 +480,7 @@ impl Default for Config {
             pages: None,
             visitor: VisitorLimits::default(),
             pool: PoolLimits::default(),
+            proxies: Vec::new(),
         }
     }
 }

@@ -44,6 +44,7 @@ pub fn entry(finished: &Finished) -> Entry {
         cf_ray: Some(ray),
         edgecase_cause: outcome.map(str::to_owned),
         origin_status: finished.origin_status,
+        edgecase_proxy: Some(finished.proxy.to_string()),
     }
 }
 

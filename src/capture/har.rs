@@ -136,6 +136,13 @@ pub struct Entry {
         skip_serializing_if = "Option::is_none"
     )]
     pub origin_status: Option<u16>,
+    /// The Toxiproxy name of the proxy that served it (custom member).
+    #[serde(
+        rename = "_edgecaseProxy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub edgecase_proxy: Option<String>,
 }
 
 /// A request.

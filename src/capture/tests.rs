@@ -7,6 +7,7 @@ mod har_check;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -49,6 +50,7 @@ fn proxied_ok() -> Finished {
     let body = Bytes::from_static(b"<p>hello</p>");
     Finished {
         ray: ray(0x8f3a_0000_0000_0001),
+        proxy: Arc::from("edgecase"),
         at: UNIX_EPOCH + Duration::from_secs(NOV_24_2026) + ms(123),
         method: Method::GET,
         version: Version::HTTP_2,
@@ -100,6 +102,7 @@ fn connect_timeout() -> Finished {
     let page = "<!DOCTYPE html><title>example.com | 522: Connection timed out</title>";
     Finished {
         ray: ray(0x0123_4567_89ab_cdef),
+        proxy: Arc::from("edgecase"),
         at: UNIX_EPOCH + Duration::from_secs(NOV_24_2026),
         method: Method::POST,
         version: Version::HTTP_11,

@@ -230,6 +230,7 @@ pub(crate) fn build(
         pages,
         visitor,
         pool,
+        proxies: Vec::new(),
     })
 }
 

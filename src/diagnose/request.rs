@@ -252,6 +252,7 @@ impl Record<'_> {
         let headers: HeaderMap = visitor_head(self.asked).headers().clone();
         Finished {
             ray: self.ray,
+            proxy: std::sync::Arc::from(crate::edge::OWN_PROXY),
             at: self.at,
             method: Method::GET,
             version: Version::HTTP_11,

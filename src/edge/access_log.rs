@@ -73,6 +73,8 @@ pub struct AccessLog {
     pub page_body: Option<Bytes>,
     /// Where the finished record goes.
     pub observers: Arc<Observers>,
+    /// The Toxiproxy name of the proxy that served the request (`edgecase`: the config's own).
+    pub proxy: Arc<str>,
 }
 
 impl AccessLog {
@@ -108,6 +110,7 @@ impl AccessLog {
         let request_bytes = request_bytes + self.tunnel_up;
         let finished = Finished {
             ray: self.ray,
+            proxy: self.proxy,
             at: self.at,
             method: self.method,
             version: self.version,

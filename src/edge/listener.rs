@@ -98,32 +98,80 @@ pub async fn serve_state(
     state: Arc<EdgeState>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let Listeners { http, https, admin } = listeners;
     let config = &state.config();
-    let acceptor = match (&https, &config.edge.tls) {
-        (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
-        (Some(_), None) => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an HTTPS listener needs edge.tls_cert and edge.tls_key",
-            ));
-        }
-        (None, _) => None,
-    };
-    let grace = config.edge.shutdown_grace;
-    let local = http.local_addr()?;
-    let tls_local = https.as_ref().map(TcpListener::local_addr).transpose()?;
-    let admin_local = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+    if listeners.https.is_some() && config.edge.tls.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an HTTPS listener needs edge.tls_cert and edge.tls_key",
+        ));
+    }
+    let local = listeners.http.local_addr()?;
+    let tls_local = listeners
+        .https
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
+    let admin_local = listeners
+        .admin
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     // Before the start-up lines: a SIGHUP right after them must reload, not kill the process.
-    let mut hangups = match state.reload_from {
+    let hangups = match state.reload_from {
         Some(_) => Some(hangup_signals()?),
         None => None,
     };
+    if !state.is_own_proxy() {
+        info!(
+            proxy = %state.proxy,
+            listen = %local,
+            origin = %config.origin.address,
+            "proxy {} serving http://{local}/, forwarding to {}",
+            state.proxy,
+            config.origin.address
+        );
+        return serve_accepting(listeners, state, hangups, shutdown).await;
+    }
+    // `[[proxy]]`: bound before the start-up line, like the config's own listener.
+    for spec in &config.proxies {
+        if let Err(e) = state.proxies.create(&state, spec) {
+            state.proxies.stop_all();
+            return Err(io::Error::other(format!("proxy {:?}: {e}", spec.name)));
+        }
+    }
     let ssl = startup_ssl(&state).await;
     announce(config, &ssl, local, tls_local);
     if let Some(addr) = admin_local {
         info!(admin = %addr, "edgecase control API on http://{addr}/");
     }
+    let served = serve_accepting(listeners, state.clone(), hangups, shutdown).await;
+    state.proxies.stop_all();
+    // The last lines and HAR entries reach their files before the process exits. A blocking
+    // wait, so off the runtime's workers.
+    let observers = state.observers.clone();
+    let _ = tokio::task::spawn_blocking(move || observers.close(OBSERVERS_CLOSE_WAIT)).await;
+    served
+}
+
+/// The accept loop of [`serve_state`], until `shutdown` and the grace after it are over.
+async fn serve_accepting(
+    listeners: Listeners,
+    state: Arc<EdgeState>,
+    mut hangups: Option<Hangups>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let Listeners { http, https, admin } = listeners;
+    let config = &state.config();
+    let acceptor = match (&https, &config.edge.tls) {
+        (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
+        _ => None,
+    };
+    let grace = match state.is_own_proxy() {
+        true => config.edge.shutdown_grace,
+        false => config.edge.shutdown_grace.max(DELETED_PROXY_GRACE),
+    };
+    let local = http.local_addr()?;
+    let tls_local = https.as_ref().map(TcpListener::local_addr).transpose()?;
 
     let servers = Arc::new(Servers::new(&config.visitor));
     let connection_limit = config
@@ -240,12 +288,13 @@ pub async fn serve_state(
         );
         connections.shutdown().await;
     }
-    // The last lines and HAR entries reach their files before the process exits. A blocking
-    // wait, so off the runtime's workers.
-    let observers = state.observers.clone();
-    let _ = tokio::task::spawn_blocking(move || observers.close(OBSERVERS_CLOSE_WAIT)).await;
     Ok(())
 }
+
+/// How long a proxy deleted (or rebound) through the control API lets its requests in flight
+/// finish, at least: longer than the default read timeout (100 s), so they end as they would
+/// have, while the process goes on.
+const DELETED_PROXY_GRACE: Duration = Duration::from_secs(120);
 
 /// How long shutdown waits for the log and HAR writers to drain.
 const OBSERVERS_CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -271,6 +320,10 @@ async fn serve_admin(
         .serve_connection(TokioIo::new(stream), service);
     closing.serve(connection, |c| c.graceful_shutdown()).await;
 }
+
+/// The `SIGHUP`s that reload the config.
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
 
 /// The stream of `SIGHUP`s (Unix).
 #[cfg(unix)]

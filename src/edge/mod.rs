@@ -14,6 +14,7 @@ pub mod framing;
 pub mod header_order;
 pub mod listener;
 pub mod protocols;
+pub mod proxies;
 pub mod recent;
 pub mod reload;
 pub mod service;
@@ -25,7 +26,7 @@ pub use listener::{Listeners, serve, serve_reloadable, serve_state, shutdown_sig
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use crate::config::Config;
+use crate::config::{Config, OriginAddress};
 use crate::emulation::FaultRules;
 use crate::observe::{ObserveError, Observers};
 use crate::origin::OriginClient;
@@ -47,11 +48,15 @@ pub struct Live {
 impl Live {
     /// The config in force with its origin client and a fresh Automatic SSL/TLS table, whose
     /// modes `observers` show from now on.
-    fn new(config: Arc<Config>, observers: &Observers) -> Self {
+    /// A proxy made by the control API or `[[proxy]]` (`shown: false`) leaves the metrics'
+    /// SSL modes to the config's own proxy.
+    fn new(config: Arc<Config>, observers: &Observers, shown: bool) -> Self {
         let open = observers.metrics.origin_connections();
         let origins = OriginClient::new(&config).counting_open(open);
         let automatic = AutomaticSsl::new(origins.clone(), config.origin.ssl_probe_interval);
-        observers.metrics.read_ssl_modes_from(automatic.clone());
+        if shown {
+            observers.metrics.read_ssl_modes_from(automatic.clone());
+        }
         Live {
             config,
             origins,
@@ -77,7 +82,15 @@ pub struct EdgeState {
     pub faults: Arc<FaultRules>,
     /// Where finished requests go: log, metrics, analytics, HAR, recent requests.
     pub observers: Arc<Observers>,
+    /// The Toxiproxy name of the proxy this state serves: [`OWN_PROXY`] for the config's own,
+    /// else a proxy made by the control API or `[[proxy]]`. Every request's record says it.
+    pub proxy: Arc<str>,
+    /// The proxies made by the control API or `[[proxy]]` (empty in one of theirs).
+    pub proxies: proxies::Proxies,
 }
+
+/// The name of the config's own proxy, as Toxiproxy's API and every request record show it.
+pub const OWN_PROXY: &str = "edgecase";
 
 impl EdgeState {
     /// State for serving `config`, with plain HTTP on `http_port`. Fails when the access log
@@ -97,7 +110,7 @@ impl EdgeState {
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
         let instance = format!("{:07x}", rays.instance_id() >> 36);
-        let live = Live::new(config, &observers);
+        let live = Live::new(config, &observers, true);
         EdgeState {
             faults,
             observers: Arc::new(observers),
@@ -106,7 +119,41 @@ impl EdgeState {
             rays,
             instance,
             http_port,
+            proxy: Arc::from(OWN_PROXY),
+            proxies: proxies::Proxies::default(),
         }
+    }
+
+    /// The state of proxy `name`, listening on `listen` and forwarding everything to `origin`:
+    /// this state's edge settings and observers, no routes, fault rules or toxics of its own
+    /// yet, and never reloaded.
+    fn proxy_state(&self, name: &str, listen: SocketAddr, origin: OriginAddress) -> EdgeState {
+        let config = Arc::new(proxies::proxy_config(&self.config(), listen, origin));
+        let rays = match config.edge.ray_seed {
+            // Each proxy its own sequence, the same at every run.
+            Some(seed) => RayGenerator::seeded(
+                name.bytes()
+                    .fold(seed, |h, b| h.rotate_left(5) ^ u64::from(b)),
+            ),
+            None => RayGenerator::random(),
+        };
+        let live = Live::new(config.clone(), &self.observers, false);
+        EdgeState {
+            faults: Arc::new(FaultRules::new(&[], config.emulation.seed)),
+            observers: self.observers.clone(),
+            live: RwLock::new(Arc::new(live)),
+            reload_from: None,
+            rays,
+            instance: self.instance.clone(),
+            http_port: listen.port(),
+            proxy: Arc::from(name),
+            proxies: proxies::Proxies::default(),
+        }
+    }
+
+    /// Whether this state serves the config's own proxy (which owns the observers).
+    pub fn is_own_proxy(&self) -> bool {
+        &*self.proxy == OWN_PROXY
     }
 
     /// The config and origin client in force now.
@@ -123,7 +170,8 @@ impl EdgeState {
     /// Puts `config` in force for requests that start from now on. Automatic SSL/TLS starts
     /// over: the origins it names are probed again at once, in the background.
     fn replace(&self, config: Config) {
-        let live = Arc::new(Live::new(Arc::new(config), &self.observers));
+        let shown = self.is_own_proxy();
+        let live = Arc::new(Live::new(Arc::new(config), &self.observers, shown));
         *self.live.write().unwrap_or_else(|p| p.into_inner()) = live.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move { live.automatic.warm(&live.config).await });

@@ -20,6 +20,8 @@ pub const RECENT_CAPACITY: usize = 1000;
 pub struct RequestRecord {
     /// The ray ID, as in `cf-ray`.
     pub ray: String,
+    /// The Toxiproxy name of the proxy that served it (`edgecase`: the config's own).
+    pub proxy: String,
     /// When the request arrived, RFC 3339 in UTC.
     pub time: String,
     /// The method.
@@ -63,6 +65,7 @@ impl RequestRecord {
         let origin = &finished.origin;
         RequestRecord {
             ray: finished.ray.to_string(),
+            proxy: finished.proxy.to_string(),
             time: Rfc3339(finished.at).to_string(),
             method: finished.method.to_string(),
             host: finished.host.clone(),

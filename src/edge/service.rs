@@ -66,6 +66,7 @@ pub async fn handle(
         fault: None,
         ssl: None,
         observers: state.observers.clone(),
+        proxy: state.proxy.clone(),
         ray,
         method: request.method().clone(),
         version: request.version(),

@@ -40,6 +40,8 @@ impl Ending {
 pub struct Finished {
     /// The request's ray ID (its colo is the edge's).
     pub ray: RayId,
+    /// The Toxiproxy name of the proxy that served it (`edgecase`: the config's own).
+    pub proxy: Arc<str>,
     /// When the request arrived (wall clock).
     pub at: SystemTime,
     /// The request method.
@@ -135,6 +137,7 @@ pub(crate) mod tests {
     pub(crate) fn finished(n: u64, status: u16) -> Finished {
         Finished {
             ray: RayId::new(n, Colo::DEFAULT),
+            proxy: Arc::from("edgecase"),
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
             method: Method::GET,
             version: Version::HTTP_11,

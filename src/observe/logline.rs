@@ -63,6 +63,7 @@ fn text(f: &Finished) -> String {
         f.path,
         f.status
     );
+
     if let Some(status) = f.origin_status {
         let _ = write!(out, " origin_status={status}");
     }
@@ -96,6 +97,8 @@ fn text(f: &Finished) -> String {
     if let Some(rule) = f.fault {
         let _ = write!(out, " fault={rule}");
     }
+    // Quoted: a name comes from the control API.
+    let _ = write!(out, " proxy={:?}", &*f.proxy);
     out
 }
 
@@ -167,6 +170,7 @@ struct Record<'a> {
     edgecase_ending: &'static str,
     edgecase_fault_rule: Option<u64>,
     edgecase_retried: bool,
+    edgecase_proxy: &'a str,
 }
 
 fn json(f: &Finished, timestamps: Timestamps) -> String {
@@ -216,6 +220,7 @@ fn json(f: &Finished, timestamps: Timestamps) -> String {
         edgecase_ending: f.ending.tag(),
         edgecase_fault_rule: f.fault,
         edgecase_retried: origin.retried,
+        edgecase_proxy: &f.proxy,
     };
     // Serialising plain strings and numbers cannot fail.
     serde_json::to_string(&record).unwrap_or_default()

@@ -32,6 +32,8 @@ struct RequestLabels {
     /// Why edgecase answered instead of the origin (`connect_timeout`), how the response
     /// broke off (`visitor_gone`), or `none`.
     cause: &'static str,
+    /// The Toxiproxy name of the proxy that served it (`edgecase`: the config's own).
+    proxy: Arc<str>,
 }
 
 /// Labels of `edgecase_fault_rules_applied_total`.
@@ -143,6 +145,7 @@ impl Metrics {
         let labels = RequestLabels {
             status: finished.status,
             cause: finished.outcome().unwrap_or("none"),
+            proxy: finished.proxy.clone(),
         };
         self.requests.get_or_create(&labels).inc();
         if let Some(rule) = finished.fault {
