@@ -48,7 +48,7 @@ const USER_AGENT: &str = "edgecase-observe-tests/1.0";
 const OK_BODY: &str = "hello from the origin";
 
 /// The fields of a JSON access line: Logpush's `http_requests` names, then edgecase's own.
-const LOGPUSH_FIELDS: [&str; 32] = [
+const LOGPUSH_FIELDS: [&str; 33] = [
     "RayID",
     "EdgeStartTimestamp",
     "EdgeEndTimestamp",
@@ -80,6 +80,7 @@ const LOGPUSH_FIELDS: [&str; 32] = [
     "EdgecaseCause",
     "EdgecaseEnding",
     "EdgecaseFaultRule",
+    "EdgecaseProxy",
     "EdgecaseRetried",
 ];
 
@@ -635,7 +636,11 @@ async fn blocked_writer_scenario() {
     assert_eq!(
         metrics.value(
             "edgecase_requests_total",
-            &[("status", "521"), ("cause", "refused")]
+            &[
+                ("status", "521"),
+                ("cause", "refused"),
+                ("proxy", "edgecase")
+            ]
         ),
         Some(FLOOD as f64)
     );

@@ -107,7 +107,7 @@ async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
     assert_eq!(
         metrics.value(
             "edgecase_requests_total",
-            &[("status", "200"), ("cause", "none")]
+            &[("status", "200"), ("cause", "none"), ("proxy", "edgecase")]
         ),
         Some(3.0)
     );
@@ -160,7 +160,7 @@ async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
     let requests = |status: &str, cause: &str| {
         metrics.value(
             "edgecase_requests_total",
-            &[("status", status), ("cause", cause)],
+            &[("status", status), ("cause", cause), ("proxy", "edgecase")],
         )
     };
     assert_eq!(requests("200", "none"), Some(3.0));

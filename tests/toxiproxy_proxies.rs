@@ -286,3 +286,55 @@ async fn populate_makes_keeps_and_replaces_proxies() {
     assert!(error_of(&res, 400).contains("upstream"));
     edgecase.stop().await;
 }
+
+/// `[[proxy]]` tables for a proxy `shop` in front of `origin`.
+fn proxy_table(origin: SocketAddr) -> String {
+    format!("[[proxy]]\nname = \"shop\"\nlisten = \"127.0.0.1:0\"\nupstream = \"{origin}\"\n")
+}
+
+#[tokio::test]
+async fn config_proxies_start_with_the_edge_and_api_ones_do_not_outlive_it() {
+    let origin = Origin::ok("from the config").await;
+    let tables = proxy_table(origin.addr());
+    let edgecase = Edgecase::start("proxy_config", origin.addr(), "", &tables).await;
+    let all = json_of(&edgecase.get("/proxies").await);
+    let shop = listen_of(&all["shop"]);
+    assert_eq!(all["shop"]["upstream"], origin.addr().to_string());
+    assert_eq!(visit(shop).await.text(), "from the config");
+    let upstream = origin.addr().to_string();
+    create(
+        &edgecase,
+        json!({"name": "api", "listen": "127.0.0.1:0", "upstream": upstream}),
+    )
+    .await;
+    edgecase.stop().await;
+    assert!(refuses(shop).await, "the proxy stops with the process");
+
+    let restarted = Edgecase::start("proxy_config_again", origin.addr(), "", &tables).await;
+    let all = json_of(&restarted.get("/proxies").await);
+    let names: Vec<&String> = all.as_object().expect("by name").keys().collect();
+    assert_eq!(
+        names,
+        ["edgecase", "shop"],
+        "the API's proxy is gone: {all}"
+    );
+    restarted.stop().await;
+}
+
+#[test]
+fn config_proxy_problems_are_reported_together_by_key() {
+    let text = "[[proxy]]\nname = \"edgecase\"\nlisten = \"nowhere\"\nupstream = \"x:1\"\n\
+                [[proxy]]\nname = \"a\"\nupstream = \"http://x\"\n\
+                [[proxy]]\nname = \"a\"\nlisten = \"127.0.0.1:0\"\nupstream = \"x:1\"\n";
+    let err = edgecase::config::Config::from_toml_str(text).expect_err("bad proxies");
+    let err = err.to_string();
+    for key in [
+        "proxy[0].name",
+        "proxy[0].listen",
+        "proxy[1].listen",
+        "proxy[1].upstream",
+        "proxy[2].name",
+    ] {
+        assert!(err.contains(key), "{key} in {err}");
+    }
+}

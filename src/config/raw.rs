@@ -36,6 +36,8 @@ pub(crate) struct RawConfig {
     pub analytics: RawAnalytics,
     pub capture: RawCapture,
     pub pages: RawPages,
+    #[serde(rename = "proxy")]
+    pub proxies: Vec<RawProxy>,
 }
 
 /// `[log]`.
@@ -196,6 +198,16 @@ pub(crate) struct RawLimits {
 pub(crate) struct RawDns {
     pub system: Option<bool>,
     pub hosts: RawHosts,
+}
+
+/// One `[[proxy]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [[proxy]] table")]
+pub(crate) struct RawProxy {
+    pub name: Option<String>,
+    pub listen: Option<String>,
+    pub upstream: Option<String>,
+    pub enabled: Option<bool>,
 }
 
 /// One `[[route]]`.

@@ -28,6 +28,7 @@ use crate::tls::pem;
 
 mod emulation;
 mod observe;
+mod proxies;
 mod visitor;
 use crate::tls::trust::{OriginTls, TrustError};
 
@@ -126,6 +127,7 @@ pub(crate) fn build(
 
     let hosts = check.hosts(raw.dns.hosts.0);
     check.faults(&raw.faults);
+    let proxies = check.proxies(raw.proxies);
     let emulation = check.emulation(raw.emulation);
     let railgun = check.railgun(raw.railgun);
     let ray_seed = raw
@@ -230,7 +232,7 @@ pub(crate) fn build(
         pages,
         visitor,
         pool,
-        proxies: Vec::new(),
+        proxies,
     })
 }
 
