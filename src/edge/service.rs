@@ -303,6 +303,9 @@ async fn respond(
         let tap = Arc::new(BodyTap::new(state.observers.capture.body_bytes));
         log.request_tap = Some(tap.clone());
         body = body.tapped(tap).limited(config.visitor.request_body_bytes);
+        if let Some(slice) = link.upstream_slice {
+            body = body.sliced(slice);
+        }
         // A body broken from its first byte never reaches the origin.
         if let Err(e) = body.prime(config.visitor.client_header_timeout).await {
             let failure = match e.downcast::<BodyTooLarge>() {

@@ -128,6 +128,21 @@ pub struct LinkFaults {
     pub close_before_headers: bool,
     /// Delay the end of the response body.
     pub slow_close: Option<Duration>,
+    /// Deliver the response body in pieces (Toxiproxy's downstream `slicer`).
+    pub slice: Option<Slice>,
+    /// Send the request body to the origin in pieces (Toxiproxy's upstream `slicer`).
+    pub upstream_slice: Option<Slice>,
+}
+
+/// Pieces of about `average` bytes, give or take `variation`, `delay` apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    /// The average piece, in bytes (at least 1).
+    pub average: u64,
+    /// How far a piece's size may stray from `average`, in bytes.
+    pub variation: u64,
+    /// The pause after each piece.
+    pub delay: Duration,
 }
 
 impl LinkFaults {
@@ -141,9 +156,9 @@ impl LinkFaults {
         self.reset_after_bytes.is_some() || self.close_before_headers
     }
 
-    /// Whether the response body is shaped (throttled or its end delayed).
+    /// Whether the response body is shaped (throttled, sliced or its end delayed).
     pub fn shapes_body(&self) -> bool {
-        self.bandwidth.is_some() || self.slow_close.is_some()
+        self.bandwidth.is_some() || self.slow_close.is_some() || self.slice.is_some()
     }
 
     /// `other` added on top: latencies add up, the smallest reset and bandwidth win, flags or.
@@ -164,6 +179,8 @@ impl LinkFaults {
         self.bandwidth = min(self.bandwidth, other.bandwidth);
         self.close_before_headers |= other.close_before_headers;
         self.slow_close = add(self.slow_close, other.slow_close);
+        self.slice = self.slice.or(other.slice);
+        self.upstream_slice = self.upstream_slice.or(other.upstream_slice);
     }
 }
 

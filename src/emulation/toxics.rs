@@ -7,14 +7,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::action::LinkFaults;
+use super::action::{LinkFaults, Slice};
 
 /// One toxic on the `edgecase` proxy, in Toxiproxy's JSON shape.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Toxic {
     /// Unique on the proxy; defaults to `<type>_<stream>`.
     pub name: String,
-    /// `latency`, `timeout`, `reset_peer`, `bandwidth`, `limit_data` or `slow_close`.
+    /// `latency`, `timeout`, `reset_peer`, `bandwidth`, `limit_data`, `slow_close` or
+    /// `slicer`.
     #[serde(rename = "type")]
     pub kind: String,
     /// `downstream` (origin to visitor) or `upstream` (visitor to origin).
@@ -42,13 +43,14 @@ pub struct ToxicInput {
 }
 
 /// The toxic types edgecase maps.
-pub const TOXIC_TYPES: [&str; 6] = [
+pub const TOXIC_TYPES: [&str; 7] = [
     "latency",
     "timeout",
     "reset_peer",
     "bandwidth",
     "limit_data",
     "slow_close",
+    "slicer",
 ];
 
 impl Toxic {
@@ -116,6 +118,9 @@ impl Toxic {
         if self.kind == "bandwidth" && self.number("rate") == 0 {
             return Err("attributes.rate: must be at least 1 (KB/s)".to_owned());
         }
+        if self.kind == "slicer" && self.number("average_size") == 0 {
+            return Err("attributes.average_size: must be at least 1 (bytes)".to_owned());
+        }
         Ok(())
     }
 
@@ -131,11 +136,21 @@ impl Toxic {
         Duration::from_millis(self.number(key))
     }
 
+    /// A `slicer`'s pieces (its `delay` is in microseconds, as Toxiproxy's).
+    fn slice(&self) -> Slice {
+        Slice {
+            average: self.number("average_size").max(1),
+            variation: self.number("size_variation"),
+            delay: Duration::from_micros(self.number("delay")),
+        }
+    }
+
     /// What this toxic does to one request's origin link.
     ///
     /// Upstream toxics act where an upstream effect shows on HTTP: latency and timeout as
     /// downstream, `limit_data` cuts the request so the origin link closes before the response
-    /// head; upstream `bandwidth` has no equivalent and does nothing.
+    /// head, `slicer` paces the request body to the origin; upstream `bandwidth` has no
+    /// equivalent and does nothing.
     pub fn link_faults(&self) -> LinkFaults {
         let upstream = self.stream == "upstream";
         let mut link = LinkFaults::default();
@@ -150,6 +165,8 @@ impl Toxic {
             "limit_data" if upstream => link.close_before_headers = true,
             "limit_data" => link.reset_after_bytes = Some(self.number("bytes")),
             "slow_close" => link.slow_close = Some(self.millis("delay")),
+            "slicer" if upstream => link.upstream_slice = Some(self.slice()),
+            "slicer" => link.slice = Some(self.slice()),
             _ => {}
         }
         link
@@ -185,7 +202,8 @@ mod tests {
     #[test]
     fn bad_toxics_say_which_key() {
         for (json, key) in [
-            (r#"{"type":"slicer"}"#, "type"),
+            (r#"{"type":"slicer"}"#, "attributes.average_size"),
+            (r#"{"type":"noise"}"#, "type"),
             (r#"{}"#, "type"),
             (r#"{"type":"latency","stream":"sideways"}"#, "stream"),
             (r#"{"type":"latency","toxicity":2}"#, "toxicity"),

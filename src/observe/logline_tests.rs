@@ -97,5 +97,8 @@ fn text_is_one_line_with_quoted_visitor_values() {
         "{text}"
     );
     assert!(text.contains(" connect_ms=15000 "), "{text}");
-    assert!(text.ends_with(" ending=complete"), "{text}");
+    assert!(
+        text.ends_with(" ending=complete proxy=\"edgecase\""),
+        "{text}"
+    );
 }

@@ -17,7 +17,9 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
 
+use crate::emulation::action::Slice;
 use crate::origin::pool::{Conn, Pool};
+use crate::origin::slicer::Slicer;
 use crate::origin::stall::StallTimer;
 pub use crate::origin::upload::{BodyTap, BodyTooLarge, RequestBody};
 
@@ -61,11 +63,14 @@ impl BodyAbort {
     }
 }
 
-/// A fault rule's shaping of the response body: throttled to a rate, its end delayed.
+/// A fault rule's shaping of the response body: throttled to a rate, sliced into pieces, its
+/// end delayed.
 #[derive(Debug, Default)]
 pub struct Shaping {
     /// Bytes per second, when throttled.
     rate: Option<u64>,
+    /// Piece sizes and the pause after each, when sliced.
+    slicer: Option<Slicer>,
     /// How long the end of the body waits, when delayed (taken once used).
     linger: Option<Duration>,
     /// Data read from the origin and not yet passed on.
@@ -80,27 +85,40 @@ pub struct Shaping {
 }
 
 impl Shaping {
-    /// Throttles to `rate` bytes per second and/or delays the end by `linger`.
-    pub fn new(rate: Option<u64>, linger: Option<Duration>) -> Self {
+    /// Throttles to `rate` bytes per second, slices as `slice` asks and/or delays the end by
+    /// `linger`.
+    pub fn new(rate: Option<u64>, linger: Option<Duration>, slice: Option<Slice>) -> Self {
         Shaping {
             rate: rate.filter(|r| *r > 0),
+            slicer: slice.map(Slicer::new),
             linger,
             ..Shaping::default()
         }
     }
 
-    /// The next piece of pending data at the rate, and the pause after it.
-    fn next_piece(&mut self, rate: u64) -> Option<Bytes> {
+    /// Whether data goes on piece by piece (throttled or sliced).
+    fn paced(&self) -> bool {
+        self.rate.is_some() || self.slicer.is_some()
+    }
+
+    /// The next piece of pending data, and the pause after it: the slice's size and delay,
+    /// and the time the rate needs for it.
+    fn next_piece(&mut self) -> Option<Bytes> {
         let chunk = self.pending.as_mut()?;
-        // A tenth of a second's worth at a time keeps the flow smooth.
-        let size = usize::try_from((rate / 10).max(1))
-            .unwrap_or(usize::MAX)
-            .min(chunk.len());
+        // A tenth of a second's worth at a time keeps a throttled flow smooth.
+        let by_rate = self.rate.map_or(usize::MAX, |rate| {
+            usize::try_from((rate / 10).max(1)).unwrap_or(usize::MAX)
+        });
+        let by_slice = self.slicer.as_mut().map_or(usize::MAX, Slicer::size);
+        let size = by_rate.min(by_slice).min(chunk.len());
         let piece = chunk.split_to(size);
         if chunk.is_empty() {
             self.pending = None;
         }
-        let pause = Duration::from_secs_f64(size as f64 / rate as f64);
+        let mut pause = self.slicer.as_ref().map_or(Duration::ZERO, Slicer::delay);
+        if let Some(rate) = self.rate {
+            pause += Duration::from_secs_f64(size as f64 / rate as f64);
+        }
         self.wait = Some(Box::pin(tokio::time::sleep(pause)));
         Some(piece)
     }
@@ -203,8 +221,8 @@ impl Body for OriginBody {
                     ready!(wait.as_mut().poll(cx));
                     shaping.wait = None;
                 }
-                if let Some(rate) = shaping.rate
-                    && let Some(piece) = shaping.next_piece(rate)
+                if shaping.paced()
+                    && let Some(piece) = shaping.next_piece()
                 {
                     return Poll::Ready(Some(Ok(Frame::data(piece))));
                 }
@@ -229,7 +247,7 @@ impl Body for OriginBody {
                 Some(Ok(frame)) => {
                     shaping.inner_done = end;
                     match frame.into_data() {
-                        Ok(data) if shaping.rate.is_some() => shaping.pending = Some(data),
+                        Ok(data) if shaping.paced() => shaping.pending = Some(data),
                         Ok(data) if end && shaping.linger.is_some() => {
                             let linger = shaping.linger.take().unwrap_or_default();
                             shaping.held = Some(data);

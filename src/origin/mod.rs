@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod io;
 pub mod pool;
 pub mod resolve;
+pub mod slicer;
 pub mod stall;
 pub mod upload;
 
@@ -199,7 +200,7 @@ impl OriginClient {
         let pool = pooled.then(|| self.pool.clone());
         let shaping = link
             .shapes_body()
-            .then(|| Shaping::new(link.bandwidth, link.slow_close));
+            .then(|| Shaping::new(link.bandwidth, link.slow_close, link.slice));
         let response = response
             .map(|incoming| OriginBody::new(incoming, timeouts.read, conn, pool).shaped(shaping));
         Ok(Forwarded { response })

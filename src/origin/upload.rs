@@ -14,6 +14,9 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
 
+use crate::emulation::action::Slice;
+use crate::origin::slicer::Pieces;
+
 /// The visitor's request body on its way to the origin.
 ///
 /// Two words: hyper's client keeps a queue of 32 requests per origin connection, so every
@@ -23,6 +26,8 @@ pub struct RequestBody {
     /// The frames still to send; `None` when there are none (or never were).
     stream: Option<Box<Stream>>,
     sent: Option<oneshot::Sender<()>>,
+    /// An upstream `slicer` toxic's pieces, when the body is sliced.
+    pieces: Option<Box<Pieces>>,
 }
 
 /// The state of a body with frames.
@@ -102,6 +107,7 @@ impl RequestBody {
         RequestBody {
             stream: Some(Box::new(stream)),
             sent: None,
+            pieces: None,
         }
     }
 
@@ -110,6 +116,7 @@ impl RequestBody {
         RequestBody {
             stream: None,
             sent: None,
+            pieces: None,
         }
     }
 
@@ -117,6 +124,14 @@ impl RequestBody {
     pub fn limited(mut self, limit: u64) -> Self {
         if let Some(stream) = &mut self.stream {
             stream.limit = Some((limit, 0));
+        }
+        self
+    }
+
+    /// The same body, sent to the origin in pieces as `slice` asks (an upstream `slicer`).
+    pub fn sliced(mut self, slice: Slice) -> Self {
+        if self.stream.is_some() {
+            self.pieces = Some(Box::new(Pieces::new(slice)));
         }
         self
     }
@@ -162,8 +177,48 @@ impl RequestBody {
         rx
     }
 
+    /// The next frame of the body as the visitor sent it, counted.
+    fn poll_whole(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self;
+        let Some(stream) = this.stream.as_deref_mut() else {
+            this.finished();
+            return Poll::Ready(None);
+        };
+        if let Some(frame) = stream.primed.take() {
+            if stream.is_end_stream() {
+                this.finished();
+            }
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        let Some(inner) = stream.inner.as_mut() else {
+            this.finished();
+            return Poll::Ready(None);
+        };
+        let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
+        let end = frame.is_none() || inner.is_end_stream();
+        let frame = match frame {
+            Some(Ok(frame)) => match stream.count(&frame) {
+                Ok(()) => Some(Ok(frame)),
+                Err(too_large) => Some(Err(too_large)),
+            },
+            Some(Err(e)) => Some(Err(e.into())),
+            None => None,
+        };
+        if end {
+            this.finished();
+        }
+        Poll::Ready(frame)
+    }
+
     fn finished(&mut self) {
         self.stream = None;
+        // Sent once the last piece has gone too.
+        if self.pieces.as_deref().is_some_and(|p| !p.is_empty()) {
+            return;
+        }
         if let Some(tx) = self.sent.take() {
             // The exchange may have stopped listening (it already failed): nothing to tell.
             let _ = tx.send(());
@@ -203,38 +258,26 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        let Some(stream) = this.stream.as_deref_mut() else {
-            this.finished();
-            return Poll::Ready(None);
-        };
-        if let Some(frame) = stream.primed.take() {
-            if stream.is_end_stream() {
-                this.finished();
+        loop {
+            if let Some(pieces) = this.pieces.as_deref_mut()
+                && let Some(piece) = ready!(pieces.poll_piece(cx))
+            {
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
             }
-            return Poll::Ready(Some(Ok(frame)));
+            let frame = ready!(this.poll_whole(cx));
+            match (this.pieces.as_deref_mut(), frame) {
+                (Some(pieces), Some(Ok(frame))) if frame.is_data() => match frame.into_data() {
+                    Ok(data) => pieces.hold(data),
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                (_, frame) => return Poll::Ready(frame),
+            }
         }
-        let Some(inner) = stream.inner.as_mut() else {
-            this.finished();
-            return Poll::Ready(None);
-        };
-        let frame = ready!(Pin::new(&mut *inner).poll_frame(cx));
-        let end = frame.is_none() || inner.is_end_stream();
-        let frame = match frame {
-            Some(Ok(frame)) => match stream.count(&frame) {
-                Ok(()) => Some(Ok(frame)),
-                Err(too_large) => Some(Err(too_large)),
-            },
-            Some(Err(e)) => Some(Err(e.into())),
-            None => None,
-        };
-        if end {
-            this.finished();
-        }
-        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.stream.as_deref().is_none_or(Stream::is_end_stream)
+        self.pieces.as_deref().is_none_or(Pieces::is_empty)
+            && self.stream.as_deref().is_none_or(Stream::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
