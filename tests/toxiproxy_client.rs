@@ -12,12 +12,12 @@
 mod admin;
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::json;
 
 use admin::{Edgecase, TIMEOUT_MS, array_of, json_of};
-use support::binary::{read_lines, watch_exit};
+use support::binary::{Guarded, read_lines, watch_exit};
 use support::origins::Origin;
 use support::visitor::within;
 use support::{GUARD, assert_error_page, assert_took, ms};
@@ -184,18 +184,6 @@ fn python_client_missing() -> Option<String> {
             String::from_utf8_lossy(&output.stderr).trim()
         )),
         Ok(_) => None,
-    }
-}
-
-/// A child process killed (and reaped) when dropped, should the test fail while it runs.
-struct Guarded(Child);
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 }
 

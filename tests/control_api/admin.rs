@@ -63,8 +63,14 @@ impl Edgecase {
     /// Starts `edgecase --config FILE` with [`config`] and waits for both start-up lines (in
     /// either order, or both in one line).
     pub async fn start(test: &str, origin: SocketAddr, admin: &str, rest: &str) -> Edgecase {
+        Edgecase::start_with(test, &config(origin, admin, rest)).await
+    }
+
+    /// As [`Edgecase::start`], with the whole config file `text` (it must set `[edge] listen`
+    /// and `[admin] listen`).
+    pub async fn start_with(test: &str, text: &str) -> Edgecase {
         let dir = TempDir::new(test);
-        let file = dir.write("edgecase.toml", &config(origin, admin, rest));
+        let file = dir.write("edgecase.toml", text);
         let mut running = Running::spawn(&["--config", path_arg(&file)]);
         let (mut edge, mut control) = (None, None);
         while edge.is_none() || control.is_none() {

@@ -303,3 +303,16 @@ pub fn listening_addr(line: &str) -> SocketAddr {
     addr.parse()
         .unwrap_or_else(|e| panic!("{addr:?} in {line:?} is not an address: {e}"))
 }
+
+/// A child process (a client script) killed and reaped when dropped, should the test fail
+/// while it runs.
+pub struct Guarded(pub Child);
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
