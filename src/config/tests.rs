@@ -1049,6 +1049,8 @@ fn config_default_file_mentions_every_key() {
         "max_idle",
         "idle_timeout",
         "workers",
+        "name",
+        "upstream",
     ];
     for key in keys {
         let written = format!("{key} =");
