@@ -244,7 +244,12 @@ impl EdgeBuilder {
             // A dropped handle stops the edge too.
             let _ = stopped.await;
         };
-        let listeners = Listeners { http, https, admin };
+        let listeners = Listeners {
+            http,
+            https,
+            admin,
+            closed: None,
+        };
         let task = tokio::spawn(serve_state(listeners, state, shutdown));
         Ok(EdgeHandle {
             addr,

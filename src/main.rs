@@ -295,7 +295,12 @@ fn run(config: Config, reload: Option<edgecase::edge::reload::Source>) -> anyhow
                 Err(e) => anyhow::bail!("cannot listen on {} (control API): {e}", admin.listen),
             },
         };
-        let listeners = Listeners { http, https, admin };
+        let listeners = Listeners {
+            http,
+            https,
+            admin,
+            closed: None,
+        };
         match reload {
             Some(source) => {
                 edgecase::edge::serve_reloadable(listeners, config, source, shutdown).await?

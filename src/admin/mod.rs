@@ -85,7 +85,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
             _ => not_allowed("GET, HEAD"),
         },
         Some("faults" | "requests") => faults::route(&call),
-        Some("version" | "proxies" | "reset" | "populate") => toxiproxy::route(&call),
+        Some("version" | "proxies" | "reset" | "populate") => toxiproxy::route(&call).await,
         Some("reload") if segments.len() == 1 => match method {
             Method::POST => match state.reload() {
                 Ok(()) => json(StatusCode::OK, &serde_json::json!({"status": "reloaded"})),

@@ -94,21 +94,25 @@ pub(super) fn read(call: &Call<'_>, name: &str) -> Response<Bytes> {
 
 /// `POST /proxies/{name}`: `enabled`, `listen` (rebinds), `upstream`. The config's own proxy
 /// takes `enabled` only: its listener and origin are the config's.
-pub(super) fn update(call: &Call<'_>, name: &str) -> Response<Bytes> {
+pub(super) async fn update(call: &Call<'_>, name: &str) -> Response<Bytes> {
     let change = match parse::<ProxyInput>(call.body) {
         Ok(input) => input.change(),
         Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
-    match apply(call, name, &change) {
+    match apply(call, name, &change).await {
         Ok(shown) => json(StatusCode::OK, &shown),
         Err(e) => refused(&e),
     }
 }
 
-/// `DELETE /proxies/{name}`: its listener stops at once, its requests in flight finish.
-pub(super) fn delete(call: &Call<'_>, name: &str) -> Response<Bytes> {
+/// `DELETE /proxies/{name}`: its listener is closed before the answer, its requests in flight
+/// finish.
+pub(super) async fn delete(call: &Call<'_>, name: &str) -> Response<Bytes> {
     match call.state.proxies.remove(name) {
-        Ok(()) => super::reply::no_content(),
+        Ok(closing) => {
+            closing.done().await;
+            super::reply::no_content()
+        }
         Err(e) => refused(&e),
     }
 }
@@ -116,7 +120,7 @@ pub(super) fn delete(call: &Call<'_>, name: &str) -> Response<Bytes> {
 /// `POST /populate` with an array of proxies: each one made, or kept when one of that name
 /// listens and forwards as asked already, or else replaced (its toxics gone), as Toxiproxy
 /// does. 201 with `{"proxies": [...]}`; at the first failure, 400 naming the proxy.
-pub(super) fn populate(call: &Call<'_>) -> Response<Bytes> {
+pub(super) async fn populate(call: &Call<'_>) -> Response<Bytes> {
     let inputs: Vec<ProxyInput> = match serde_json::from_slice(call.body) {
         Ok(inputs) => inputs,
         Err(e) => {
@@ -133,7 +137,7 @@ pub(super) fn populate(call: &Call<'_>) -> Response<Bytes> {
     }
     let mut made = Vec::with_capacity(specs.len());
     for spec in &specs {
-        match populate_one(call, spec) {
+        match populate_one(call, spec).await {
             Ok(shown) => made.push(shown),
             Err(e) => {
                 let why = format!("proxy {:?}: {e}", spec.name);
@@ -154,28 +158,34 @@ pub(super) fn reset(call: &Call<'_>) -> Response<Bytes> {
     super::reply::no_content()
 }
 
-fn populate_one(call: &Call<'_>, spec: &ProxySpec) -> Result<Value, ProxyError> {
+async fn populate_one(call: &Call<'_>, spec: &ProxySpec) -> Result<Value, ProxyError> {
     let proxies = &call.state.proxies;
     if spec.name == OWN_PROXY {
         let change = ProxyChange {
             enabled: Some(spec.enabled),
             ..ProxyChange::default()
         };
-        return apply(call, OWN_PROXY, &change);
+        return apply(call, OWN_PROXY, &change).await;
     }
     if let Some(view) = proxies.find(&spec.name) {
         if view.matches(spec) {
             view.state.faults.set_enabled(spec.enabled);
             return Ok(shown(&view));
         }
-        proxies.remove(&spec.name)?;
+        // Closed before the new one binds: it may ask for the same port.
+        proxies.remove(&spec.name)?.done().await;
     }
     proxies.create(call.state, spec).map(|view| shown(&view))
 }
 
-fn apply(call: &Call<'_>, name: &str, change: &ProxyChange) -> Result<Value, ProxyError> {
+/// `change` applied to proxy `name`; a rebound proxy's old port is closed once it returns.
+async fn apply(call: &Call<'_>, name: &str, change: &ProxyChange) -> Result<Value, ProxyError> {
     if name != OWN_PROXY {
-        return call.state.proxies.update(name, change).map(|v| shown(&v));
+        let (view, closing) = call.state.proxies.update(name, change)?;
+        if let Some(closing) = closing {
+            closing.done().await;
+        }
+        return Ok(shown(&view));
     }
     if let Some(enabled) = change.enabled {
         call.state.faults.set_enabled(enabled);

@@ -17,22 +17,22 @@ use crate::emulation::{FaultRules, ToxicError};
 /// The Toxiproxy API version these endpoints follow.
 const TOXIPROXY_VERSION: &str = "2.9.0";
 
-pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
+pub(super) async fn route(call: &Call<'_>) -> Response<Bytes> {
     match (call.method, call.segments) {
         (&Method::GET, ["version"]) => json(
             StatusCode::OK,
             &serde_json::json!({"version": TOXIPROXY_VERSION, "edgecase": env!("CARGO_PKG_VERSION")}),
         ),
         (&Method::POST, ["reset"]) => proxies::reset(call),
-        (&Method::POST, ["populate"]) => proxies::populate(call),
+        (&Method::POST, ["populate"]) => proxies::populate(call).await,
         (&Method::GET, ["proxies"]) => proxies::list(call),
         (&Method::POST, ["proxies"]) => proxies::create(call),
         (_, ["version"]) => not_allowed("GET"),
         (_, ["reset" | "populate"]) => not_allowed("POST"),
         (_, ["proxies"]) => not_allowed("GET, POST"),
         (&Method::GET, ["proxies", name]) => proxies::read(call, name),
-        (&Method::POST | &Method::PATCH, ["proxies", name]) => proxies::update(call, name),
-        (&Method::DELETE, ["proxies", name]) => proxies::delete(call, name),
+        (&Method::POST | &Method::PATCH, ["proxies", name]) => proxies::update(call, name).await,
+        (&Method::DELETE, ["proxies", name]) => proxies::delete(call, name).await,
         (_, ["proxies", _]) => not_allowed("GET, POST, DELETE"),
         (method, ["proxies", name, "toxics", rest @ ..]) => {
             let Some(faults) = faults_of(call, name) else {

@@ -453,6 +453,7 @@ async fn serve_demo(
         http: TcpListener::from_std(visitors)?,
         https: Some(TcpListener::from_std(tls_visitors)?),
         admin,
+        closed: None,
     };
     crate::edge::serve(listeners, config, shutdown).await
 }

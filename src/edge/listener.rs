@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
@@ -44,6 +44,9 @@ pub struct Listeners {
     pub https: Option<TcpListener>,
     /// The control API (`[admin] listen`).
     pub admin: Option<TcpListener>,
+    /// Dropped as soon as the sockets above are closed, before requests in flight drain: whoever
+    /// stops the edge can await its receiver to know new connections are refused.
+    pub closed: Option<oneshot::Sender<()>>,
 }
 
 impl From<TcpListener> for Listeners {
@@ -53,6 +56,7 @@ impl From<TcpListener> for Listeners {
             http,
             https: None,
             admin: None,
+            closed: None,
         }
     }
 }
@@ -160,7 +164,12 @@ async fn serve_accepting(
     mut hangups: Option<Hangups>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let Listeners { http, https, admin } = listeners;
+    let Listeners {
+        http,
+        https,
+        admin,
+        closed,
+    } = listeners;
     let config = &state.config();
     let acceptor = match (&https, &config.edge.tls) {
         (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server.clone())),
@@ -275,6 +284,7 @@ async fn serve_accepting(
     drop(http);
     drop(https);
     drop(admin);
+    drop(closed);
     while connections.try_join_next().is_some() {}
     let in_flight = connections.len();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");

@@ -106,8 +106,36 @@ pub struct Proxies {
 /// One proxy's listener task and how to stop it.
 struct Running {
     view: ProxyView,
-    /// Dropping or sending stops its accept loop; requests in flight finish.
-    stop: oneshot::Sender<()>,
+    stop: Stop,
+}
+
+/// How to stop one listener task. Dropping it stops the task too.
+struct Stop {
+    /// Sending or dropping stops its accept loop; requests in flight finish.
+    signal: oneshot::Sender<()>,
+    /// Ends once the loop has closed its socket.
+    closed: oneshot::Receiver<()>,
+}
+
+impl Stop {
+    fn send(self) -> Closing {
+        let _ = self.signal.send(());
+        Closing(self.closed)
+    }
+}
+
+/// A stopped proxy whose listening socket may still be open for a moment: the task that
+/// owns it closes it at its next poll. Await [`Closing::done`] before saying it is gone, so
+/// that the port refuses (or can be bound again) once the answer is out, as in Toxiproxy.
+#[must_use = "the port may still accept until `done` is awaited"]
+pub struct Closing(oneshot::Receiver<()>);
+
+impl Closing {
+    /// Resolves once the socket is closed.
+    pub async fn done(self) {
+        // The sender is dropped, never sent on: an error here is the signal.
+        let _ = self.0.await;
+    }
 }
 
 impl Proxies {
@@ -142,8 +170,13 @@ impl Proxies {
         Ok(view)
     }
 
-    /// Applies `change` to proxy `name`.
-    pub fn update(&self, name: &str, change: &ProxyChange) -> Result<ProxyView, ProxyError> {
+    /// Applies `change` to proxy `name`; a new `listen` gives back the old listener's
+    /// [`Closing`].
+    pub fn update(
+        &self,
+        name: &str,
+        change: &ProxyChange,
+    ) -> Result<(ProxyView, Option<Closing>), ProxyError> {
         let mut running = self.lock();
         let entry = running
             .get_mut(name)
@@ -161,27 +194,27 @@ impl Proxies {
             state.replace(config);
             entry.view.upstream = upstream;
         }
+        let mut closing = None;
         if let Some((listener, text)) = listener {
             entry.view.listen = local_addr(&listener, text)?;
             let stop = start(listener, entry.view.state.clone());
             // The old loop stops accepting; its requests in flight finish.
-            let _ = std::mem::replace(&mut entry.stop, stop).send(());
+            closing = Some(std::mem::replace(&mut entry.stop, stop).send());
         }
         if let Some(enabled) = change.enabled {
             entry.view.state.faults.set_enabled(enabled);
         }
-        Ok(entry.view.clone())
+        Ok((entry.view.clone(), closing))
     }
 
     /// Stops proxy `name`'s listener (requests in flight finish) and forgets it.
-    pub fn remove(&self, name: &str) -> Result<(), ProxyError> {
+    pub fn remove(&self, name: &str) -> Result<Closing, ProxyError> {
         if name == OWN_PROXY {
             return Err(ProxyError::Own);
         }
         let removed = self.lock().remove(name);
         let running = removed.ok_or_else(|| ProxyError::NotFound(name.to_owned()))?;
-        let _ = running.stop.send(());
-        Ok(())
+        Ok(running.stop.send())
     }
 
     /// Proxy `name`, when running.
@@ -197,7 +230,8 @@ impl Proxies {
     /// Stops every proxy (the process is shutting down).
     pub fn stop_all(&self) {
         for (_, running) in std::mem::take(&mut *self.lock()) {
-            let _ = running.stop.send(());
+            // The process is going: nobody waits for the sockets to close.
+            let _ = running.stop.send();
         }
     }
 
@@ -221,20 +255,25 @@ pub(super) fn proxy_config(own: &Config, listen: SocketAddr, origin: OriginAddre
     config
 }
 
-/// Serves `state` on `listener` in the background until the returned sender is used or
+/// Serves `state` on `listener` in the background until the returned [`Stop`] is used or
 /// dropped.
-fn start(listener: TcpListener, state: Arc<EdgeState>) -> oneshot::Sender<()> {
-    let (stop, stopped) = oneshot::channel::<()>();
+fn start(listener: TcpListener, state: Arc<EdgeState>) -> Stop {
+    let (signal, stopped) = oneshot::channel::<()>();
+    let (closed_tx, closed) = oneshot::channel::<()>();
     let name = state.proxy.clone();
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        if let Err(e) = serve_state(Listeners::from(listener), state, shutdown).await {
+        let listeners = Listeners {
+            closed: Some(closed_tx),
+            ..Listeners::from(listener)
+        };
+        if let Err(e) = serve_state(listeners, state, shutdown).await {
             tracing::warn!(proxy = %name, error = %e, "proxy stopped");
         }
     });
-    stop
+    Stop { signal, closed }
 }
 
 fn upstream(text: &str) -> Result<OriginAddress, ProxyError> {

@@ -145,6 +145,7 @@ pub async fn spawn_edge_tls(config: Config) -> Edge {
             http,
             https: Some(https),
             admin: None,
+            closed: None,
         },
         config,
     )
