@@ -17,9 +17,8 @@ use std::process::{Command, Stdio};
 use serde_json::json;
 
 use admin::{Edgecase, TIMEOUT_MS, array_of, json_of};
-use support::binary::{Guarded, read_lines, watch_exit};
+use support::binary::run_to_exit;
 use support::origins::Origin;
-use support::visitor::within;
 use support::{GUARD, assert_error_page, assert_took, ms};
 
 // ---------------------------------------------------------------------------------------------
@@ -196,35 +195,14 @@ async fn the_python_toxiproxy_client_drives_edgecase() {
     let origin = Origin::ok("origin").await;
     let edgecase = Edgecase::start("toxiproxy_python", origin.addr(), "", "").await;
 
-    let mut python = Guarded(
+    let (status, output) = run_to_exit(
         Command::new("python3")
             .arg(SCRIPT)
             .arg(edgecase.admin.port().to_string())
-            .arg(edgecase.edge.port().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn python3"),
-    );
-    let mut stdout = read_lines(python.0.stdout.take().expect("piped stdout"));
-    let mut stderr = read_lines(python.0.stderr.take().expect("piped stderr"));
-    within(GUARD, watch_exit(python.0.id()))
-        .await
-        .expect("the exit watcher reports the exit");
-    let status = python
-        .0
-        .try_wait()
-        .expect("reap python3")
-        .expect("python3 has exited");
-    let mut output = Vec::new();
-    for lines in [&mut stdout, &mut stderr] {
-        while let Some(line) = within(GUARD, lines.recv()).await {
-            output.push(line);
-        }
-    }
-    let output = output.join("\n");
-    eprintln!("{output}");
+            .arg(edgecase.edge.port().to_string()),
+        GUARD,
+    )
+    .await;
     assert!(status.success(), "the script failed ({status}):\n{output}");
     assert!(
         output.contains("ok: every step answered as expected"),

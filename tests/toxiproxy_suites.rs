@@ -15,8 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use admin::Edgecase;
-use support::binary::{Guarded, read_lines, watch_exit};
-use support::visitor::within;
+use support::binary::run_to_exit;
 
 /// Both suites together take a few seconds; this is far beyond.
 const SUITE_LIMIT: Duration = Duration::from_secs(120);
@@ -54,35 +53,14 @@ async fn run_suite(test: &str, mut command: Command, env: &str, url: bool) -> St
         true => format!("http://{admin}"),
         false => admin.port().to_string(),
     };
-    let mut child = Guarded(
+    let (status, output) = run_to_exit(
         command
             .env(env, value)
             .env("TOXIPROXY_HOST", admin.ip().to_string())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the suite"),
-    );
-    let mut stdout = read_lines(child.0.stdout.take().expect("piped stdout"));
-    let mut stderr = read_lines(child.0.stderr.take().expect("piped stderr"));
-    within(SUITE_LIMIT, watch_exit(child.0.id()))
-        .await
-        .expect("the exit watcher reports the exit");
-    let status = child
-        .0
-        .try_wait()
-        .expect("reap the suite")
-        .expect("the suite has exited");
-    let mut output = Vec::new();
-    for lines in [&mut stdout, &mut stderr] {
-        while let Some(line) = within(SUITE_LIMIT, lines.recv()).await {
-            output.push(line);
-        }
-    }
-    let output = output.join("\n");
-    eprintln!("{output}");
+            .current_dir(env!("CARGO_MANIFEST_DIR")),
+        SUITE_LIMIT,
+    )
+    .await;
     assert!(status.success(), "the suite failed ({status}):\n{output}");
     edgecase.stop().await;
     output

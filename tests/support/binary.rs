@@ -316,3 +316,36 @@ impl Drop for Guarded {
         }
     }
 }
+
+/// Runs `command` (a client script) with its output piped until it exits, each wait bounded by
+/// `limit`, and gives its exit status and its output (stdout, then stderr), also printed for the
+/// test's log.
+pub async fn run_to_exit(command: &mut Command, limit: Duration) -> (ExitStatus, String) {
+    let mut child = Guarded(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", command.get_program())),
+    );
+    let mut stdout = read_lines(child.0.stdout.take().expect("piped stdout"));
+    let mut stderr = read_lines(child.0.stderr.take().expect("piped stderr"));
+    within(limit, watch_exit(child.0.id()))
+        .await
+        .expect("the exit watcher reports the exit");
+    let status = child
+        .0
+        .try_wait()
+        .expect("reap the child")
+        .expect("the child has exited");
+    let mut output = Vec::new();
+    for lines in [&mut stdout, &mut stderr] {
+        while let Some(line) = within(limit, lines.recv()).await {
+            output.push(line);
+        }
+    }
+    let output = output.join("\n");
+    eprintln!("{output}");
+    (status, output)
+}
