@@ -14,7 +14,7 @@ use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use admin::Edgecase;
+use admin::{Edgecase, array_of};
 use support::origins::Origin;
 use support::visitor::{get, send, within};
 use support::{GUARD, assert_took, ms};
@@ -55,6 +55,18 @@ async fn a_downstream_slicer_sends_the_body_in_delayed_pieces_whole() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.text(), BODY, "the body arrives whole");
     assert_took(started.elapsed(), ms(180), ms(2000));
+    // The exchange ends with the last piece: no pause after it holds the record open until
+    // the visitor has gone.
+    let ending = within(GUARD, async {
+        loop {
+            if let Some(record) = array_of(&edgecase.get("/requests").await).first() {
+                return record["ending"].clone();
+            }
+            tokio::time::sleep(ms(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(ending, "complete");
 
     // On the socket: the head, then the pieces, each in its own read.
     let reads = within(GUARD, reads_of_one_response(edgecase.edge)).await;

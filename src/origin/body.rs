@@ -69,8 +69,10 @@ impl BodyAbort {
 pub struct Shaping {
     /// Bytes per second, when throttled.
     rate: Option<u64>,
-    /// Piece sizes and the pause after each, when sliced.
+    /// Piece sizes and the pause between them, when sliced.
     slicer: Option<Slicer>,
+    /// Whether a piece went out since the last slice delay.
+    slice_owed: bool,
     /// How long the end of the body waits, when delayed (taken once used).
     linger: Option<Duration>,
     /// Data read from the origin and not yet passed on.
@@ -101,8 +103,8 @@ impl Shaping {
         self.rate.is_some() || self.slicer.is_some()
     }
 
-    /// The next piece of pending data, and the pause after it: the slice's size and delay,
-    /// and the time the rate needs for it.
+    /// The next piece of pending data (the slice's size, at most a tenth of a second at the
+    /// rate), and the pause after it that the rate needs.
     fn next_piece(&mut self) -> Option<Bytes> {
         let chunk = self.pending.as_mut()?;
         // A tenth of a second's worth at a time keeps a throttled flow smooth.
@@ -115,12 +117,22 @@ impl Shaping {
         if chunk.is_empty() {
             self.pending = None;
         }
-        let mut pause = self.slicer.as_ref().map_or(Duration::ZERO, Slicer::delay);
+        self.slice_owed = self.slicer.is_some();
         if let Some(rate) = self.rate {
-            pause += Duration::from_secs_f64(size as f64 / rate as f64);
+            let pause = Duration::from_secs_f64(size as f64 / rate as f64);
+            self.wait = Some(Box::pin(tokio::time::sleep(pause)));
         }
-        self.wait = Some(Box::pin(tokio::time::sleep(pause)));
         Some(piece)
+    }
+
+    /// The slice delay owed before the next piece, once there is one. Toxiproxy's slicer
+    /// pauses between pieces; after the body's last one nothing is owed: the visitor has the
+    /// body whole, and a pause would hold the exchange open until it had gone (`visitor_gone`).
+    fn slice_pause(&mut self) -> Option<Duration> {
+        if self.pending.is_none() || !std::mem::take(&mut self.slice_owed) {
+            return None;
+        }
+        self.slicer.as_ref().map(Slicer::delay)
     }
 
     fn is_done(&self) -> bool {
@@ -220,6 +232,10 @@ impl Body for OriginBody {
                 if let Some(wait) = &mut shaping.wait {
                     ready!(wait.as_mut().poll(cx));
                     shaping.wait = None;
+                }
+                if let Some(pause) = shaping.slice_pause() {
+                    shaping.wait = Some(Box::pin(tokio::time::sleep(pause)));
+                    continue;
                 }
                 if shaping.paced()
                     && let Some(piece) = shaping.next_piece()
