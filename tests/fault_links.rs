@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
-use support::faults::{CAUSE, assert_cause, record_of, start};
+use support::faults::{CAUSE, assert_cause, record_of, record_of_ray, start};
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, read_body, send_streaming, within};
 use support::{GUARD, assert_branded_host_error, assert_took, ms};
@@ -67,6 +67,7 @@ async fn recorded(edge: &EdgeHandle, res: &Response) -> (Option<String>, Option<
 /// sending to the end of the body.
 struct Timed {
     status: u16,
+    ray: String,
     head_after: Duration,
     body: Bytes,
     body_error: Option<hyper::Error>,
@@ -83,9 +84,14 @@ async fn timed_visit(edge: &EdgeHandle) -> Timed {
         .await
         .expect("a response head");
     let status = streaming.response.status().as_u16();
+    let ray = streaming.response.headers()["cf-ray"]
+        .to_str()
+        .expect("an ASCII cf-ray")
+        .to_owned();
     let (body, body_error) = within(GUARD, read_body(streaming.response.into_body())).await;
     Timed {
         status,
+        ray,
         head_after: streaming.elapsed,
         body,
         body_error,
@@ -251,6 +257,9 @@ async fn bandwidth_makes_the_body_take_its_length_over_the_rate() {
     assert_eq!(res.body.len(), BODY, "the whole body arrives, slowly");
     // 1000 bytes at 2000 B/s: about 500 ms; a little burst at the start is allowed.
     assert_took(res.total, ms(400), ms(600));
+    // The pause falls between pieces: the exchange ends with the last one, before the visitor
+    // goes.
+    assert_eq!(record_of_ray(&edge, &res.ray).await.ending, "complete");
 }
 
 #[tokio::test]

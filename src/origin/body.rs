@@ -71,8 +71,8 @@ pub struct Shaping {
     rate: Option<u64>,
     /// Piece sizes and the pause between them, when sliced.
     slicer: Option<Slicer>,
-    /// Whether a piece went out since the last slice delay.
-    slice_owed: bool,
+    /// The pause owed since the last piece went out, waited for before the next.
+    owed: Option<Duration>,
     /// How long the end of the body waits, when delayed (taken once used).
     linger: Option<Duration>,
     /// Data read from the origin and not yet passed on.
@@ -104,7 +104,8 @@ impl Shaping {
     }
 
     /// The next piece of pending data (the slice's size, at most a tenth of a second at the
-    /// rate), and the pause after it that the rate needs.
+    /// rate), owing the pause before the next one: the slice's delay and the piece's time at
+    /// the rate.
     fn next_piece(&mut self) -> Option<Bytes> {
         let chunk = self.pending.as_mut()?;
         // A tenth of a second's worth at a time keeps a throttled flow smooth.
@@ -117,22 +118,20 @@ impl Shaping {
         if chunk.is_empty() {
             self.pending = None;
         }
-        self.slice_owed = self.slicer.is_some();
+        let mut pause = self.slicer.as_ref().map_or(Duration::ZERO, Slicer::delay);
         if let Some(rate) = self.rate {
-            let pause = Duration::from_secs_f64(size as f64 / rate as f64);
-            self.wait = Some(Box::pin(tokio::time::sleep(pause)));
+            pause += Duration::from_secs_f64(size as f64 / rate as f64);
         }
+        self.owed = Some(pause);
         Some(piece)
     }
 
-    /// The slice delay owed before the next piece, once there is one. Toxiproxy's slicer
-    /// pauses between pieces; after the body's last one nothing is owed: the visitor has the
-    /// body whole, and a pause would hold the exchange open until it had gone (`visitor_gone`).
-    fn slice_pause(&mut self) -> Option<Duration> {
-        if self.pending.is_none() || !std::mem::take(&mut self.slice_owed) {
-            return None;
-        }
-        self.slicer.as_ref().map(Slicer::delay)
+    /// The pause owed before the next piece, once there is one. After the body's last piece
+    /// nothing is waited for: the visitor has the body whole, and a pause would hold the
+    /// exchange open until it had gone (`visitor_gone`).
+    fn pause_owed(&mut self) -> Option<Duration> {
+        self.pending.as_ref()?;
+        self.owed.take()
     }
 
     fn is_done(&self) -> bool {
@@ -233,7 +232,7 @@ impl Body for OriginBody {
                     ready!(wait.as_mut().poll(cx));
                     shaping.wait = None;
                 }
-                if let Some(pause) = shaping.slice_pause() {
+                if let Some(pause) = shaping.pause_owed() {
                     shaping.wait = Some(Box::pin(tokio::time::sleep(pause)));
                     continue;
                 }
