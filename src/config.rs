@@ -14,6 +14,7 @@ mod modes;
 mod observe;
 mod raw;
 mod route;
+mod scenario;
 mod shape;
 #[cfg(test)]
 mod tests;
@@ -45,6 +46,7 @@ pub use observe::{
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
 pub use route::{Route, Target};
+pub use scenario::{BadStart, PhaseSpec, ScenarioSpec, ScenarioStart};
 pub use visitor::{PoolLimits, VisitorLimits};
 
 /// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout
@@ -151,6 +153,8 @@ pub struct Config {
     pub pool: PoolLimits,
     /// `[[proxy]]`: more proxies to start beside the config's own, as Toxiproxy's `-config`.
     pub proxies: Vec<crate::edge::proxies::ProxySpec>,
+    /// `[[scenario]]`: fault timelines, each a list of phases on a clock.
+    pub scenarios: Vec<ScenarioSpec>,
 }
 
 /// `[emulation]`: fault decisions and explanations.
@@ -481,6 +485,7 @@ impl Default for Config {
             visitor: VisitorLimits::default(),
             pool: PoolLimits::default(),
             proxies: Vec::new(),
+            scenarios: Vec::new(),
         }
     }
 }

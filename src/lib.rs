@@ -33,9 +33,13 @@ pub mod observe;
 pub mod origin;
 pub mod pages;
 pub mod ray;
+pub mod scenario;
 pub mod tls;
 pub mod trace;
 
 pub use edge::recent::RequestRecord;
 pub use embed::{Controls, EdgeBuilder, EdgeHandle, FaultError, StartError};
+pub use config::{PhaseSpec, ScenarioSpec, ScenarioStart};
 pub use emulation::{FaultSpec, FaultView};
+pub use scenario::report::ScenarioReport;
+pub use scenario::{ScenarioError, ScenarioView};

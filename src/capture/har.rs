@@ -143,6 +143,20 @@ pub struct Entry {
         skip_serializing_if = "Option::is_none"
     )]
     pub edgecase_proxy: Option<String>,
+    /// The scenario running when the request arrived (custom member).
+    #[serde(
+        rename = "_edgecaseScenario",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub edgecase_scenario: Option<String>,
+    /// The phase of that scenario the request arrived in (custom member).
+    #[serde(
+        rename = "_edgecasePhase",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub edgecase_phase: Option<String>,
 }
 
 /// A request.

@@ -51,6 +51,7 @@ fn proxied_ok() -> Finished {
     Finished {
         ray: ray(0x8f3a_0000_0000_0001),
         proxy: Arc::from("edgecase"),
+        scenario: None,
         at: UNIX_EPOCH + Duration::from_secs(NOV_24_2026) + ms(123),
         method: Method::GET,
         version: Version::HTTP_2,
@@ -103,6 +104,7 @@ fn connect_timeout() -> Finished {
     Finished {
         ray: ray(0x0123_4567_89ab_cdef),
         proxy: Arc::from("edgecase"),
+        scenario: None,
         at: UNIX_EPOCH + Duration::from_secs(NOV_24_2026),
         method: Method::POST,
         version: Version::HTTP_11,

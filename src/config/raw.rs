@@ -38,6 +38,8 @@ pub(crate) struct RawConfig {
     pub pages: RawPages,
     #[serde(rename = "proxy")]
     pub proxies: Vec<RawProxy>,
+    #[serde(rename = "scenario")]
+    pub scenarios: Vec<RawScenario>,
 }
 
 /// `[log]`.
@@ -208,6 +210,28 @@ pub(crate) struct RawProxy {
     pub listen: Option<String>,
     pub upstream: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// One `[[scenario]]` (or the JSON body of `POST /scenarios`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [[scenario]] table")]
+pub(crate) struct RawScenario {
+    pub name: Option<String>,
+    pub start: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
+    pub repeat: Option<i64>,
+    #[serde(alias = "phases")]
+    pub phase: Vec<RawPhase>,
+}
+
+/// One `[[scenario.phase]]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, expecting = "a [[scenario.phase]] table")]
+pub(crate) struct RawPhase {
+    pub name: Option<String>,
+    #[serde(rename = "for")]
+    pub lasting: Option<RawDuration>,
+    pub faults: Vec<FaultSpec>,
 }
 
 /// One `[[route]]`.

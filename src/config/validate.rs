@@ -29,7 +29,9 @@ use crate::tls::pem;
 mod emulation;
 mod observe;
 mod proxies;
+mod scenarios;
 mod visitor;
+pub(crate) use scenarios::scenario_from_json;
 use crate::tls::trust::{OriginTls, TrustError};
 
 impl TryFrom<RawConfig> for Config {
@@ -128,6 +130,7 @@ pub(crate) fn build(
     let hosts = check.hosts(raw.dns.hosts.0);
     check.faults(&raw.faults);
     let proxies = check.proxies(raw.proxies);
+    let scenarios = check.scenarios(raw.scenarios);
     let emulation = check.emulation(raw.emulation);
     let railgun = check.railgun(raw.railgun);
     let ray_seed = raw
@@ -233,6 +236,7 @@ pub(crate) fn build(
         visitor,
         pool,
         proxies,
+        scenarios,
     })
 }
 

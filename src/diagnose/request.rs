@@ -253,6 +253,7 @@ impl Record<'_> {
         Finished {
             ray: self.ray,
             proxy: std::sync::Arc::from(crate::edge::OWN_PROXY),
+            scenario: None,
             at: self.at,
             method: Method::GET,
             version: Version::HTTP_11,

@@ -16,6 +16,7 @@ use crate::config::SslInForce;
 use crate::edge::Visit;
 use crate::observe::Observers;
 use crate::observe::finished::Finished;
+use crate::observe::tally::ScenarioTag;
 use crate::origin::ExchangeFacts;
 use crate::origin::body::BodyTap;
 use crate::ray::RayId;
@@ -75,6 +76,8 @@ pub struct AccessLog {
     pub observers: Arc<Observers>,
     /// The Toxiproxy name of the proxy that served the request (`edgecase`: the config's own).
     pub proxy: Arc<str>,
+    /// The scenario phase the request arrived in, which counts it when it is over.
+    pub scenario: Option<Arc<ScenarioTag>>,
 }
 
 impl AccessLog {
@@ -111,6 +114,7 @@ impl AccessLog {
         let finished = Finished {
             ray: self.ray,
             proxy: self.proxy,
+            scenario: self.scenario,
             at: self.at,
             method: self.method,
             version: self.version,

@@ -32,6 +32,7 @@ use crate::observe::{ObserveError, Observers};
 use crate::origin::OriginClient;
 use crate::origin::automatic::AutomaticSsl;
 use crate::ray::RayGenerator;
+use crate::scenario::Scenarios;
 use crate::tls::visitor::VisitorTls;
 
 /// The config in force and the origin client built from it, swapped whole on reload. A
@@ -87,6 +88,9 @@ pub struct EdgeState {
     pub proxy: Arc<str>,
     /// The proxies made by the control API or `[[proxy]]` (empty in one of theirs).
     pub proxies: proxies::Proxies,
+    /// The scenarios (`[[scenario]]`, the control API, the library). Only the config's own
+    /// proxy runs them; another proxy's list stays empty.
+    pub scenarios: Arc<Scenarios>,
 }
 
 /// The name of the config's own proxy, as Toxiproxy's API and every request record show it.
@@ -110,8 +114,10 @@ impl EdgeState {
         // The trace's `fl` only has to look like Cloudflare's front-line ids: derive seven
         // hex digits from this process's ray sequence.
         let instance = format!("{:07x}", rays.instance_id() >> 36);
+        let scenarios = Arc::new(Scenarios::new(&config.scenarios, config.emulation.seed));
         let live = Live::new(config, &observers, true);
         EdgeState {
+            scenarios,
             faults,
             observers: Arc::new(observers),
             live: RwLock::new(Arc::new(live)),
@@ -139,6 +145,7 @@ impl EdgeState {
         };
         let live = Live::new(config.clone(), &self.observers, false);
         EdgeState {
+            scenarios: Arc::new(Scenarios::new(&[], None)),
             faults: Arc::new(FaultRules::new(&[], config.emulation.seed)),
             observers: self.observers.clone(),
             live: RwLock::new(Arc::new(live)),

@@ -22,6 +22,10 @@ pub struct RequestRecord {
     pub ray: String,
     /// The Toxiproxy name of the proxy that served it (`edgecase`: the config's own).
     pub proxy: String,
+    /// The scenario running when the request arrived, if any.
+    pub scenario: Option<String>,
+    /// The phase of that scenario the request arrived in (and that decided its fault).
+    pub phase: Option<String>,
     /// When the request arrived, RFC 3339 in UTC.
     pub time: String,
     /// The method.
@@ -66,6 +70,8 @@ impl RequestRecord {
         RequestRecord {
             ray: finished.ray.to_string(),
             proxy: finished.proxy.to_string(),
+            scenario: finished.scenario.as_ref().map(|tag| tag.scenario.to_string()),
+            phase: finished.scenario.as_ref().map(|tag| tag.phase.to_string()),
             time: Rfc3339(finished.at).to_string(),
             method: finished.method.to_string(),
             host: finished.host.clone(),

@@ -38,6 +38,7 @@ use crate::origin::body::{BodyTap, BodyTooLarge, OriginBody, RequestBody};
 use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
+use crate::scenario::PhaseRun;
 use crate::trace::{TRACE_PATH, Trace};
 
 /// Answers one visitor request. Never fails: every failure becomes a response, and even a
@@ -61,7 +62,14 @@ pub async fn handle(
         .map_or("/", |pq| pq.as_str())
         .to_owned();
     state.observers.metrics.request_started();
+    // The scenario phase in force on arrival decides this request's fault and counts it,
+    // whenever it ends.
+    let phase = state.scenarios.current();
+    if let Some(phase) = &phase {
+        phase.tag.tally.arrived();
+    }
     let log = AccessLog {
+        scenario: phase.as_ref().map(|phase| phase.tag.clone()),
         at,
         fault: None,
         ssl: None,
@@ -92,7 +100,7 @@ pub async fn handle(
     let mut unanswered = Unanswered(Some(log.clone()));
     // Boxed: hyper keeps a connection's request future in a box from the start, as large as
     // the largest state; this keeps that box small and sizes the rest to the request.
-    let responding = Box::pin(respond(&state, &live, visit, request, log, at));
+    let responding = Box::pin(respond(&state, &live, visit, request, log, at, phase));
     let response = unless_panicking(responding, || {
         let failure = OriginFailure::Internal(io::Error::other("request handler panicked"));
         // Invariant: the line is taken only here or after the await, which a panic skips.
@@ -162,6 +170,7 @@ async fn respond(
     mut request: Request<Incoming>,
     mut log: AccessLog,
     at: SystemTime,
+    phase: Option<Arc<PhaseRun>>,
 ) -> Response<EdgeBody> {
     let config = &live.config;
     let ray = log.ray;
@@ -268,12 +277,17 @@ async fn respond(
         return finish_local(response, log, None);
     }
     if decision.is_none() {
-        decision = state.faults.decide(&RequestFacts {
+        let facts = RequestFacts {
             host: &normalized.host,
             path: &normalized.path,
             method: &parts.method,
             headers: &parts.headers,
-        });
+        };
+        // A running phase's rules come before every other rule.
+        decision = phase
+            .as_ref()
+            .and_then(|phase| phase.rules.decide(&facts))
+            .or_else(|| state.faults.decide(&facts));
     }
     log.fault = decision.as_ref().and_then(|d| d.rule);
     let lan_timeout = config.railgun.map(|r| r.lan_timeout);

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Version};
 
+use super::tally::ScenarioTag;
 use crate::config::SslInForce;
 use crate::origin::ExchangeFacts;
 use crate::ray::RayId;
@@ -42,6 +43,8 @@ pub struct Finished {
     pub ray: RayId,
     /// The Toxiproxy name of the proxy that served it (`edgecase`: the config's own).
     pub proxy: Arc<str>,
+    /// The scenario and phase the request arrived in, when a scenario was running.
+    pub scenario: Option<Arc<ScenarioTag>>,
     /// When the request arrived (wall clock).
     pub at: SystemTime,
     /// The request method.
@@ -138,6 +141,7 @@ pub(crate) mod tests {
         Finished {
             ray: RayId::new(n, Colo::DEFAULT),
             proxy: Arc::from("edgecase"),
+            scenario: None,
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000),
             method: Method::GET,
             version: Version::HTTP_11,

@@ -99,6 +99,9 @@ fn text(f: &Finished) -> String {
     }
     // Quoted: a name comes from the control API.
     let _ = write!(out, " proxy={:?}", &*f.proxy);
+    if let Some(tag) = &f.scenario {
+        let _ = write!(out, " scenario={:?} phase={:?}", &*tag.scenario, &*tag.phase);
+    }
     out
 }
 
@@ -171,6 +174,8 @@ struct Record<'a> {
     edgecase_fault_rule: Option<u64>,
     edgecase_retried: bool,
     edgecase_proxy: &'a str,
+    edgecase_scenario: Option<&'a str>,
+    edgecase_phase: Option<&'a str>,
 }
 
 fn json(f: &Finished, timestamps: Timestamps) -> String {
@@ -221,6 +226,8 @@ fn json(f: &Finished, timestamps: Timestamps) -> String {
         edgecase_fault_rule: f.fault,
         edgecase_retried: origin.retried,
         edgecase_proxy: &f.proxy,
+        edgecase_scenario: f.scenario.as_ref().map(|tag| &*tag.scenario),
+        edgecase_phase: f.scenario.as_ref().map(|tag| &*tag.phase),
     };
     // Serialising plain strings and numbers cannot fail.
     serde_json::to_string(&record).unwrap_or_default()

@@ -11,6 +11,7 @@ pub mod finished;
 pub mod logline;
 pub mod metrics;
 pub mod sink;
+pub mod tally;
 
 use std::io;
 use std::sync::Arc;
@@ -112,6 +113,9 @@ impl Observers {
         // its response headers are slices of origin read buffers, so the last
         // RECENT_CAPACITY records may hold that many (bounded, ~8 MB). Copying them out as
         // well cost 3% of a proxied request's instructions: not worth it for a bounded amount.
+        if let Some(tag) = &finished.scenario {
+            tag.tally.finished(&finished);
+        }
         let finished = Arc::new(finished);
         // Also a tracing event, for `RUST_LOG=edgecase::access=debug` (and tests that capture
         // tracing output); formatted only when someone listens.
