@@ -10,6 +10,7 @@
 //! `[emulation] seed`, the scenario's name, the run and the phase, so the same seed gives the
 //! same rolls in every phase, whatever else the edge served meanwhile.
 
+pub mod page;
 pub mod report;
 mod runner;
 
