@@ -9,6 +9,7 @@ mod guard;
 mod observe;
 mod proxies;
 mod reply;
+mod scenarios;
 mod toxiproxy;
 
 use std::convert::Infallible;
@@ -65,6 +66,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
         return response;
     }
     let method = request.method().clone();
+    let headers = request.headers().clone();
     let query = request.uri().query().unwrap_or("").to_owned();
     let body = match read_body(request).await {
         Ok(body) => body,
@@ -85,6 +87,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
             _ => not_allowed("GET, HEAD"),
         },
         Some("faults" | "requests") => faults::route(&call),
+        Some("scenarios") => scenarios::route(&call, &headers),
         Some("version" | "proxies" | "reset" | "populate") => toxiproxy::route(&call).await,
         Some("reload") if segments.len() == 1 => match method {
             Method::POST => match state.reload() {

@@ -60,7 +60,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
 }
 
 /// A 200 with `bytes` of `content_type`.
-fn body(
+pub(super) fn body(
     bytes: Bytes,
     content_type: &'static str,
     disposition: Option<&'static str>,

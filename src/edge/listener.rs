@@ -148,6 +148,11 @@ pub async fn serve_state(
     if let Some(addr) = admin_local {
         info!(admin = %addr, "edgecase control API on http://{addr}/");
     }
+    if let Some(name) = state.scenarios.at_launch()
+        && let Err(e) = state.scenarios.start(&name)
+    {
+        warn!(scenario = %name, "scenario {name:?} did not start at launch: {e}");
+    }
     let served = serve_accepting(listeners, state.clone(), hangups, shutdown).await;
     state.proxies.stop_all();
     // The last lines and HAR entries reach their files before the process exits. A blocking

@@ -58,6 +58,7 @@ impl EdgeState {
             // Validation compiled every rule already.
             let _ = self.faults.add(spec.clone());
         }
+        self.scenarios.reconfigure(&config.scenarios);
         self.replace(config);
         info!(file = %source.path.display(), "config reloaded");
         Ok(())

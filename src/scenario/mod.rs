@@ -120,6 +120,8 @@ struct Book {
 
 struct Entry {
     spec: Arc<ScenarioSpec>,
+    /// From `[[scenario]]` (a reload replaces it), not the control API or the library.
+    from_config: bool,
     state: State,
     stopped: bool,
     runs: Vec<Run>,
@@ -170,7 +172,11 @@ impl Scenarios {
     /// The scenarios `specs` (checked by the config), with phase RNGs seeded from `seed`.
     pub fn new(specs: &[ScenarioSpec], seed: Option<u64>) -> Self {
         let book = Book {
-            entries: specs.iter().cloned().map(Entry::new).collect(),
+            entries: specs
+                .iter()
+                .cloned()
+                .map(|spec| Entry::new(spec, true))
+                .collect(),
             ..Book::default()
         };
         Scenarios {
@@ -198,7 +204,7 @@ impl Scenarios {
         if book.entry(&spec.name).is_some() {
             return Err(ScenarioError::Exists(spec.name));
         }
-        book.entries.push(Entry::new(spec));
+        book.entries.push(Entry::new(spec, false));
         let view = book.entries.last().map(|e| e.view(None));
         view.ok_or_else(|| ScenarioError::Invalid("not added".into()))
     }
@@ -210,6 +216,36 @@ impl Scenarios {
             .iter()
             .map(|entry| entry.view(book.running.as_ref()))
             .collect()
+    }
+
+    /// After a reload: the file's scenarios replace those it had before. A changed scenario
+    /// starts over as idle; the one running keeps its phases to its end (said in a warning);
+    /// those added by the control API or the library stay.
+    pub fn reconfigure(&self, specs: &[ScenarioSpec]) {
+        let mut book = self.lock();
+        let running = book.running.as_ref().map(|r| r.name.clone());
+        let (kept, gone): (Vec<Entry>, Vec<Entry>) =
+            std::mem::take(&mut book.entries)
+                .into_iter()
+                .partition(|entry| {
+                    !entry.from_config
+                        || running.as_deref() == Some(entry.spec.name.as_str())
+                        || specs.iter().any(|s| s.name == entry.spec.name)
+                });
+        drop(gone);
+        book.entries = kept;
+        for spec in specs {
+            match book.entry_mut(&spec.name) {
+                Some(entry) if *entry.spec == *spec => {}
+                Some(_) if running.as_deref() == Some(spec.name.as_str()) => tracing::warn!(
+                    scenario = %spec.name,
+                    "reload: scenario {:?} is running and keeps its phases until it ends",
+                    spec.name
+                ),
+                Some(entry) => *entry = Entry::new(spec.clone(), true),
+                None => book.entries.push(Entry::new(spec.clone(), true)),
+            }
+        }
     }
 
     /// The name of the scenario that starts at launch, if one does.
@@ -296,6 +332,19 @@ impl Scenarios {
         }
     }
 
+    /// Once scenario `name`'s clock is over (its phases ran, or it was stopped); at once if
+    /// it does not run. Requests still in flight may finish later: see
+    /// [`Scenarios::finished`].
+    pub async fn ended(&self, name: &str) {
+        let mut changes = self.changes.subscribe();
+        loop {
+            let running = self.lock().entry(name).is_some_and(|e| e.state == State::Running);
+            if !running || changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// The phases of the running scenario's current run, for the analytics chart's bands.
     pub fn bands(&self) -> Option<(String, Vec<Band>)> {
         let book = self.lock();
@@ -356,6 +405,15 @@ impl Scenarios {
             ended: None,
             tag: tag.clone(),
         });
+        tracing::info!(
+            scenario = %spec.name,
+            phase = %phase_spec.name,
+            run,
+            "scenario {:?}: phase {:?} for {} (run {run})",
+            spec.name,
+            phase_spec.name,
+            crate::config::format_duration(phase_spec.lasting)
+        );
         let seed = self.seed.map(|seed| phase_seed(seed, &spec.name, run, phase));
         let rules = FaultRules::new(&phase_spec.faults, seed);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) =
@@ -377,6 +435,12 @@ impl Scenarios {
         self.active.store(false, Ordering::Release);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
         let now = SystemTime::now();
+        tracing::info!(
+            scenario = %running.name,
+            "scenario {:?} {}",
+            running.name,
+            if stopped { "stopped" } else { "done" }
+        );
         if let Some(entry) = book.entry_mut(&running.name) {
             entry.state = State::Done;
             entry.stopped = stopped;
@@ -407,9 +471,10 @@ impl Book {
 }
 
 impl Entry {
-    fn new(spec: ScenarioSpec) -> Self {
+    fn new(spec: ScenarioSpec, from_config: bool) -> Self {
         Entry {
             spec: Arc::new(spec),
+            from_config,
             state: State::Idle,
             stopped: false,
             runs: Vec::new(),
