@@ -33,10 +33,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{AdminConfig, Config, ConfigError, OriginAddress, Problem, Railgun, Route};
+use crate::config::{
+    AdminConfig, Config, ConfigError, OriginAddress, Problem, Railgun, Route, ScenarioSpec,
+};
 use crate::edge::recent::{RequestQuery, RequestRecord};
 use crate::edge::{EdgeState, Listeners, serve_state};
 use crate::emulation::{FaultRules, FaultSpec, FaultView, SpecProblem};
+use crate::scenario::report::ScenarioReport;
+use crate::scenario::{ScenarioError, Scenarios};
 
 /// Why a fault rule was refused: the key at fault and what is wrong.
 pub type FaultError = SpecProblem;
@@ -151,6 +155,34 @@ impl EdgeBuilder {
         self
     }
 
+    /// Adds a `[[scenario]]` (checked as the config checks one). One with `start =
+    /// AtLaunch` starts as the edge starts; any other with [`EdgeHandle::run_scenario`] or
+    /// [`EdgeHandle::scenarios`].
+    pub fn scenario(mut self, scenario: ScenarioSpec) -> Self {
+        let index = self.config.scenarios.len();
+        if self
+            .config
+            .scenarios
+            .iter()
+            .any(|s| s.name == scenario.name)
+        {
+            let key = format!("scenario[{index}].name");
+            self.problems
+                .push(Problem::new(key, "names an earlier scenario too"));
+        }
+        if let Err(e) = scenario.check() {
+            for problem in e.problems {
+                let key = match problem.key.is_empty() {
+                    true => format!("scenario[{index}]"),
+                    false => format!("scenario[{index}].{}", problem.key),
+                };
+                self.problems.push(Problem::new(key, problem.why));
+            }
+        }
+        self.config.scenarios.push(scenario);
+        self
+    }
+
     /// `[edge] ray_seed`: the same ray IDs in the same order at every run.
     pub fn ray_seed(mut self, seed: u64) -> Self {
         self.config.edge.ray_seed = Some(seed);
@@ -239,6 +271,7 @@ impl EdgeBuilder {
             faults: state.faults.clone(),
         };
         let recent = state.observers.recent.clone();
+        let scenarios = state.scenarios.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let shutdown = async move {
             // A dropped handle stops the edge too.
@@ -257,6 +290,7 @@ impl EdgeBuilder {
             admin_addr,
             faults: controls,
             recent,
+            scenarios,
             stop: Some(stop),
             task: Some(task),
         })
@@ -299,6 +333,7 @@ pub struct EdgeHandle {
     admin_addr: Option<SocketAddr>,
     faults: Controls,
     recent: Arc<crate::edge::recent::RecentRequests>,
+    scenarios: Arc<Scenarios>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -338,6 +373,41 @@ impl EdgeHandle {
     /// thousand requests.
     pub fn request(&self, ray: &str) -> Option<RequestRecord> {
         self.recent.find(ray)
+    }
+
+    /// The scenarios: add one at run time, start, stop, read a report, await one.
+    pub fn scenarios(&self) -> &Arc<Scenarios> {
+        &self.scenarios
+    }
+
+    /// Starts scenario `name` and waits for its report: once its phases have run and every
+    /// request that arrived meanwhile has finished.
+    ///
+    /// ```no_run
+    /// # async fn incident() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use edgecase::{EdgeBuilder, FaultSpec, PhaseSpec, ScenarioSpec};
+    ///
+    /// let edge = EdgeBuilder::new()
+    ///     .origin("127.0.0.1:3000")
+    ///     .scenario(
+    ///         ScenarioSpec::new("outage")
+    ///             .phase(PhaseSpec::new("healthy", Duration::from_secs(5)))
+    ///             .phase(PhaseSpec::new("down", Duration::from_secs(5)).fault(FaultSpec::refuse())),
+    ///     )
+    ///     .start()
+    ///     .await?;
+    /// // ... drive traffic meanwhile ...
+    /// let report = edge.run_scenario("outage").await?;
+    /// println!("{}", report.table());
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_scenario(&self, name: &str) -> Result<ScenarioReport, ScenarioError> {
+        self.scenarios.start(name)?;
+        self.scenarios
+            .finished(name)
+            .await
+            .ok_or_else(|| ScenarioError::NotFound(name.to_owned()))
     }
 
     /// Stops accepting, lets requests in flight finish, and waits until the edge is done.

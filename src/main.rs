@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use edgecase::config::{Config, ConfigError, Overrides};
-use edgecase::edge::Listeners;
+use edgecase::edge::{EdgeState, Listeners};
+use std::sync::Arc;
 
 /// A reverse proxy that fails exactly like Cloudflare's edge.
 #[derive(Parser)]
@@ -37,6 +38,17 @@ struct Cli {
     /// Validate the config and exit: 0 when valid, 2 with the problems otherwise.
     #[arg(long)]
     check: bool,
+    /// Start this [[scenario]] as soon as edgecase listens (instead of any `start =
+    /// "at_launch"` one); at exit, print its report's table.
+    #[arg(long, value_name = "NAME")]
+    scenario: Option<String>,
+    /// Exit once the scenario started at launch is over (after in-flight requests finish,
+    /// within edge.shutdown_grace), printing its report's table.
+    #[arg(long)]
+    exit_after_scenario: bool,
+    /// At exit, write the JSON report of the scenario started at launch to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -107,12 +119,19 @@ fn main() -> ExitCode {
         Some(Command::Diagnose(args)) => return diagnose(&args),
         None => {}
     }
-    let config = match load(&cli) {
+    let mut config = match load(&cli) {
         Ok(config) => config,
         Err(e) => {
             for line in e.to_string().lines() {
                 eprintln!("edgecase: {line}");
             }
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
+    let launch = match launch(&cli, &mut config) {
+        Ok(launch) => launch,
+        Err(why) => {
+            eprintln!("edgecase: {why}");
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -131,7 +150,7 @@ fn main() -> ExitCode {
             path,
             overrides: overrides(&cli),
         });
-    match run(config, reload) {
+    match run(config, reload, launch) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edgecase: {e:#}");
@@ -230,6 +249,64 @@ fn cert(hosts: &[String], out: &std::path::Path, force: bool) -> ExitCode {
 }
 
 /// The config from the file (if any) with the command-line flags over it.
+/// The scenario started at launch, and what to do with its report.
+struct Launch {
+    name: String,
+    exit_after: bool,
+    report: Option<PathBuf>,
+    /// Whether the table is printed at exit (asked for by `--scenario` or
+    /// `--exit-after-scenario`).
+    table: bool,
+}
+
+/// With `--scenario NAME`, makes NAME the one scenario that starts at launch. Which scenario
+/// starts at launch, if any; why not, when the flags ask for one that is not there.
+fn launch(cli: &Cli, config: &mut Config) -> Result<Option<Launch>, String> {
+    use edgecase::ScenarioStart;
+    if let Some(name) = &cli.scenario {
+        if !config.scenarios.iter().any(|s| &s.name == name) {
+            let known: Vec<String> = config
+                .scenarios
+                .iter()
+                .map(|s| format!("{:?}", s.name))
+                .collect();
+            let known = match known.is_empty() {
+                true => "the config has none".to_owned(),
+                false => format!("the config has {}", known.join(", ")),
+            };
+            return Err(format!(
+                "--scenario: no [[scenario]] named {name:?}; {known}"
+            ));
+        }
+        for scenario in &mut config.scenarios {
+            scenario.start = match &scenario.name == name {
+                true => ScenarioStart::AtLaunch,
+                false => ScenarioStart::Manual,
+            };
+        }
+    }
+    let name = config
+        .scenarios
+        .iter()
+        .find(|s| s.start == ScenarioStart::AtLaunch)
+        .map(|s| s.name.clone());
+    let asked = cli.exit_after_scenario || cli.report.is_some();
+    match name {
+        None if asked => Err(
+            "--exit-after-scenario and --report need a scenario started at launch: pass \
+             --scenario NAME, or set start = \"at_launch\" on a [[scenario]]"
+                .to_owned(),
+        ),
+        None => Ok(None),
+        Some(name) => Ok(Some(Launch {
+            name,
+            exit_after: cli.exit_after_scenario,
+            report: cli.report.clone(),
+            table: cli.scenario.is_some() || cli.exit_after_scenario,
+        })),
+    }
+}
+
 fn load(cli: &Cli) -> Result<Config, ConfigError> {
     let overrides = overrides(cli);
     match &cli.config {
@@ -249,7 +326,11 @@ fn overrides(cli: &Cli) -> Overrides {
 
 /// Serves `config` until SIGTERM or Ctrl-C; with `reload`, SIGHUP and `POST /reload` read the
 /// file again.
-fn run(config: Config, reload: Option<edgecase::edge::reload::Source>) -> anyhow::Result<()> {
+fn run(
+    config: Config,
+    reload: Option<edgecase::edge::reload::Source>,
+    launch: Option<Launch>,
+) -> anyhow::Result<()> {
     // `[edge] workers = 1` keeps every request on this one thread (no work stealing), so the
     // proxy can be measured pinned to one core; more threads is tokio's multi-thread runtime.
     let runtime = match config.edge.workers {
@@ -301,14 +382,47 @@ fn run(config: Config, reload: Option<edgecase::edge::reload::Source>) -> anyhow
             admin,
             closed: None,
         };
-        match reload {
-            Some(source) => {
-                edgecase::edge::serve_reloadable(listeners, config, source, shutdown).await?
+        let http_port = listeners.http.local_addr()?.port();
+        let mut state = EdgeState::new(Arc::new(config), http_port)?;
+        state.reload_from = reload;
+        let state = Arc::new(state);
+        let scenarios = state.scenarios.clone();
+        let exit_after = launch.as_ref().filter(|l| l.exit_after).map(|l| l.name.clone());
+        let stop = async move {
+            match exit_after {
+                // Polled first once the scenario has started (just before accepting).
+                Some(name) => tokio::select! {
+                    () = shutdown => {}
+                    () = scenarios.ended(&name) => {
+                        tracing::info!("scenario {name:?} is over: stopping (--exit-after-scenario)");
+                    }
+                },
+                None => shutdown.await,
             }
-            None => edgecase::edge::serve(listeners, config, shutdown).await?,
+        };
+        edgecase::edge::serve_state(listeners, state.clone(), stop).await?;
+        if let Some(launch) = launch {
+            write_report(&state, &launch)?;
         }
         Ok(())
     })
+}
+
+/// The launch scenario's report, as a table on stdout and, with `--report`, as JSON.
+fn write_report(state: &EdgeState, launch: &Launch) -> anyhow::Result<()> {
+    let Some(report) = state.scenarios.report(&launch.name) else {
+        return Ok(());
+    };
+    if launch.table {
+        print!("{}", report.table());
+    }
+    if let Some(path) = &launch.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| anyhow::anyhow!("cannot write the report to {}: {e}", path.display()))?;
+        eprintln!("edgecase: report written to {}", path.display());
+    }
+    Ok(())
 }
 
 fn init_logging() {

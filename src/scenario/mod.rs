@@ -193,7 +193,10 @@ impl Scenarios {
         if !self.active.load(Ordering::Acquire) {
             return None;
         }
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Adds `spec`, checked as a `[[scenario]]` is.
@@ -224,14 +227,13 @@ impl Scenarios {
     pub fn reconfigure(&self, specs: &[ScenarioSpec]) {
         let mut book = self.lock();
         let running = book.running.as_ref().map(|r| r.name.clone());
-        let (kept, gone): (Vec<Entry>, Vec<Entry>) =
-            std::mem::take(&mut book.entries)
-                .into_iter()
-                .partition(|entry| {
-                    !entry.from_config
-                        || running.as_deref() == Some(entry.spec.name.as_str())
-                        || specs.iter().any(|s| s.name == entry.spec.name)
-                });
+        let (kept, gone): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut book.entries)
+            .into_iter()
+            .partition(|entry| {
+                !entry.from_config
+                    || running.as_deref() == Some(entry.spec.name.as_str())
+                    || specs.iter().any(|s| s.name == entry.spec.name)
+            });
         drop(gone);
         book.entries = kept;
         for spec in specs {
@@ -260,7 +262,8 @@ impl Scenarios {
 
     /// Starts scenario `name` now (its earlier report is replaced).
     pub fn start(self: &Arc<Self>, name: &str) -> Result<ScenarioView, ScenarioError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ScenarioError::NoRuntime)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ScenarioError::NoRuntime)?;
         let mut book = self.lock();
         if let Some(running) = &book.running {
             return Err(ScenarioError::Busy(running.name.clone()));
@@ -302,7 +305,12 @@ impl Scenarios {
         if book.entry(name).is_none() {
             return Err(ScenarioError::NotFound(name.to_owned()));
         }
-        if let Some(id) = book.running.as_ref().filter(|r| r.name == name).map(|r| r.id) {
+        if let Some(id) = book
+            .running
+            .as_ref()
+            .filter(|r| r.name == name)
+            .map(|r| r.id)
+        {
             self.end(&mut book, id, true);
         }
         let view = book.entry(name).map(|e| e.view(book.running.as_ref()));
@@ -338,7 +346,10 @@ impl Scenarios {
     pub async fn ended(&self, name: &str) {
         let mut changes = self.changes.subscribe();
         loop {
-            let running = self.lock().entry(name).is_some_and(|e| e.state == State::Running);
+            let running = self
+                .lock()
+                .entry(name)
+                .is_some_and(|e| e.state == State::Running);
             if !running || changes.changed().await.is_err() {
                 return;
             }
@@ -414,7 +425,9 @@ impl Scenarios {
             phase_spec.name,
             crate::config::format_duration(phase_spec.lasting)
         );
-        let seed = self.seed.map(|seed| phase_seed(seed, &spec.name, run, phase));
+        let seed = self
+            .seed
+            .map(|seed| phase_seed(seed, &spec.name, run, phase));
         let rules = FaultRules::new(&phase_spec.faults, seed);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(PhaseRun { tag, rules }));
