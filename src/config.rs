@@ -433,9 +433,10 @@ impl Config {
     }
 }
 
-/// The list item a key path is inside, with its dot: `route[1].` for `route[1].hots`.
+/// The innermost list item a key path is inside, with its dot: `route[1].` for
+/// `route[1].hots`, `scenario[0].phase[1].faults[0].` for a fault rule's key.
 fn item_of(key: &str) -> Option<String> {
-    let end = key.find(']')?;
+    let end = key.rfind(']')?;
     Some(format!("{}.", &key[..=end]))
 }
 

@@ -294,6 +294,13 @@ fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<i64>, E> {
             Ok(Some(v))
         }
+
+        // JSON (`POST /scenarios`) gives a positive number as unsigned.
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<i64>, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom(format!("{v} is too large")))
+        }
     }
 
     deserializer.deserialize_i64(WholeNumber)

@@ -109,6 +109,16 @@ impl Edgecase {
         within(GUARD, send(self.admin, request)).await
     }
 
+    /// `GET path` on the admin port with `accept`, as a browser asks for a page.
+    pub async fn call_with_accept(&self, path: &str, accept: &str) -> Response {
+        let request = Request::builder()
+            .uri(path)
+            .header("accept", accept)
+            .body(Full::new(Bytes::new()))
+            .expect("a test request is valid");
+        within(GUARD, send(self.admin, request)).await
+    }
+
     /// `GET path` on the admin port.
     pub async fn get(&self, path: &str) -> Response {
         self.call(Method::GET, path, None, None).await
