@@ -102,3 +102,31 @@ fn text_is_one_line_with_quoted_visitor_values() {
         "{text}"
     );
 }
+
+#[test]
+fn a_request_in_a_scenario_names_its_scenario_and_phase() {
+    use crate::observe::tally::{PhaseTally, ScenarioTag};
+    let mut f = finished(2, 521);
+    let text = line(&f, LogFormat::Text, Timestamps::Rfc3339);
+    assert!(
+        !text.contains("scenario="),
+        "only while a scenario runs: {text}"
+    );
+    f.scenario = Some(std::sync::Arc::new(ScenarioTag {
+        scenario: "brownout".into(),
+        phase: "down \"hard\"".into(),
+        tally: PhaseTally::new(f.at, Default::default()),
+    }));
+    let text = line(&f, LogFormat::Text, Timestamps::Rfc3339);
+    assert!(
+        text.ends_with(" scenario=\"brownout\" phase=\"down \\\"hard\\\"\""),
+        "quoted, as names come from the control API: {text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&line(&f, LogFormat::Json, Timestamps::Rfc3339)).expect("JSON");
+    assert_eq!(json["EdgecaseScenario"], "brownout");
+    assert_eq!(json["EdgecasePhase"], "down \"hard\"");
+    let har = serde_json::to_value(crate::capture::entry::entry(&f)).expect("JSON");
+    assert_eq!(har["_edgecaseScenario"], "brownout", "{har}");
+    assert_eq!(har["_edgecasePhase"], "down \"hard\"");
+}
