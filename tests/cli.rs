@@ -99,6 +99,11 @@ async fn check_accepts_the_shipped_default_config_with_exit_0() {
 }
 
 #[tokio::test]
+async fn check_accepts_the_shipped_brownout_scenario_with_exit_0() {
+    assert_check_accepts("examples/brownout.toml").await;
+}
+
+#[tokio::test]
 async fn check_accepts_the_shipped_example_routes_with_exit_0() {
     assert_check_accepts("config/example-routes.toml").await;
 }
