@@ -15,6 +15,11 @@ pub(super) fn route(call: &Call<'_>, headers: &HeaderMap) -> Response<Bytes> {
     match (call.method, call.segments) {
         (&Method::GET, ["scenarios"]) => json(StatusCode::OK, &scenarios.list()),
         (&Method::POST, ["scenarios"]) => {
+            if call.body.trim_ascii().is_empty() {
+                let why = "the body is empty: send one JSON object shaped as a [[scenario]] \
+                           table, like {\"name\": \"x\", \"phase\": [{\"name\": \"p\", \"for\": \"1s\"}]}";
+                return error(StatusCode::BAD_REQUEST, why);
+            }
             let spec = match ScenarioSpec::from_json(call.body) {
                 Ok(spec) => spec,
                 Err(problems) => return error(StatusCode::BAD_REQUEST, &one_line(&problems)),
