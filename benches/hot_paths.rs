@@ -167,6 +167,7 @@ fn finished_ok() -> Finished {
         cause: None,
         fault: None,
         ssl: None,
+        scenario: None,
         origin: ExchangeFacts {
             peer: Some("127.0.0.1:3000".parse().expect("literal address")),
             reused: true,

@@ -37,9 +37,9 @@ pub mod scenario;
 pub mod tls;
 pub mod trace;
 
+pub use config::{PhaseSpec, ScenarioSpec, ScenarioStart};
 pub use edge::recent::RequestRecord;
 pub use embed::{Controls, EdgeBuilder, EdgeHandle, FaultError, StartError};
-pub use config::{PhaseSpec, ScenarioSpec, ScenarioStart};
 pub use emulation::{FaultSpec, FaultView};
 pub use scenario::report::ScenarioReport;
 pub use scenario::{ScenarioError, ScenarioView};

@@ -45,7 +45,10 @@ pub fn entry(finished: &Finished) -> Entry {
         edgecase_cause: outcome.map(str::to_owned),
         origin_status: finished.origin_status,
         edgecase_proxy: Some(finished.proxy.to_string()),
-        edgecase_scenario: finished.scenario.as_ref().map(|tag| tag.scenario.to_string()),
+        edgecase_scenario: finished
+            .scenario
+            .as_ref()
+            .map(|tag| tag.scenario.to_string()),
         edgecase_phase: finished.scenario.as_ref().map(|tag| tag.phase.to_string()),
     }
 }

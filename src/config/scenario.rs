@@ -112,7 +112,10 @@ impl ScenarioSpec {
     pub fn check(&self) -> Result<(), ConfigError> {
         // Through the same checks as the file and the control API, so the rules cannot drift.
         let json = serde_json::to_vec(self).map_err(|e| {
-            ConfigError::new(vec![Problem::new("", format!("cannot be written out: {e}"))])
+            ConfigError::new(vec![Problem::new(
+                "",
+                format!("cannot be written out: {e}"),
+            )])
         })?;
         ScenarioSpec::from_json(&json).map(|_| ())
     }
@@ -151,7 +154,11 @@ pub struct BadStart(String);
 
 impl fmt::Display for BadStart {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} is not a start; use \"manual\" or \"at_launch\"", self.0)
+        write!(
+            f,
+            "{:?} is not a start; use \"manual\" or \"at_launch\"",
+            self.0
+        )
     }
 }
 

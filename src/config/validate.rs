@@ -31,8 +31,8 @@ mod observe;
 mod proxies;
 mod scenarios;
 mod visitor;
-pub(crate) use scenarios::scenario_from_json;
 use crate::tls::trust::{OriginTls, TrustError};
+pub(crate) use scenarios::scenario_from_json;
 
 impl TryFrom<RawConfig> for Config {
     type Error = Vec<Problem>;

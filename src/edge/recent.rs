@@ -70,7 +70,10 @@ impl RequestRecord {
         RequestRecord {
             ray: finished.ray.to_string(),
             proxy: finished.proxy.to_string(),
-            scenario: finished.scenario.as_ref().map(|tag| tag.scenario.to_string()),
+            scenario: finished
+                .scenario
+                .as_ref()
+                .map(|tag| tag.scenario.to_string()),
             phase: finished.scenario.as_ref().map(|tag| tag.phase.to_string()),
             time: Rfc3339(finished.at).to_string(),
             method: finished.method.to_string(),

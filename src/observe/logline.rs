@@ -100,7 +100,11 @@ fn text(f: &Finished) -> String {
     // Quoted: a name comes from the control API.
     let _ = write!(out, " proxy={:?}", &*f.proxy);
     if let Some(tag) = &f.scenario {
-        let _ = write!(out, " scenario={:?} phase={:?}", &*tag.scenario, &*tag.phase);
+        let _ = write!(
+            out,
+            " scenario={:?} phase={:?}",
+            &*tag.scenario, &*tag.phase
+        );
     }
     out
 }

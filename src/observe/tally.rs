@@ -236,7 +236,10 @@ mod tests {
         for micros in (0..5000).chain([1 << 20, (1 << 20) + 1, u64::MAX / 2, u64::MAX]) {
             let index = bucket_of(micros);
             let (low, high) = bounds_of(index);
-            assert!(low <= micros && (micros < high || high < low), "{micros} in {index}");
+            assert!(
+                low <= micros && (micros < high || high < low),
+                "{micros} in {index}"
+            );
             assert!(index >= last);
             last = index;
         }

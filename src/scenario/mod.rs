@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::analytics::PhaseBand;
 use crate::config::{ScenarioSpec, ScenarioStart};
 use crate::emulation::FaultRules;
 use crate::observe::tally::{InFlight, PhaseTally, ScenarioTag};
@@ -87,17 +88,6 @@ pub struct PhaseLine {
     /// Its length, as the config writes it.
     #[serde(rename = "for")]
     pub lasting: String,
-}
-
-/// A band of the timeline: a phase of the running scenario, for the analytics chart.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Band {
-    /// The phase's name.
-    pub phase: String,
-    /// When it started.
-    pub started: SystemTime,
-    /// When it ended; `None` for the phase in force.
-    pub ended: Option<SystemTime>,
 }
 
 /// Every scenario an edge knows, and the one running.
@@ -187,7 +177,10 @@ impl Scenarios {
         if !self.active.load(Ordering::Acquire) {
             return None;
         }
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Adds `spec`, checked as a `[[scenario]]` is.
@@ -224,7 +217,8 @@ impl Scenarios {
 
     /// Starts scenario `name` now (its earlier report is replaced).
     pub fn start(self: &Arc<Self>, name: &str) -> Result<ScenarioView, ScenarioError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ScenarioError::NoRuntime)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| ScenarioError::NoRuntime)?;
         let mut book = self.lock();
         if let Some(running) = &book.running {
             return Err(ScenarioError::Busy(running.name.clone()));
@@ -266,7 +260,12 @@ impl Scenarios {
         if book.entry(name).is_none() {
             return Err(ScenarioError::NotFound(name.to_owned()));
         }
-        if let Some(id) = book.running.as_ref().filter(|r| r.name == name).map(|r| r.id) {
+        if let Some(id) = book
+            .running
+            .as_ref()
+            .filter(|r| r.name == name)
+            .map(|r| r.id)
+        {
             self.end(&mut book, id, true);
         }
         let view = book.entry(name).map(|e| e.view(book.running.as_ref()));
@@ -296,22 +295,28 @@ impl Scenarios {
         }
     }
 
-    /// The phases of the running scenario's current run, for the analytics chart's bands.
-    pub fn bands(&self) -> Option<(String, Vec<Band>)> {
+    /// The phases of the running scenario's current run, for the analytics chart's bands;
+    /// empty when none runs.
+    pub fn bands(&self) -> Vec<PhaseBand> {
         let book = self.lock();
-        let running = book.running.as_ref()?;
-        let entry = book.entry(&running.name)?;
-        let run = entry.runs.last()?;
-        let bands = run
-            .phases
+        let Some(running) = book.running.as_ref() else {
+            return Vec::new();
+        };
+        let Some(run) = book
+            .entry(&running.name)
+            .and_then(|entry| entry.runs.last())
+        else {
+            return Vec::new();
+        };
+        run.phases
             .iter()
-            .map(|phase| Band {
+            .map(|phase| PhaseBand {
+                scenario: running.name.clone(),
                 phase: phase.tag.phase.to_string(),
                 started: phase.started,
                 ended: phase.ended,
             })
-            .collect();
-        Some((running.name.clone(), bands))
+            .collect()
     }
 
     /// Puts phase `phase` of run `run` in force, ending the one before; due to end at
@@ -356,7 +361,9 @@ impl Scenarios {
             ended: None,
             tag: tag.clone(),
         });
-        let seed = self.seed.map(|seed| phase_seed(seed, &spec.name, run, phase));
+        let seed = self
+            .seed
+            .map(|seed| phase_seed(seed, &spec.name, run, phase));
         let rules = FaultRules::new(&phase_spec.faults, seed);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(PhaseRun { tag, rules }));

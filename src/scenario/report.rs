@@ -159,7 +159,11 @@ impl ScenarioReport {
             n => format!("{n} runs"),
         };
         let stopped = if self.stopped { ", stopped" } else { "" };
-        let _ = writeln!(out, "scenario {:?}: {}{stopped}, {runs}", self.name, self.state);
+        let _ = writeln!(
+            out,
+            "scenario {:?}: {}{stopped}, {runs}",
+            self.name, self.state
+        );
         let now = SystemTime::now();
         for run in &self.runs {
             let ended = run
@@ -174,7 +178,14 @@ impl ScenarioReport {
             let _ = writeln!(
                 out,
                 "  {:<14} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>5} {:>11}  statuses; causes",
-                "phase", "for_s", "requests", "p50_ms", "p95_ms", "p99_ms", "max_ms", "held",
+                "phase",
+                "for_s",
+                "requests",
+                "p50_ms",
+                "p95_ms",
+                "p99_ms",
+                "max_ms",
+                "held",
                 "bytes"
             );
             for phase in &run.phases {
@@ -201,7 +212,11 @@ impl ScenarioReport {
                     t.max,
                     phase.max_in_flight,
                     phase.bytes,
-                    if statuses.is_empty() { "-".to_owned() } else { statuses.join(" ") },
+                    if statuses.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        statuses.join(" ")
+                    },
                     if causes.is_empty() { "" } else { "; " },
                     causes.join(" "),
                 );

@@ -37,10 +37,10 @@ impl Check {
             };
             if spec.start == ScenarioStart::AtLaunch {
                 if let Some(first) = &at_launch {
-                    let why = format!(
-                        "{first:?} starts at launch already; one scenario runs at a time"
-                    );
-                    self.problems.push(Problem::new(format!("{key}.start"), why));
+                    let why =
+                        format!("{first:?} starts at launch already; one scenario runs at a time");
+                    self.problems
+                        .push(Problem::new(format!("{key}.start"), why));
                 }
                 at_launch.get_or_insert_with(|| spec.name.clone());
             }
@@ -65,8 +65,10 @@ impl Check {
                 None
             }
             None => {
-                self.problems
-                    .push(Problem::new(at("name"), "missing: every scenario needs a name"));
+                self.problems.push(Problem::new(
+                    at("name"),
+                    "missing: every scenario needs a name",
+                ));
                 None
             }
         };
