@@ -584,7 +584,7 @@ fn config_unknown_key_is_named_with_its_path_and_line() {
         problem("colo = \"CDG\"\n"),
         "colo: unknown key \"colo\"; the keys here are \"edge\", \"origin\", \"timeouts\", \
          \"limits\", \"dns\", \"route\", \"fault\", \"emulation\", \"railgun\", \"admin\", \
-         \"log\", \"analytics\", \"capture\", \"pages\", \"proxy\" (line 1)"
+         \"log\", \"analytics\", \"capture\", \"pages\", \"proxy\", \"scenario\" (line 1)"
     );
     assert_eq!(
         problem("[routes]\n"),
