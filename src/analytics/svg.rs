@@ -133,21 +133,26 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
             .map_or(0.0, |d| d.as_secs_f64());
         (LEFT + after / seconds * step).min(right)
     };
+    let tooltips: Vec<String> = bands
+        .iter()
+        .map(|band| format!("Scenario {}, phase {}", band.scenario, band.phase))
+        .collect();
     let shapes: Vec<BandShape<'_>> = bands
         .iter()
-        .map(|band| {
+        .zip(&tooltips)
+        .map(|(band, tooltip)| {
             let ended = band.ended.unwrap_or(report.generated_instant);
-            (band, x_of(band.started), x_of(ended))
+            (band, tooltip, x_of(band.started), x_of(ended))
         })
-        .filter(|(_, x0, x1)| x1 > x0)
+        .filter(|(_, _, x0, x1)| x1 > x0)
         .enumerate()
-        .map(|(nth, (band, x0, x1))| BandShape {
+        .map(|(nth, (band, tooltip, x0, x1))| BandShape {
             x0,
             x1,
             top: TOP,
             bottom: baseline,
             label: &band.phase,
-            tooltip: &band.phase,
+            tooltip,
             nth,
         })
         .collect();

@@ -736,6 +736,10 @@ fn phase_bands_are_drawn_clipped_to_the_window_with_their_names() {
         "{page}"
     );
     assert!(
+        svg.contains("<title>Scenario drill &lt;&amp;&gt;, phase warm-up</title>"),
+        "{page}"
+    );
+    assert!(
         !render_page(&report).contains("class=\"band\""),
         "no bands, none drawn"
     );

@@ -348,7 +348,8 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
     for (nth, &second) in ticks.iter().enumerate() {
         let x = x_of(second as f64);
         // The first label starts at the axis and one at the right edge ends there, so that
-        // none leaves the drawing; every other one gives way on a phone (`.minor`).
+        // none leaves the drawing; of five or six, every other one gives way on a phone
+        // (`.minor`), leaving three.
         let anchor = if nth == 0 {
             "start"
         } else if x > right - 24.0 {
@@ -356,7 +357,7 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
         } else {
             "middle"
         };
-        let class = if nth % 2 == 1 {
+        let class = if nth % 2 == 1 && ticks.len() > 4 {
             "tick x-tick minor"
         } else {
             "tick x-tick"
