@@ -2,9 +2,10 @@
 //! status code, and for one status the top URLs, origin IPs and data centres, each with the
 //! newest ray IDs. [`Analytics`] keeps a sample of the finished requests in memory;
 //! [`Analytics::report`] reads it back as a [`Report`] (`GET /analytics.json`) and
-//! [`render_page`] draws that as a self-contained HTML page (`GET /analytics`). Serving them is
-//! the admin listener's job, and deciding what a request's status was is the edge's: this
-//! module only counts.
+//! [`render_page`] draws that as a self-contained HTML page (`GET /analytics`), or
+//! [`render_page_with`] with a running scenario's phases ([`PhaseBand`]) as bands on its chart.
+//! Serving them is the admin listener's job, deciding what a request's status was is the
+//! edge's, and knowing the scenarios is [`crate::scenario`]'s: this module only counts.
 //!
 //! Like Cloudflare's (which samples about 1% of traffic), it keeps a deterministic sample: a
 //! request is kept when a mix of its ray's numeric id falls under `sample × 2^64` (`sample`).

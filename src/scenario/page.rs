@@ -242,7 +242,7 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
          aria-labelledby=\"timeline-{n}-title\" xmlns=\"http://www.w3.org/2000/svg\" \
          viewBox=\"0 0 {WIDTH} {HEIGHT}\" data-bar-seconds=\"{bar}\">\
          <title id=\"timeline-{n}-title\">Run {n}: requests per {per} by status, with its \
-         phases; seconds since the run started</title>",
+         phases; time since the run started</title>",
         n = run.run,
         bar = timeline.bar_seconds,
     )?;
