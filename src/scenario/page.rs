@@ -3,8 +3,8 @@
 //! palette, escaping and band drawing, [`crate::analytics`]), with inline SVG and no script,
 //! external stylesheet, font or image. For each run: requests per second by status as stacked
 //! bars, the phases as labelled bands on the same time axis, and a table of the phases. Every
-//! piece of text goes through [`escape`]: scenario and phase names come from the config. This
-//! module draws only; it does not read the registry.
+//! piece of text is HTML-escaped (the analytics page's `escape`): scenario and phase names come
+//! from the config. This module draws only; it does not read the registry.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
