@@ -31,7 +31,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
             match call.segments {
                 ["analytics.json"] => json(StatusCode::OK, &report),
                 _ => body(
-                    analytics::render_page(&report).into(),
+                    analytics::render_page_with(&report, &call.state.scenarios.bands()).into(),
                     "text/html; charset=utf-8",
                     None,
                 ),

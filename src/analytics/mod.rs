@@ -2,9 +2,10 @@
 //! status code, and for one status the top URLs, origin IPs and data centres, each with the
 //! newest ray IDs. [`Analytics`] keeps a sample of the finished requests in memory;
 //! [`Analytics::report`] reads it back as a [`Report`] (`GET /analytics.json`) and
-//! [`render_page`] draws that as a self-contained HTML page (`GET /analytics`). Serving them is
-//! the admin listener's job, and deciding what a request's status was is the edge's: this
-//! module only counts.
+//! [`render_page`] draws that as a self-contained HTML page (`GET /analytics`), or
+//! [`render_page_with`] with a running scenario's phases ([`PhaseBand`]) as bands on its chart.
+//! Serving them is the admin listener's job, deciding what a request's status was is the
+//! edge's, and knowing the scenarios is [`crate::scenario`]'s: this module only counts.
 //!
 //! Like Cloudflare's (which samples about 1% of traffic), it keeps a deterministic sample: a
 //! request is kept when a mix of its ray's numeric id falls under `sample × 2^64` (`sample`).
@@ -33,18 +34,18 @@
 //! handful of statuses takes a few hundred kilobytes. [`Analytics::stored_entries`] counts
 //! counters and entries: at most [`MAX_STORED_ENTRIES`] (181,320).
 
-mod page;
-mod palette;
+pub(crate) mod page;
+pub(crate) mod palette;
 mod query;
 mod report;
 mod ring;
 mod sample;
 mod store;
-mod svg;
+pub(crate) mod svg;
 mod tier;
 mod topk;
 
-pub use page::render_page;
+pub use page::{render_page, render_page_with};
 pub use query::{Query, Range};
 pub use report::{Report, SelectedStatus, SeriesPoint, StatusRow, TopEntry};
 
@@ -72,6 +73,20 @@ pub(crate) fn status_name(status: u16) -> Cow<'static, str> {
         )),
         _ => Cow::Borrowed(crate::pages::title(status)),
     }
+}
+
+/// A phase of a scenario's timeline, drawn as a labelled band behind the "Errors over time"
+/// chart. Plain data: whoever runs scenarios hands these over; this module does not know them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhaseBand {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The phase's name: the band's label.
+    pub phase: String,
+    /// When the phase started.
+    pub started: SystemTime,
+    /// When it ended; `None` for the phase in force (the band reaches the report's instant).
+    pub ended: Option<SystemTime>,
 }
 
 /// The most counters and top-table entries an [`Analytics`] ever holds, whatever the traffic:

@@ -7,12 +7,12 @@ use std::fmt::{self, Write as _};
 use super::palette::colour;
 use super::report::{SelectedStatus, TopEntry};
 use super::svg::write_chart;
-use super::{Query, Range, Report};
+use super::{PhaseBand, Query, Range, Report};
 
 /// The page's inline stylesheet. The chart's text is in SVG user units, which scale with the
 /// card: 11 units read as 11-14 px on a wide screen, and the two narrower steps keep it about
 /// 10-15 px down to a 390 px phone ([`super::svg`] leaves room for the largest).
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{margin:0;font:14px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;\
 color:#1d1f20;background:#f6f7f8}\
 header,main,footer{max-width:980px;margin:0 auto;padding:0 16px}\
@@ -34,19 +34,29 @@ svg .grid{stroke:#dfe1e3}svg text{font-size:11px;fill:#595c5f}\
 ul.legend{list-style:none;padding:0;margin:8px 0 0}\
 ul.legend li{display:inline-block;margin-right:16px}\
 .swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}\
+svg .band-edge{stroke:#b9bec2;stroke-dasharray:3 3;vector-effect:non-scaling-stroke}\
+svg text.band-label{fill:#3b3f42;font-weight:600;stroke:#fff;stroke-width:3px;\
+stroke-linejoin:round;paint-order:stroke}\
+p.bands{color:#595c5f;overflow-wrap:anywhere}\
 @media (max-width:760px){svg text{font-size:15px}}\
 @media (max-width:540px){svg text{font-size:22px}svg .minor{display:none}\
 header,main,footer{padding:0 8px}section{padding:4px 8px 12px}th,td{padding:4px}}";
 
 /// The whole HTML document for `report`.
 pub fn render_page(report: &Report) -> String {
+    render_page_with(report, &[])
+}
+
+/// The whole HTML document for `report`, with `bands` (a running scenario's phases) drawn
+/// behind the chart where they overlap its time window.
+pub fn render_page_with(report: &Report, bands: &[PhaseBand]) -> String {
     let mut out = String::with_capacity(16 * 1024);
     // Writing to a String cannot fail.
-    let _ = write_page(&mut out, report);
+    let _ = write_page(&mut out, report, bands);
     out
 }
 
-fn write_page(out: &mut String, report: &Report) -> fmt::Result {
+fn write_page(out: &mut String, report: &Report, bands: &[PhaseBand]) -> fmt::Result {
     let selected = report.selected.as_ref().map(|s| s.status);
     out.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -73,8 +83,9 @@ fn write_page(out: &mut String, report: &Report) -> fmt::Result {
     )?;
 
     out.push_str("<section id=\"over-time\">\n<h2>Errors over time</h2>\n");
-    write_chart(out, report)?;
+    write_chart(out, report, bands)?;
     write_legend(out, report)?;
+    write_band_caption(out, bands)?;
     out.push_str("</section>\n");
 
     write_statuses(out, report, selected)?;
@@ -140,6 +151,24 @@ fn write_legend(out: &mut String, report: &Report) -> fmt::Result {
         )?;
     }
     out.push_str("</ul>\n");
+    Ok(())
+}
+
+/// Under the chart, which scenario its bands are the phases of.
+fn write_band_caption(out: &mut String, bands: &[PhaseBand]) -> fmt::Result {
+    let mut scenarios: Vec<&str> = bands.iter().map(|band| band.scenario.as_str()).collect();
+    scenarios.dedup();
+    if scenarios.is_empty() {
+        return Ok(());
+    }
+    out.push_str("<p class=\"bands\">Shaded bands: the phases of scenario ");
+    for (nth, scenario) in scenarios.iter().enumerate() {
+        if nth > 0 {
+            out.push_str(", ");
+        }
+        write!(out, "<strong>{}</strong>", escape(scenario))?;
+    }
+    out.push_str(", as it runs now.</p>\n");
     Ok(())
 }
 
@@ -264,12 +293,12 @@ fn percent(rate: f64) -> String {
 }
 
 /// `text`, HTML-escaped for element content and double- or single-quoted attribute values.
-pub(super) fn escape(text: &str) -> Escaped<'_> {
+pub(crate) fn escape(text: &str) -> Escaped<'_> {
     Escaped(text)
 }
 
 /// Displays its text HTML-escaped (`&`, `<`, `>`, `"`, `'`).
-pub(super) struct Escaped<'a>(&'a str);
+pub(crate) struct Escaped<'a>(&'a str);
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

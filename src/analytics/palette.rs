@@ -6,7 +6,8 @@
 //! alternately dark (L 0.56) and light (L 0.75), so that two colours of the same lightness are
 //! at least 51° apart. Neighbouring statuses (520 to 526) and those that looked alike before
 //! (521 and 530, 523 and 527) are at least 51° apart too. The 4xx, the visitor's errors, are greys of distinct
-//! lightness: no hue, so they never look like an origin error.
+//! lightness: no hue, so they never look like an origin error. The scenario page also charts
+//! successes: 2xx are a muted sage and 1xx/3xx a muted tan, low in chroma like the greys.
 
 /// Each named status and its colour, 5xx first.
 pub(super) const PALETTE: [(u16, &str); 23] = [
@@ -39,13 +40,20 @@ pub(super) const PALETTE: [(u16, &str); 23] = [
 const OTHER_5XX: &str = "#292e34";
 /// The colour of a 4xx not in [`PALETTE`]: a mid grey.
 const OTHER_4XX: &str = "#878d93";
+/// The colour of a 2xx (the scenario page charts successes too): a muted sage, no 5xx's hue
+/// at its chroma and lighter than the 4xx greys' darkest.
+const SUCCESS_2XX: &str = "#9bb8a4";
+/// The colour of a 1xx or 3xx: a muted tan.
+const OTHER_3XX: &str = "#c4b393";
 
 /// The fixed colour of `status`, as `#rrggbb`.
-pub(super) fn colour(status: u16) -> &'static str {
+pub(crate) fn colour(status: u16) -> &'static str {
     match PALETTE.iter().find(|(named, _)| *named == status) {
         Some((_, colour)) => colour,
         None if status >= 500 => OTHER_5XX,
-        None => OTHER_4XX,
+        None if status >= 400 => OTHER_4XX,
+        None if (200..300).contains(&status) => SUCCESS_2XX,
+        None => OTHER_3XX,
     }
 }
 
@@ -151,5 +159,7 @@ mod tests {
         assert_eq!(colour(522), "#fc8c44");
         assert_eq!(colour(507), OTHER_5XX);
         assert_eq!(colour(418), OTHER_4XX);
+        assert_eq!(colour(204), SUCCESS_2XX);
+        assert_eq!(colour(301), OTHER_3XX);
     }
 }

@@ -27,6 +27,12 @@ pub struct Report {
     pub from: String,
     /// The end of the newest bucket (the one holding `generated_at`), RFC 3339 UTC.
     pub to: String,
+    /// [`Report::from`] as an instant, for placing other times on the chart (not serialized).
+    #[serde(skip)]
+    pub from_instant: SystemTime,
+    /// [`Report::generated_at`] as an instant: where a band still open ends (not serialized).
+    #[serde(skip)]
+    pub generated_instant: SystemTime,
     /// The width of a bucket, in seconds.
     pub bucket_seconds: u64,
     /// Sampled requests in range.
@@ -181,6 +187,8 @@ pub(super) fn build(store: &Store, sample: f64, query: &Query, now: SystemTime) 
         generated_at: Rfc3339(now).to_string(),
         from: timestamp(oldest * spec.bucket_secs),
         to: timestamp((newest + 1) * spec.bucket_secs),
+        from_instant: instant(oldest * spec.bucket_secs),
+        generated_instant: now.max(UNIX_EPOCH),
         bucket_seconds: spec.bucket_secs,
         requests,
         errors,
@@ -193,10 +201,14 @@ pub(super) fn build(store: &Store, sample: f64, query: &Query, now: SystemTime) 
 /// `secs` after the Unix epoch, RFC 3339 UTC (the epoch itself past what `SystemTime` holds,
 /// which no real `now` comes near).
 fn timestamp(secs: u64) -> String {
-    let at = UNIX_EPOCH
+    Rfc3339(instant(secs)).to_string()
+}
+
+/// `secs` after the Unix epoch (the epoch itself past what `SystemTime` holds).
+fn instant(secs: u64) -> SystemTime {
+    UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
-        .unwrap_or(UNIX_EPOCH);
-    Rfc3339(at).to_string()
+        .unwrap_or(UNIX_EPOCH)
 }
 
 /// `part / whole`, to four decimals (0 when `whole` is 0).

@@ -1,14 +1,17 @@
 //! The "Errors over time" chart: an inline SVG drawn on the server from a [`Report`]'s series,
 //! one stacked bar per bucket, one `<rect>` per (bucket, error status) with a nonzero count,
 //! each carrying `data-status`, `data-count` and a `<title>` tooltip. Colours are fixed per
-//! status ([`colour`]). This module writes markup only; the page around it is [`super::page`],
+//! status ([`colour`]). A running scenario's phases ([`PhaseBand`]) are shaded columns behind
+//! the bars, each labelled with its phase; the scenario page draws its own bands with the same
+//! [`write_band`] and [`write_band_label`]. This module writes markup only; the page around it is [`super::page`],
 //! whose stylesheet makes the drawing as wide as its card and enlarges its text on a phone.
 
 use std::fmt::{self, Write as _};
+use std::time::SystemTime;
 
 use super::page::escape;
 use super::palette::colour;
-use super::{Range, Report};
+use super::{PhaseBand, Range, Report};
 
 /// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`: the page
 /// scales it to its card's width). The margins leave room for labels at the phone size
@@ -27,8 +30,83 @@ const MAX_Y_TICKS: u64 = 6;
 /// See [`MAX_Y_TICKS`].
 const MIN_Y_TICKS: u64 = 4;
 
-/// Writes `<svg id="errors-over-time">` for `report` to `out`.
-pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
+/// The fills phase bands alternate between: a light orange and a light blue-grey.
+pub(crate) const BAND_SHADES: [&str; 2] = ["#fdf0e3", "#e9eef3"];
+
+/// A phase band as drawn: a shaded column from `x0` to `x1` and `top` to `bottom`, in user
+/// units, labelled `label`, with `tooltip` on hover. `nth` picks its shade.
+pub(crate) struct BandShape<'a> {
+    /// Left edge.
+    pub x0: f64,
+    /// Right edge.
+    pub x1: f64,
+    /// Top edge.
+    pub top: f64,
+    /// Bottom edge.
+    pub bottom: f64,
+    /// The phase's name.
+    pub label: &'a str,
+    /// What hovering shows.
+    pub tooltip: &'a str,
+    /// Its place among the bands (0, 1, ...).
+    pub nth: usize,
+}
+
+/// Writes `band`'s shaded column (`<g class="band" data-phase>`): before the bars, so they
+/// stand on it.
+pub(crate) fn write_band(out: &mut String, band: &BandShape<'_>) -> fmt::Result {
+    let BandShape {
+        x0,
+        x1,
+        top,
+        bottom,
+        ..
+    } = *band;
+    write!(
+        out,
+        "<g class=\"band\" data-phase=\"{label}\"><rect x=\"{x0:.1}\" y=\"{top:.1}\" \
+         width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}</title></rect>\
+         <line class=\"band-edge\" x1=\"{x0:.1}\" y1=\"{top:.1}\" x2=\"{x0:.1}\" \
+         y2=\"{bottom:.1}\"/></g>",
+        (x1 - x0).max(0.0),
+        (bottom - top).max(0.0),
+        BAND_SHADES[band.nth % BAND_SHADES.len()],
+        escape(band.tooltip),
+        label = escape(band.label),
+    )
+}
+
+/// Writes `band`'s label at height `y` (its top), clipped to the band's width so that it never
+/// runs into the next one; `id` names the clip path and must be unique in the page. After the
+/// bars, so that they do not hide it (a white halo keeps it legible over them).
+pub(crate) fn write_band_label(
+    out: &mut String,
+    band: &BandShape<'_>,
+    id: &str,
+    y: f64,
+) -> fmt::Result {
+    let BandShape {
+        x0,
+        x1,
+        top,
+        bottom,
+        ..
+    } = *band;
+    write!(
+        out,
+        "<clipPath id=\"{id}\"><rect x=\"{x0:.1}\" y=\"{top:.1}\" width=\"{:.1}\" \
+         height=\"{:.1}\"/></clipPath><text class=\"band-label\" clip-path=\"url(#{id})\" \
+         x=\"{:.1}\" y=\"{y:.1}\" dominant-baseline=\"hanging\">{}</text>",
+        (x1 - x0).max(0.0),
+        (bottom - top).max(0.0),
+        x0 + 4.0,
+        escape(band.label),
+    )
+}
+
+/// Writes `<svg id="errors-over-time">` for `report` to `out`, with `bands` behind the bars
+/// where they overlap the report's window.
+pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]) -> fmt::Result {
     let plot_width = WIDTH - LEFT - RIGHT;
     let plot_height = HEIGHT - TOP - BOTTOM;
     let baseline = TOP + plot_height;
@@ -46,6 +124,41 @@ pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
          <title id=\"chart-title\">Errors over time ({}), by status; times in UTC</title>",
         report.range.label()
     )?;
+
+    // Seconds after the window's start to x, kept on the plot.
+    let seconds = report.bucket_seconds.max(1) as f64;
+    let x_of = |at: SystemTime| {
+        let after = at
+            .duration_since(report.from_instant)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (LEFT + after / seconds * step).min(right)
+    };
+    let tooltips: Vec<String> = bands
+        .iter()
+        .map(|band| format!("Scenario {}, phase {}", band.scenario, band.phase))
+        .collect();
+    let shapes: Vec<BandShape<'_>> = bands
+        .iter()
+        .zip(&tooltips)
+        .map(|(band, tooltip)| {
+            let ended = band.ended.unwrap_or(report.generated_instant);
+            (band, tooltip, x_of(band.started), x_of(ended))
+        })
+        .filter(|(_, _, x0, x1)| x1 > x0)
+        .enumerate()
+        .map(|(nth, (band, tooltip, x0, x1))| BandShape {
+            x0,
+            x1,
+            top: TOP,
+            bottom: baseline,
+            label: &band.phase,
+            tooltip,
+            nth,
+        })
+        .collect();
+    for shape in &shapes {
+        write_band(out, shape)?;
+    }
 
     let label_x = LEFT - 8.0;
     let scale = plot_height / axis.top() as f64;
@@ -100,6 +213,10 @@ pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
         }
     }
 
+    for (nth, shape) in shapes.iter().enumerate() {
+        write_band_label(out, shape, &format!("band-clip-{nth}"), TOP + 4.0)?;
+    }
+
     let ticks = x_ticks(report.series.len());
     for (nth, &index) in ticks.iter().enumerate() {
         let Some(point) = report.series.get(index) else {
@@ -134,15 +251,17 @@ pub(super) fn write_chart(out: &mut String, report: &Report) -> fmt::Result {
 
 /// The y axis: labelled every `step` from 0, `ticks` labels in all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct YAxis {
-    step: u64,
-    ticks: u64,
+pub(crate) struct YAxis {
+    /// The value between two labels.
+    pub step: u64,
+    /// How many labels, 0 included.
+    pub ticks: u64,
 }
 
 impl YAxis {
     /// The smallest "nice" step (1, 2 or 5 × 10^n) that labels `max` (the tallest stack) in at
     /// most [`MAX_Y_TICKS`] values; small counts are padded to [`MIN_Y_TICKS`] values of 1.
-    fn for_max(max: u64) -> YAxis {
+    pub(crate) fn for_max(max: u64) -> YAxis {
         let mut magnitude = 1u64;
         loop {
             for factor in [1, 2, 5] {
@@ -160,13 +279,13 @@ impl YAxis {
     }
 
     /// The value of the top label.
-    fn top(self) -> u64 {
+    pub(crate) fn top(self) -> u64 {
         self.step.saturating_mul(self.ticks - 1)
     }
 }
 
 /// A count as a short label: `950`, `1.5k`, `20k`, `2M`.
-struct Compact(u64);
+pub(crate) struct Compact(pub u64);
 
 impl fmt::Display for Compact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -678,3 +678,69 @@ fn the_footer_separates_its_parts() {
         "{page}"
     );
 }
+
+#[test]
+fn phase_bands_are_drawn_clipped_to_the_window_with_their_names() {
+    let analytics = Analytics::new(1.0);
+    analytics.record(&obs(at(1), 522, "/", "r"));
+    // The 5-minute window at 10:00:15 runs from 09:55:20 to 10:00:20.
+    let report = analytics.report(&query("range=5m"), at(15));
+    let band = |phase: &str, started: i64, ended: Option<i64>| PhaseBand {
+        scenario: "drill <&>".to_owned(),
+        phase: phase.to_owned(),
+        started: at(started),
+        ended: ended.map(at),
+    };
+    let bands = [
+        band("long ago", -1000, Some(-900)),
+        band("warm-up", -400, Some(-200)),
+        band("outage <b>", -200, None),
+    ];
+    let page = render_page_with(&report, &bands);
+    let start = page
+        .find("<svg id=\"errors-over-time\"")
+        .expect("the chart");
+    let end = start + page[start..].find("</svg>").expect("the chart closes");
+    let svg = &page[start..end];
+
+    let phases: Vec<&str> = tags(svg, "g")
+        .into_iter()
+        .filter(|tag| attr(tag, "class") == Some("band"))
+        .filter_map(|tag| attr(tag, "data-phase"))
+        .collect();
+    assert_eq!(
+        phases,
+        ["warm-up", "outage &lt;b&gt;"],
+        "the one before the window is left out"
+    );
+    let fills: Vec<(f64, f64)> = tags(svg, "rect")
+        .into_iter()
+        .filter(|tag| attr(tag, "data-status").is_none() && tag.contains("fill="))
+        .map(|tag| {
+            let number = |name| attr(tag, name).and_then(|v| v.parse::<f64>().ok());
+            (number("x").expect("x"), number("width").expect("width"))
+        })
+        .collect();
+    assert_eq!(fills.len(), 2, "{svg}");
+    // Clipped at the plot's left edge; the open band ends at the report's instant, 5 s before
+    // the plot's right edge (704).
+    assert_eq!(fills[0].0, 72.0, "{svg}");
+    let open_end = fills[1].0 + fills[1].1;
+    assert!(
+        (open_end - (704.0 - 632.0 / 30.0 / 2.0)).abs() < 0.2,
+        "{open_end}: {svg}"
+    );
+    assert!(svg.contains(">warm-up</text>") && svg.contains(">outage &lt;b&gt;</text>"));
+    assert!(
+        page.contains("scenario <strong>drill &lt;&amp;&gt;</strong>"),
+        "{page}"
+    );
+    assert!(
+        svg.contains("<title>Scenario drill &lt;&amp;&gt;, phase warm-up</title>"),
+        "{page}"
+    );
+    assert!(
+        !render_page(&report).contains("class=\"band\""),
+        "no bands, none drawn"
+    );
+}

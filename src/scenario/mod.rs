@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::analytics::PhaseBand;
 use crate::config::{ScenarioSpec, ScenarioStart};
 use crate::emulation::FaultRules;
 use crate::observe::tally::{InFlight, PhaseTally, ScenarioTag};
@@ -87,17 +88,6 @@ pub struct PhaseLine {
     /// Its length, as the config writes it.
     #[serde(rename = "for")]
     pub lasting: String,
-}
-
-/// A band of the timeline: a phase of the running scenario, for the analytics chart.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Band {
-    /// The phase's name.
-    pub phase: String,
-    /// When it started.
-    pub started: SystemTime,
-    /// When it ended; `None` for the phase in force.
-    pub ended: Option<SystemTime>,
 }
 
 /// Every scenario an edge knows, and the one running.
@@ -356,22 +346,28 @@ impl Scenarios {
         }
     }
 
-    /// The phases of the running scenario's current run, for the analytics chart's bands.
-    pub fn bands(&self) -> Option<(String, Vec<Band>)> {
+    /// The phases of the running scenario's current run, for the analytics chart's bands;
+    /// empty when none runs.
+    pub fn bands(&self) -> Vec<PhaseBand> {
         let book = self.lock();
-        let running = book.running.as_ref()?;
-        let entry = book.entry(&running.name)?;
-        let run = entry.runs.last()?;
-        let bands = run
-            .phases
+        let Some(running) = book.running.as_ref() else {
+            return Vec::new();
+        };
+        let Some(run) = book
+            .entry(&running.name)
+            .and_then(|entry| entry.runs.last())
+        else {
+            return Vec::new();
+        };
+        run.phases
             .iter()
-            .map(|phase| Band {
+            .map(|phase| PhaseBand {
+                scenario: running.name.clone(),
                 phase: phase.tag.phase.to_string(),
                 started: phase.started,
                 ended: phase.ended,
             })
-            .collect();
-        Some((running.name.clone(), bands))
+            .collect()
     }
 
     /// Puts phase `phase` of run `run` in force, ending the one before; due to end at
