@@ -10,6 +10,7 @@
 //! `[emulation] seed`, the scenario's name, the run and the phase, so the same seed gives the
 //! same rolls in every phase, whatever else the edge served meanwhile.
 
+mod book;
 pub mod page;
 pub mod report;
 mod runner;
@@ -26,7 +27,8 @@ use crate::analytics::PhaseBand;
 use crate::config::{ScenarioSpec, ScenarioStart};
 use crate::emulation::FaultRules;
 use crate::observe::tally::{InFlight, PhaseTally, ScenarioTag};
-use report::{PhaseReport, RunReport, ScenarioReport, Stamp};
+use book::{Book, Entry, Phase, Run, Running, State};
+use report::ScenarioReport;
 
 /// The phase in force: its rules, and the tag its requests carry.
 pub struct PhaseRun {
@@ -99,63 +101,6 @@ pub struct Scenarios {
     book: Mutex<Book>,
     /// Bumped at every change of state, for [`Scenarios::finished`].
     changes: watch::Sender<u64>,
-}
-
-#[derive(Default)]
-struct Book {
-    entries: Vec<Entry>,
-    running: Option<Running>,
-    next_id: u64,
-}
-
-struct Entry {
-    spec: Arc<ScenarioSpec>,
-    /// From `[[scenario]]` (a reload replaces it), not the control API or the library.
-    from_config: bool,
-    state: State,
-    stopped: bool,
-    runs: Vec<Run>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Idle,
-    Running,
-    Done,
-}
-
-struct Run {
-    started: SystemTime,
-    ended: Option<SystemTime>,
-    in_flight: Arc<InFlight>,
-    phases: Vec<Phase>,
-}
-
-struct Phase {
-    started: SystemTime,
-    ended: Option<SystemTime>,
-    tag: Arc<ScenarioTag>,
-}
-
-/// The scenario running: which one, where it is, and how to stop its clock.
-struct Running {
-    id: u64,
-    name: String,
-    run: u64,
-    phase: usize,
-    phase_ends: Instant,
-    /// Dropped to stop the runner.
-    _stop: oneshot::Sender<()>,
-}
-
-impl State {
-    fn as_str(self) -> &'static str {
-        match self {
-            State::Idle => "idle",
-            State::Running => "running",
-            State::Done => "done",
-        }
-    }
 }
 
 impl Scenarios {
@@ -469,87 +414,6 @@ impl Scenarios {
     }
 }
 
-impl Book {
-    fn entry(&self, name: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.spec.name == name)
-    }
-
-    fn entry_mut(&mut self, name: &str) -> Option<&mut Entry> {
-        self.entries.iter_mut().find(|e| e.spec.name == name)
-    }
-}
-
-impl Entry {
-    fn new(spec: ScenarioSpec, from_config: bool) -> Self {
-        Entry {
-            spec: Arc::new(spec),
-            from_config,
-            state: State::Idle,
-            stopped: false,
-            runs: Vec::new(),
-        }
-    }
-
-    fn view(&self, running: Option<&Running>) -> ScenarioView {
-        let running = running.filter(|r| r.name == self.spec.name);
-        ScenarioView {
-            name: self.spec.name.clone(),
-            state: self.state.as_str(),
-            start: self.spec.start,
-            repeat: self.spec.repeat,
-            phases: self
-                .spec
-                .phases
-                .iter()
-                .map(|phase| PhaseLine {
-                    name: phase.name.clone(),
-                    lasting: crate::config::format_duration(phase.lasting),
-                })
-                .collect(),
-            run: running.map(|r| r.run),
-            phase: running.and_then(|r| self.spec.phases.get(r.phase).map(|p| p.name.clone())),
-            left_ms: running.map(|r| {
-                let left = r.phase_ends.saturating_duration_since(Instant::now());
-                u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
-            }),
-        }
-    }
-
-    fn in_flight(&self) -> u64 {
-        self.runs.iter().map(|run| run.in_flight.now()).sum()
-    }
-
-    fn report(&self) -> ScenarioReport {
-        ScenarioReport {
-            name: self.spec.name.clone(),
-            state: self.state.as_str(),
-            stopped: self.stopped,
-            runs: self
-                .runs
-                .iter()
-                .zip(1..)
-                .map(|(run, number)| RunReport {
-                    run: number,
-                    started: Stamp(run.started),
-                    ended: run.ended.map(Stamp),
-                    phases: run
-                        .phases
-                        .iter()
-                        .map(|phase| {
-                            PhaseReport::new(
-                                &phase.tag.phase,
-                                phase.started,
-                                phase.ended,
-                                phase.tag.tally.snapshot(),
-                            )
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
 /// The seed of one phase's RNG: the same for the same seed, scenario, run and phase.
 fn phase_seed(seed: u64, scenario: &str, run: u64, phase: usize) -> u64 {
     let mut h = seed ^ 0x9e37_79b9_7f4a_7c15;
@@ -564,79 +428,4 @@ fn phase_seed(seed: u64, scenario: &str, run: u64, phase: usize) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::PhaseSpec;
-    use crate::emulation::{FaultSpec, RequestFacts};
-    use http::{HeaderMap, Method};
-
-    fn flaky() -> ScenarioSpec {
-        ScenarioSpec::new("flaky")
-            .phase(
-                PhaseSpec::new("half", Duration::from_secs(60))
-                    .fault(FaultSpec::status(524).percent(50.0)),
-            )
-            .phase(PhaseSpec::new("after", Duration::from_secs(60)))
-    }
-
-    /// The rolls of the first 64 requests of a fresh start.
-    fn rolls(scenarios: &Arc<Scenarios>) -> Vec<bool> {
-        scenarios.start("flaky").expect("starts");
-        let headers = HeaderMap::new();
-        let facts = RequestFacts {
-            host: "site.test",
-            path: "/",
-            method: &Method::GET,
-            headers: &headers,
-        };
-        let phase = scenarios.current().expect("a phase in force");
-        let rolls = (0..64)
-            .map(|_| phase.rules.decide(&facts).is_some())
-            .collect();
-        scenarios.stop("flaky").expect("stops");
-        rolls
-    }
-
-    #[tokio::test]
-    async fn the_seed_makes_every_start_roll_the_same() {
-        let seeded = Arc::new(Scenarios::new(&[flaky()], Some(7)));
-        let first = rolls(&seeded);
-        assert_eq!(rolls(&seeded), first, "a second start rolls as the first");
-        let again = Arc::new(Scenarios::new(&[flaky()], Some(7)));
-        assert_eq!(rolls(&again), first, "another edge with the same seed too");
-        let other = Arc::new(Scenarios::new(&[flaky()], Some(8)));
-        assert_ne!(rolls(&other), first, "another seed rolls otherwise");
-        let hits = first.iter().filter(|hit| **hit).count();
-        assert!((16..=48).contains(&hits), "about half: {hits}");
-        assert_ne!(phase_seed(7, "flaky", 1, 0), phase_seed(7, "flaky", 1, 1));
-        assert_ne!(phase_seed(7, "flaky", 1, 0), phase_seed(7, "flaky", 2, 0));
-    }
-
-    #[tokio::test]
-    async fn one_runs_at_a_time_and_a_stop_ends_its_phase() {
-        let other = ScenarioSpec::new("other").phase(PhaseSpec::new("p", Duration::from_secs(1)));
-        let scenarios = Arc::new(Scenarios::new(&[flaky(), other], None));
-        assert!(scenarios.current().is_none());
-        scenarios.start("flaky").expect("starts");
-        assert_eq!(
-            scenarios.start("other"),
-            Err(ScenarioError::Busy("flaky".into()))
-        );
-        assert_eq!(
-            scenarios.start("nope"),
-            Err(ScenarioError::Busy("flaky".into())),
-            "busy before unknown: nothing can start now"
-        );
-        let view = scenarios.stop("flaky").expect("stops");
-        assert_eq!(view.state, "done");
-        assert!(scenarios.current().is_none());
-        assert_eq!(
-            scenarios.start("nope"),
-            Err(ScenarioError::NotFound("nope".into()))
-        );
-        let report = scenarios.finished("flaky").await.expect("a report");
-        assert!(report.stopped);
-        assert_eq!(report.runs[0].phases.len(), 1);
-        assert!(report.runs[0].phases[0].ended.is_some());
-    }
-}
+mod tests;
