@@ -182,6 +182,9 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
                     Kind::Edgecase => format!("edgecase: no binary at {}", binary.display()),
                     Kind::Nginx => "nginx: not installed (apt-get install nginx-light)".to_owned(),
                     Kind::Haproxy => "HAProxy: not installed (apt-get install haproxy)".to_owned(),
+                    Kind::Mitmproxy => {
+                        "mitmproxy: not installed (pip install mitmproxy)".to_owned()
+                    }
                 };
                 if kind == Kind::Edgecase {
                     return Err(io::Error::other(why));

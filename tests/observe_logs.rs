@@ -48,7 +48,7 @@ const USER_AGENT: &str = "edgecase-observe-tests/1.0";
 const OK_BODY: &str = "hello from the origin";
 
 /// The fields of a JSON access line: Logpush's `http_requests` names, then edgecase's own.
-const LOGPUSH_FIELDS: [&str; 33] = [
+const LOGPUSH_FIELDS: [&str; 35] = [
     "RayID",
     "EdgeStartTimestamp",
     "EdgeEndTimestamp",
@@ -81,6 +81,8 @@ const LOGPUSH_FIELDS: [&str; 33] = [
     "EdgecaseEnding",
     "EdgecaseFaultRule",
     "EdgecaseProxy",
+    "EdgecaseScenario",
+    "EdgecasePhase",
     "EdgecaseRetried",
 ];
 

@@ -139,6 +139,10 @@ pub async fn proxy(bench: &Bench, proxy: &mut Proxy, round: usize) -> io::Result
     proxy.running()?;
     figures.held = Some(held(bench, proxy).await?);
     proxy.running()?;
+    if !proxy.kind.has_read_timeout() {
+        eprintln!("    {name}: no read timeout to measure");
+        return Ok(figures);
+    }
     let expect = proxy.kind.read_timeout_status();
     let times = visitors::timed(
         proxy.addr,

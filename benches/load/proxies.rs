@@ -1,6 +1,6 @@
-//! The proxies compared: edgecase, nginx and HAProxy, each configured equivalently in front
-//! of the same origins (a keep-alive pool to the fast origin, a 1 s and a 300 s read timeout
-//! to the silent one) and started on the proxy core. It owns the config files and the start;
+//! The proxies compared: edgecase, nginx, HAProxy and mitmproxy, each configured equivalently
+//! in front of the same origins (a keep-alive pool to the fast origin, a 1 s and a 300 s read
+//! timeout to the silent one; mitmproxy has no read timeout) and started on the proxy core. It owns the config files and the start;
 //! measuring them is [`crate::figures`]' and [`crate::checks`]' business.
 
 use std::fs;
@@ -30,11 +30,13 @@ pub enum Kind {
     Nginx,
     /// HAProxy, one thread.
     Haproxy,
+    /// mitmproxy's `mitmdump` in reverse mode (one Python process), with a routing addon.
+    Mitmproxy,
 }
 
 impl Kind {
     /// Every proxy, in table order.
-    pub const ALL: [Kind; 3] = [Kind::Edgecase, Kind::Nginx, Kind::Haproxy];
+    pub const ALL: [Kind; 4] = [Kind::Edgecase, Kind::Nginx, Kind::Haproxy, Kind::Mitmproxy];
 
     /// The name on the command line.
     pub fn name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Edgecase => "edgecase",
             Kind::Nginx => "nginx",
             Kind::Haproxy => "haproxy",
+            Kind::Mitmproxy => "mitmproxy",
         }
     }
 
@@ -51,14 +54,21 @@ impl Kind {
             Kind::Edgecase => "edgecase",
             Kind::Nginx => "nginx",
             Kind::Haproxy => "HAProxy",
+            Kind::Mitmproxy => "mitmproxy",
         }
+    }
+
+    /// Whether the proxy can time out an origin that never answers (mitmproxy cannot: its
+    /// requests to the silent origin wait as long as the visitor does).
+    pub fn has_read_timeout(self) -> bool {
+        self != Kind::Mitmproxy
     }
 
     /// The status the proxy answers when the origin's read timeout fires.
     pub fn read_timeout_status(self) -> u16 {
         match self {
             Kind::Edgecase => 524,
-            Kind::Nginx | Kind::Haproxy => 504,
+            Kind::Nginx | Kind::Haproxy | Kind::Mitmproxy => 504,
         }
     }
 }
@@ -79,6 +89,7 @@ impl Installed {
             Kind::Edgecase => Some(edgecase.to_owned()).filter(|b| b.is_file()),
             Kind::Nginx => processes::which("nginx"),
             Kind::Haproxy => processes::which("haproxy"),
+            Kind::Mitmproxy => processes::which("mitmdump"),
         }?;
         Some(Installed { kind, binary })
     }
@@ -89,6 +100,7 @@ impl Installed {
             Kind::Edgecase => processes::version(&self.binary, &["--version"]),
             Kind::Nginx => processes::version(&self.binary, &["-v"]),
             Kind::Haproxy => processes::version(&self.binary, &["-v"]),
+            Kind::Mitmproxy => processes::version(&self.binary, &["--version"]),
         }
     }
 }
@@ -134,6 +146,26 @@ impl Proxy {
                 let config = dir.join("haproxy.cfg");
                 fs::write(&config, haproxy_config(addr, ports, fd_hard))?;
                 cmd.arg("-db").arg("-f").arg(config);
+            }
+            Kind::Mitmproxy => {
+                let addon = dir.join("route.py");
+                fs::write(&addon, mitmproxy_addon(ports))?;
+                cmd.arg("--mode")
+                    .arg(format!("reverse:http://{}", ports.fast))
+                    .args(["--listen-host", "127.0.0.1", "--listen-port"])
+                    .arg(addr.port().to_string())
+                    .arg("-s")
+                    .arg(addon)
+                    // No flow output, no flow kept, bodies streamed: the proxy alone.
+                    .args([
+                        "-q",
+                        "--set",
+                        "flow_detail=0",
+                        "--set",
+                        "stream_large_bodies=1",
+                    ]);
+                // Its state (certificates it would make for TLS) stays in the run's directory.
+                cmd.arg("--set").arg(format!("confdir={}", dir.display()));
             }
         }
         let mut guard = Guard::spawn_logged(cmd, &dir.join("output.log"))?;
@@ -250,6 +282,21 @@ fn nginx_config(listen: SocketAddr, ports: &Ports, dir: &Path, fd_hard: u64) -> 
          \x20       }}\n\
          \x20   }}\n\
          }}\n"
+    )
+}
+
+/// mitmproxy: reverse mode forwards to the fast origin; this addon sends `/silent*` to the
+/// silent one (mitmproxy has no per-path upstream of its own, and no read timeout).
+fn mitmproxy_addon(ports: &Ports) -> String {
+    let silent = ports.silent;
+    format!(
+        "# Written by benches/load.rs for one run.\n\
+         def request(flow):\n\
+         \x20   if flow.request.path.startswith(\"/silent\"):\n\
+         \x20       flow.request.host = \"{}\"\n\
+         \x20       flow.request.port = {}\n",
+        silent.ip(),
+        silent.port()
     )
 }
 
