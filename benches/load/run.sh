@@ -9,7 +9,8 @@
 # util-linux (taskset), with package services kept from starting (nothing listens outside
 # the benchmark's own loopback ports). Not root: it prints what to install and goes on; the
 # benchmark skips a missing proxy or tool with a message. oha comes from crates.io
-# (`cargo install oha --locked`, into ~/.cargo/bin) for any user.
+# (`cargo install oha --locked`, into ~/.cargo/bin) for any user, mitmproxy from PyPI
+# (`python3 -m pip install mitmproxy`, for mitmdump).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -63,6 +64,17 @@ if ! have oha; then
         cargo install oha --locked || echo "load: oha failed to install; going on without it" >&2
     else
         echo "load: oha not installed (cargo install oha --locked); going on without it" >&2
+    fi
+fi
+
+if ! have mitmdump; then
+    if have python3 && python3 -m pip --version >/dev/null 2>&1; then
+        echo "load: installing mitmproxy (python3 -m pip install mitmproxy)" >&2
+        python3 -m pip install --quiet mitmproxy ||
+            python3 -m pip install --quiet --break-system-packages mitmproxy ||
+            echo "load: mitmproxy failed to install; going on without it" >&2
+    else
+        echo "load: mitmproxy not installed (pip install mitmproxy); going on without it" >&2
     fi
 fi
 
