@@ -88,6 +88,16 @@ enum Command {
     },
 }
 
+// The allocator: the system's unless built with `--features mimalloc` or `jemalloc`
+// (measured side by side in benches/load; see the README's Performance section).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(all(feature = "jemalloc", not(feature = "mimalloc")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Exit status for an invalid config or command line.
 const EXIT_BAD_CONFIG: u8 = 2;
 
