@@ -207,6 +207,10 @@ impl Scenarios {
             Some(entry) => entry.spec.clone(),
             None => return Err(ScenarioError::NotFound(name.to_owned())),
         };
+        // A spec put in a config by hand (`EdgeBuilder::config_mut`) skipped the checks: one
+        // without phases, or with a zero-length one, would spin the clock.
+        spec.check()
+            .map_err(|e| ScenarioError::Invalid(e.to_string()))?;
         book.next_id += 1;
         let id = book.next_id;
         let (stop, stopped) = oneshot::channel();

@@ -74,3 +74,21 @@ async fn one_runs_at_a_time_and_a_stop_ends_its_phase() {
     assert_eq!(report.runs[0].phases.len(), 1);
     assert!(report.runs[0].phases[0].ended.is_some());
 }
+
+#[tokio::test]
+async fn a_scenario_that_skipped_its_checks_does_not_start() {
+    let mut empty = ScenarioSpec::new("empty").repeat(0);
+    let scenarios = Arc::new(Scenarios::new(std::slice::from_ref(&empty), None));
+    assert!(matches!(
+        scenarios.start("empty"),
+        Err(ScenarioError::Invalid(_))
+    ));
+    empty.phases.push(PhaseSpec::new("instant", Duration::ZERO));
+    let scenarios = Arc::new(Scenarios::new(&[empty], None));
+    assert!(matches!(
+        scenarios.start("empty"),
+        Err(ScenarioError::Invalid(_))
+    ));
+    assert!(scenarios.current().is_none());
+    assert_eq!(scenarios.list()[0].state, "idle");
+}
