@@ -20,7 +20,6 @@ use admin::Edgecase;
 use support::GUARD;
 use support::chromium;
 use support::origins::Origin;
-use support::pki::TempDir;
 use support::visitor::{get_with_host, within};
 
 /// The Host every visitor asks for.
@@ -178,20 +177,9 @@ async fn analytics_page_reads_at_a_glance_on_desktop_and_phone() {
 
     let page = edgecase.get("/analytics?range=5m&status=521").await;
     assert_eq!(page.status(), 200, "{}", page.text());
-    let html: &'static str = Box::leak(wrapper(&page.text()).into_boxed_str());
-    let server =
-        Origin::with_headers(200, &[("content-type", "text/html; charset=utf-8")], html).await;
+    let server = chromium::serve_page(wrapper(&page.text())).await;
     let url = format!("http://{}/", server.addr());
-    let dir = TempDir::new("analytics_layout");
-    let dom = tokio::task::spawn_blocking(move || {
-        chromium::dump_dom(&browser, &url, &["--window-size=1400,1000"], &dir)
-    })
-    .await
-    .expect("the browser thread did not panic");
-    let text = chromium::text_of(&dom, "<pre id=\"measured\">")
-        .unwrap_or_else(|| panic!("no measurements in the DOM:\n{dom}"));
-    let measured: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("measurements ({e}): {text}"));
+    let measured = chromium::measurements(browser, url, Vec::new(), "analytics_layout").await;
 
     for (width, _) in WIDTHS {
         let at = &measured[width.to_string()];

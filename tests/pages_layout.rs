@@ -194,19 +194,7 @@ async fn error_pages_look_like_cloudflares_on_desktop_and_phone() {
     let base = format!("http://{HOST}:{}", edge.addr().port());
 
     let url = format!("{base}/");
-    let dir = TempDir::new("pages_layout");
-    let dom = tokio::task::spawn_blocking(move || {
-        let flags = flags();
-        let mut extra: Vec<&str> = flags.iter().map(String::as_str).collect();
-        extra.push("--window-size=1400,1000");
-        chromium::dump_dom(&browser, &url, &extra, &dir)
-    })
-    .await
-    .expect("the browser thread did not panic");
-    let text = chromium::text_of(&dom, "<pre id=\"measured\">")
-        .unwrap_or_else(|| panic!("no measurements in the DOM:\n{dom}"));
-    let measured: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("measurements ({e}): {text}"));
+    let measured = chromium::measurements(browser, url, flags().to_vec(), "pages_layout").await;
 
     let mut fetched = Vec::new();
     for page in PAGES {

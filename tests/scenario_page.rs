@@ -24,7 +24,6 @@ use edgecase::scenario::report::{PhaseReport, RunReport, ScenarioReport, Second,
 use serde_json::Value;
 
 use support::chromium;
-use support::origins::Origin;
 use support::pki::TempDir;
 
 /// The widths the pages are measured at, in CSS px, and the height of each frame.
@@ -235,21 +234,13 @@ async fn scenario_page_reads_on_desktop_and_phone() {
     if let Some(dir) = std::env::var_os("EDGECASE_SCREENSHOTS") {
         save_screenshots(PathBuf::from(dir), &browser, &scenario, &analytics).await;
     }
-    let html: &'static str =
-        Box::leak(wrapper(&[("scenario", &scenario), ("analytics", &analytics)]).into_boxed_str());
-    let server =
-        Origin::with_headers(200, &[("content-type", "text/html; charset=utf-8")], html).await;
+    let server = chromium::serve_page(wrapper(&[
+        ("scenario", &scenario),
+        ("analytics", &analytics),
+    ]))
+    .await;
     let url = format!("http://{}/", server.addr());
-    let dir = TempDir::new("scenario_page");
-    let dom = tokio::task::spawn_blocking(move || {
-        chromium::dump_dom(&browser, &url, &["--window-size=1400,1000"], &dir)
-    })
-    .await
-    .expect("the browser thread did not panic");
-    let text = chromium::text_of(&dom, "<pre id=\"measured\">")
-        .unwrap_or_else(|| panic!("no measurements in the DOM:\n{dom}"));
-    let measured: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("measurements ({e}): {text}"));
+    let measured = chromium::measurements(browser, url, Vec::new(), "scenario_page").await;
 
     let names: Vec<&str> = PHASES.iter().map(|(name, ..)| *name).collect();
     for page in ["scenario", "analytics"] {

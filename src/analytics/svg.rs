@@ -160,24 +160,8 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
         write_band(out, shape)?;
     }
 
-    let label_x = LEFT - 8.0;
+    axis.write_ticks(out, (LEFT, right), baseline, plot_height)?;
     let scale = plot_height / axis.top() as f64;
-    for tick in 0..axis.ticks {
-        let value = axis.step.saturating_mul(tick);
-        let y = baseline - value as f64 * scale;
-        if tick > 0 {
-            write!(
-                out,
-                "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\"/>"
-            )?;
-        }
-        write!(
-            out,
-            "<text class=\"tick y-tick\" x=\"{label_x}\" y=\"{y:.1}\" text-anchor=\"end\" \
-             dominant-baseline=\"middle\" data-value=\"{value}\">{}</text>",
-            Compact(value)
-        )?;
-    }
     write!(
         out,
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{baseline}\" x2=\"{right}\" y2=\"{baseline}\"/>"
@@ -281,6 +265,37 @@ impl YAxis {
     /// The value of the top label.
     pub(crate) fn top(self) -> u64 {
         self.step.saturating_mul(self.ticks - 1)
+    }
+
+    /// The axis drawn on a plot from `left` to `right` whose 0 is at `baseline` and top label
+    /// `plot_height` above it: a grid line at each label but 0, and the labels right-aligned
+    /// just left of the plot.
+    pub(crate) fn write_ticks(
+        self,
+        out: &mut String,
+        (left, right): (f64, f64),
+        baseline: f64,
+        plot_height: f64,
+    ) -> fmt::Result {
+        let label_x = left - 8.0;
+        let scale = plot_height / self.top() as f64;
+        for tick in 0..self.ticks {
+            let value = self.step.saturating_mul(tick);
+            let y = baseline - value as f64 * scale;
+            if tick > 0 {
+                write!(
+                    out,
+                    "<line class=\"grid\" x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\"/>"
+                )?;
+            }
+            write!(
+                out,
+                "<text class=\"tick y-tick\" x=\"{label_x}\" y=\"{y:.1}\" text-anchor=\"end\" \
+                 dominant-baseline=\"middle\" data-value=\"{value}\">{}</text>",
+                Compact(value)
+            )?;
+        }
+        Ok(())
     }
 }
 

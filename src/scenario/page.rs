@@ -14,7 +14,7 @@ use super::report::{PhaseReport, RunReport, ScenarioReport};
 use crate::analytics::page::{STYLE, escape};
 use crate::analytics::palette::colour;
 use crate::analytics::status_name;
-use crate::analytics::svg::{BandShape, Compact, YAxis, write_band, write_band_label};
+use crate::analytics::svg::{BandShape, YAxis, write_band, write_band_label};
 use crate::pages::time::Rfc3339Millis;
 
 /// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`, which the
@@ -277,24 +277,8 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
         .max()
         .unwrap_or(0);
     let axis = YAxis::for_max(max);
+    axis.write_ticks(out, (LEFT, right), baseline, plot_height)?;
     let scale = plot_height / axis.top() as f64;
-    for tick in 0..axis.ticks {
-        let value = axis.step.saturating_mul(tick);
-        let y = baseline - value as f64 * scale;
-        if tick > 0 {
-            write!(
-                out,
-                "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\"/>"
-            )?;
-        }
-        write!(
-            out,
-            "<text class=\"tick y-tick\" x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" \
-             dominant-baseline=\"middle\" data-value=\"{value}\">{}</text>",
-            LEFT - 8.0,
-            Compact(value)
-        )?;
-    }
 
     let slot = timeline.bar_seconds as f64 * per_second;
     let bar_width = (slot * BAR_FILL).max(0.5);

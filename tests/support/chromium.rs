@@ -142,3 +142,41 @@ pub fn text_of(dom: &str, open: &str) -> Option<String> {
             .replace("&amp;", "&"),
     )
 }
+
+/// The window the layout tests load their measuring wrapper in: wide enough for the widest
+/// iframe it holds.
+pub const MEASURING_WINDOW: &str = "--window-size=1400,1000";
+
+/// `html` served as a page from 127.0.0.1 port 0, for the browser to load. The body is
+/// leaked: the origin serves a `'static` one, and a test serves a handful of pages at most.
+pub async fn serve_page(html: String) -> crate::support::origins::Origin {
+    let html: &'static str = Box::leak(html.into_boxed_str());
+    crate::support::origins::Origin::with_headers(
+        200,
+        &[("content-type", "text/html; charset=utf-8")],
+        html,
+    )
+    .await
+}
+
+/// What the page at `url` measured of itself: the JSON it writes into `<pre id="measured">`,
+/// loaded in a [`MEASURING_WINDOW`] with `extra` flags, with a profile in a temp dir named
+/// after `test`.
+pub async fn measurements(
+    browser: PathBuf,
+    url: String,
+    extra: Vec<String>,
+    test: &'static str,
+) -> serde_json::Value {
+    let dir = TempDir::new(test);
+    let dom = tokio::task::spawn_blocking(move || {
+        let mut flags: Vec<&str> = extra.iter().map(String::as_str).collect();
+        flags.push(MEASURING_WINDOW);
+        dump_dom(&browser, &url, &flags, &dir)
+    })
+    .await
+    .expect("the browser thread did not panic");
+    let text = text_of(&dom, "<pre id=\"measured\">")
+        .unwrap_or_else(|| panic!("no measurements in the DOM:\n{dom}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("measurements ({e}): {text}"))
+}
