@@ -489,8 +489,8 @@ fn report_serializes_in_snake_case_with_string_status_keys() {
 // The page
 // ---------------------------------------------------------------------------------------------
 
-/// The opening tags of every `<name ` element in `html`.
-fn tags<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
+/// The opening tags of every `<name ` element in `html` (the scenario page's tests use it too).
+pub(crate) fn tags<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
     let open = format!("<{name} ");
     html.match_indices(&open)
         .map(|(at, _)| {
@@ -501,7 +501,7 @@ fn tags<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
 }
 
 /// The value of `attribute` in an opening tag.
-fn attr<'t>(tag: &'t str, attribute: &str) -> Option<&'t str> {
+pub(crate) fn attr<'t>(tag: &'t str, attribute: &str) -> Option<&'t str> {
     let key = format!(" {attribute}=\"");
     let start = tag.find(&key)? + key.len();
     let len = tag[start..].find('"')?;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::*;
+use crate::analytics::tests::{attr, tags};
 use crate::scenario::report::{PhaseReport, RunReport, ScenarioReport, Second, Stamp, TimeMs};
 
 /// 2026-11-24T10:00:00Z.
@@ -62,25 +63,6 @@ fn scenario(name: &str, phases: Vec<PhaseReport>, ended: Option<u64>) -> Scenari
             phases,
         }],
     }
-}
-
-/// The opening tags of every `<name ` element in `html`.
-fn tags<'h>(html: &'h str, name: &str) -> Vec<&'h str> {
-    let open = format!("<{name} ");
-    html.match_indices(&open)
-        .map(|(start, _)| {
-            let end = html[start..].find('>').expect("the tag closes");
-            &html[start..=start + end]
-        })
-        .collect()
-}
-
-/// The value of `attribute` in an opening tag.
-fn attr<'t>(tag: &'t str, attribute: &str) -> Option<&'t str> {
-    let key = format!(" {attribute}=\"");
-    let start = tag.find(&key)? + key.len();
-    let len = tag[start..].find('"')?;
-    Some(&tag[start..start + len])
 }
 
 /// Only the chart of run 1.
