@@ -78,30 +78,6 @@ window.addEventListener('load', () => {
 });
 "#;
 
-/// `text` escaped for a double-quoted attribute value.
-fn attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;")
-}
-
-/// The wrapper page: `page` in one iframe per width, and the script measuring them.
-fn wrapper(page: &str) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>layout</title>\
-         <style>body{margin:0}iframe{display:block;border:0}</style></head><body>",
-    );
-    for (width, height) in WIDTHS {
-        html.push_str(&format!(
-            "<iframe class=\"measured\" data-width=\"{width}\" \
-             style=\"width:{width}px;height:{height}px\" srcdoc=\"{}\"></iframe>",
-            attribute(page)
-        ));
-    }
-    html.push_str("<pre id=\"measured\"></pre><script>");
-    html.push_str(MEASURE);
-    html.push_str("</script></body></html>");
-    html
-}
-
 /// A visitor who sends `path` to the silent origin and leaves once it has arrived there: the
 /// edge logs it as 499.
 async fn leave_early(edgecase: &Edgecase, silent: &Origin, path: &str) {
@@ -177,7 +153,12 @@ async fn analytics_page_reads_at_a_glance_on_desktop_and_phone() {
 
     let page = edgecase.get("/analytics?range=5m&status=521").await;
     assert_eq!(page.status(), 200, "{}", page.text());
-    let server = chromium::serve_page(wrapper(&page.text())).await;
+    let server = chromium::serve_page(chromium::measuring_page(
+        &[("analytics", &page.text())],
+        &WIDTHS,
+        MEASURE,
+    ))
+    .await;
     let url = format!("http://{}/", server.addr());
     let measured = chromium::measurements(browser, url, Vec::new(), "analytics_layout").await;
 

@@ -108,32 +108,6 @@ window.addEventListener('load', () => {
 });
 "#;
 
-/// `text` escaped for a double-quoted attribute value.
-fn attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;")
-}
-
-/// The wrapper page: each of `pages` (name, HTML) in one iframe per width, and the script.
-fn wrapper(pages: &[(&str, &str)]) -> String {
-    let mut html = String::from(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>layout</title>\
-         <style>body{margin:0}iframe{display:block;border:0}</style></head><body>",
-    );
-    for (name, page) in pages {
-        for (width, height) in WIDTHS {
-            html.push_str(&format!(
-                "<iframe class=\"measured\" data-page=\"{name}\" data-width=\"{width}\" \
-                 style=\"width:{width}px;height:{height}px\" srcdoc=\"{}\"></iframe>",
-                attribute(page)
-            ));
-        }
-    }
-    html.push_str("<pre id=\"measured\"></pre><script>");
-    html.push_str(MEASURE);
-    html.push_str("</script></body></html>");
-    html
-}
-
 /// A done run of [`PHASES`] that started at `start`, its requests at the second's counts.
 fn report(start: SystemTime) -> ScenarioReport {
     let phases = PHASES
@@ -234,11 +208,11 @@ async fn scenario_page_reads_on_desktop_and_phone() {
     if let Some(dir) = std::env::var_os("EDGECASE_SCREENSHOTS") {
         save_screenshots(PathBuf::from(dir), &browser, &scenario, &analytics).await;
     }
-    let server = chromium::serve_page(wrapper(&[
-        ("scenario", &scenario),
-        ("analytics", &analytics),
-    ]))
-    .await;
+    let pages = [
+        ("scenario", scenario.as_str()),
+        ("analytics", analytics.as_str()),
+    ];
+    let server = chromium::serve_page(chromium::measuring_page(&pages, &WIDTHS, MEASURE)).await;
     let url = format!("http://{}/", server.addr());
     let measured = chromium::measurements(browser, url, Vec::new(), "scenario_page").await;
 

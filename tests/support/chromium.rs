@@ -180,3 +180,27 @@ pub async fn measurements(
         .unwrap_or_else(|| panic!("no measurements in the DOM:\n{dom}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("measurements ({e}): {text}"))
 }
+
+/// A page that shows each of `pages` (name, HTML) in one `iframe.measured` per width of
+/// `widths` (`data-page`, `data-width`, that many CSS px wide and high), then runs `script`,
+/// which measures them into `<pre id="measured">` once they have loaded.
+pub fn measuring_page(pages: &[(&str, &str)], widths: &[(u32, u32)], script: &str) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>layout</title>\
+         <style>body{margin:0}iframe{display:block;border:0}</style></head><body>",
+    );
+    for (name, page) in pages {
+        // Escaped for the double-quoted `srcdoc` attribute.
+        let srcdoc = page.replace('&', "&amp;").replace('"', "&quot;");
+        for (width, height) in widths {
+            html.push_str(&format!(
+                "<iframe class=\"measured\" data-page=\"{name}\" data-width=\"{width}\" \
+                 style=\"width:{width}px;height:{height}px\" srcdoc=\"{srcdoc}\"></iframe>"
+            ));
+        }
+    }
+    html.push_str("<pre id=\"measured\"></pre><script>");
+    html.push_str(script);
+    html.push_str("</script></body></html>");
+    html
+}
