@@ -73,8 +73,8 @@ impl Check {
             }
         };
         // Named in what follows, so a problem says which scenario it is in.
-        let label = name.as_deref().map(|n| format!(" (scenario {n:?})"));
-        let label = label.as_deref().unwrap_or("");
+        let label = whereabouts(name.as_deref(), None);
+        let label = label.as_str();
         let start = match raw.start {
             Some(text) => self.some(&at("start"), text.parse::<ScenarioStart>()),
             None => Some(ScenarioStart::Manual),
@@ -96,7 +96,7 @@ impl Check {
         for (index, phase) in raw.phase.into_iter().enumerate() {
             let mut phase_key = at("phase");
             push_index(&mut phase_key, index);
-            match self.phase(&phase_key, label, phase) {
+            match self.phase(&phase_key, name.as_deref(), phase) {
                 Some(phase) => phases.push(phase),
                 None => complete = false,
             }
@@ -114,7 +114,13 @@ impl Check {
         }
     }
 
-    fn phase(&mut self, key: &str, label: &str, raw: RawPhase) -> Option<super::super::PhaseSpec> {
+    fn phase(
+        &mut self,
+        key: &str,
+        scenario: Option<&str>,
+        raw: RawPhase,
+    ) -> Option<super::super::PhaseSpec> {
+        let label = whereabouts(scenario, None);
         let name = match raw.name.filter(|n| !n.trim().is_empty()) {
             Some(name) => Some(name),
             None => {
@@ -123,11 +129,7 @@ impl Check {
                 None
             }
         };
-        let where_ = match &name {
-            Some(phase) if label.is_empty() => format!(" (phase {phase:?})"),
-            Some(phase) => format!("{}, phase {phase:?})", &label[..label.len() - 1]),
-            None => label.to_owned(),
-        };
+        let where_ = whereabouts(scenario, name.as_deref());
         let lasting = match raw.lasting {
             None => {
                 let why = format!("missing{where_}: how long the phase lasts, like \"30s\"");
@@ -193,6 +195,17 @@ pub(crate) fn scenario_from_json(body: &[u8]) -> Result<ScenarioSpec, Vec<Proble
     match spec {
         Some(spec) if check.problems.is_empty() => Ok(spec),
         _ => Err(check.problems),
+    }
+}
+
+/// Where a problem is, by name, to follow its sentence: ` (scenario "a", phase "b")`, either
+/// part alone, or nothing when neither is named.
+fn whereabouts(scenario: Option<&str>, phase: Option<&str>) -> String {
+    match (scenario, phase) {
+        (Some(s), Some(p)) => format!(" (scenario {s:?}, phase {p:?})"),
+        (Some(s), None) => format!(" (scenario {s:?})"),
+        (None, Some(p)) => format!(" (phase {p:?})"),
+        (None, None) => String::new(),
     }
 }
 
