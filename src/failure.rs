@@ -94,8 +94,8 @@ pub enum Unknown {
     },
     /// The connection was reset (RST) before a complete response head.
     Reset(io::Error),
-    /// The status line or headers could not be parsed.
-    MalformedHead(hyper::Error),
+    /// The status line or headers could not be parsed, or a framing header cannot be honoured.
+    MalformedHead(Malformed),
     /// The status line parsed but its status makes no sense here: 600 or more (HTTP defines
     /// 100-599), or 101 Switching Protocols to a request that asked for no upgrade.
     BadStatus {
@@ -111,6 +111,11 @@ pub enum Unknown {
         limit: usize,
     },
 }
+
+/// What was wrong with a malformed response head, in words (`invalid header name`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub &'static str);
 
 /// Why a name did not resolve.
 #[derive(Debug)]

@@ -118,8 +118,8 @@ pub async fn send(
     let response = match outcome {
         Ok(response) => response,
         Err(failure) => {
-            if conn.meter.seen() > 0 {
-                details.head_bytes = Some(conn.meter.seen());
+            if conn.wire.head_bytes() > 0 {
+                details.head_bytes = Some(conn.wire.head_bytes());
             }
             return Sent {
                 details,
@@ -131,7 +131,7 @@ pub async fn send(
     };
     let status = response.status().as_u16();
     details.status = Some(status);
-    details.head_bytes = Some(conn.meter.seen());
+    details.head_bytes = Some(conn.wire.head_bytes());
     details.connection = response
         .headers()
         .get(header::CONNECTION)

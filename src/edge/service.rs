@@ -32,9 +32,11 @@ use crate::edge::{admission, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
-use crate::failure::OriginFailure;
+use crate::failure::{OriginFailure, Unknown};
 use crate::normalize::{Normalized, strip_port};
-use crate::origin::body::{BodyTap, BodyTooLarge, OriginBody, RequestBody};
+use crate::origin::body::{BodyTap, OriginBody, RequestBody};
+use crate::origin::h1::OnInterim;
+use crate::origin::upload::failure_of_body;
 use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
@@ -322,27 +324,21 @@ async fn respond(
         }
         // A body broken from its first byte never reaches the origin.
         if let Err(e) = body.prime(config.visitor.client_header_timeout).await {
-            let failure = match e.downcast::<BodyTooLarge>() {
-                Ok(too_large) => OriginFailure::BodyTooLarge {
-                    limit: too_large.limit,
-                },
-                Err(other) => match other.downcast::<hyper::Error>() {
-                    Ok(broken) => OriginFailure::VisitorBody(*broken),
-                    Err(other) => OriginFailure::Internal(io::Error::other(other)),
-                },
-            };
-            return error_page(&failure, &answering, log);
+            return error_page(&failure_of_body(e), &answering, log);
         }
     }
     let interim = parts.extensions.get::<Arc<Interim>>().cloned();
     let mut outgoing = origin_request(parts, body, &visit, ray, websocket);
     if let Some(interim) = interim {
         // Cloudflare passes an origin's 103 Early Hints on to the visitor.
-        hyper::ext::on_informational(&mut outgoing, move |informational| {
-            if informational.status() == StatusCode::EARLY_HINTS {
-                interim.send(&early_hints(informational.headers()));
+        let pass_on = move |status: StatusCode, headers: &http::HeaderMap| {
+            if status == StatusCode::EARLY_HINTS {
+                interim.send(&early_hints(headers));
             }
-        });
+        };
+        outgoing
+            .extensions_mut()
+            .insert(OnInterim(Arc::new(pass_on)));
     }
     let ssl = match target.ssl {
         SslMode::Automatic => {
@@ -381,7 +377,10 @@ async fn respond(
                 && status == 101
             {
                 // The record is the tunnel's, written when it closes.
-                let origin_upgrade = hyper::upgrade::on(&mut forwarded.response);
+                let Some(origin_upgrade) = forwarded.upgraded.take() else {
+                    let failure = OriginFailure::Unknown(Unknown::BadStatus { status });
+                    return error_page(&failure, &answering, log);
+                };
                 let response = passed_on(&mut log, started, forwarded.response, ray);
                 tunnel::spawn(visitor_upgrade, origin_upgrade, log);
                 return response.map(|body| EdgeBody::Origin { body, log: None });

@@ -10,6 +10,7 @@ use hyper_util::rt::TokioIo;
 use tracing::debug;
 
 use crate::edge::access_log::{AccessLog, Ending};
+use crate::origin::h1::Upgraded;
 
 /// Whether the request asks to switch to WebSocket: an HTTP/1.1 `GET` with `Connection:
 /// upgrade` and `Upgrade: websocket`.
@@ -31,24 +32,18 @@ pub fn is_websocket(method: &Method, version: Version, headers: &HeaderMap) -> b
 /// Copies bytes both ways between the two upgraded connections until either side closes, then
 /// writes the request's one record: the bytes each way (visitor to origin counted as request
 /// bytes, origin to visitor as response bytes) and the tunnel's whole duration.
-pub fn spawn(visitor: OnUpgrade, origin: OnUpgrade, mut log: AccessLog) {
+pub fn spawn(visitor: OnUpgrade, mut origin: Upgraded, mut log: AccessLog) {
     tokio::spawn(async move {
         let ray = log.ray;
-        let (visitor, origin) = match tokio::join!(visitor, origin) {
-            (Ok(visitor), Ok(origin)) => (visitor, origin),
-            (visitor, origin) => {
-                debug!(
-                    %ray,
-                    visitor = visitor.err().map(|e| e.to_string()),
-                    origin = origin.err().map(|e| e.to_string()),
-                    "upgrade did not complete"
-                );
+        let visitor = match visitor.await {
+            Ok(visitor) => visitor,
+            Err(e) => {
+                debug!(%ray, visitor = %e, "upgrade did not complete");
                 log.finish(Ending::Aborted("upgrade_failed"));
                 return;
             }
         };
         let mut visitor = TokioIo::new(visitor);
-        let mut origin = TokioIo::new(origin);
         match tokio::io::copy_bidirectional(&mut visitor, &mut origin).await {
             Ok((up, down)) => {
                 debug!(%ray, up, down, "tunnel closed");

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
 use tokio::time::Sleep;
 
 use crate::emulation::action::Slice;
+use crate::origin::h1::{BodyFault, Decoder};
 use crate::origin::pool::{Conn, Pool};
 use crate::origin::slicer::Slicer;
 use crate::origin::stall::StallTimer;
@@ -31,8 +31,8 @@ pub enum BodyAbort {
         /// The read timeout in force.
         after: Duration,
     },
-    /// The origin's connection failed mid-body.
-    Origin(hyper::Error),
+    /// The origin's connection failed mid-body, or its bytes broke the body's framing.
+    Origin(BodyFault),
 }
 
 impl fmt::Display for BodyAbort {
@@ -145,7 +145,8 @@ impl Shaping {
 
 /// The origin's response body on its way to the visitor.
 pub struct OriginBody {
-    inner: Incoming,
+    /// Takes the body out of the connection's bytes.
+    inner: Decoder,
     /// Fires when the body has not moved for `timeouts.read`.
     stall: StallTimer,
     /// Returned to the pool once the body completes (when there is one); dropped (closing
@@ -156,19 +157,31 @@ pub struct OriginBody {
 }
 
 impl OriginBody {
-    /// Streams `inner`, allowing at most `idle_limit` between two frames, and hands `conn`
-    /// back to `pool` once the body is complete (`None`: the connection is not reused).
-    pub fn new(inner: Incoming, idle_limit: Duration, conn: Conn, pool: Option<Pool>) -> Self {
+    /// Streams the body `inner` decodes from `conn`, allowing at most `idle_limit` between two
+    /// frames, and hands `conn` back to `pool` once the body is complete (`None`: the
+    /// connection is not reused).
+    pub fn new(inner: Decoder, idle_limit: Duration, conn: Conn, pool: Option<Pool>) -> Self {
         let mut body = OriginBody {
             inner,
             stall: StallTimer::new(idle_limit),
             conn: Some((conn, pool)),
             shaping: None,
         };
-        if body.inner.is_end_stream() {
+        if body.inner.is_end() {
             body.release();
         }
         body
+    }
+
+    /// A body with nothing in it and no connection (a `101`'s: the connection went to the
+    /// tunnel).
+    pub fn empty(idle_limit: Duration) -> Self {
+        OriginBody {
+            inner: Decoder::new(crate::origin::h1::BodyFraming::Empty, 0),
+            stall: StallTimer::new(idle_limit),
+            conn: None,
+            shaping: None,
+        }
     }
 
     /// The same body, shaped as a fault rule asks.
@@ -188,7 +201,11 @@ impl OriginBody {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyAbort>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
+        let Some((conn, _)) = self.conn.as_mut() else {
+            // Released (the body is over) or dropped after an abort.
+            return Poll::Ready(None);
+        };
+        match conn.wire.poll_body(cx, &mut self.inner) {
             Poll::Pending => {
                 ready!(self.stall.poll_stalled(cx));
                 self.conn = None;
@@ -197,7 +214,7 @@ impl OriginBody {
             }
             Poll::Ready(Some(Ok(frame))) => {
                 self.stall.progress();
-                if self.inner.is_end_stream() {
+                if self.inner.is_end() {
                     self.release();
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -253,7 +270,7 @@ impl Body for OriginBody {
                 }
             }
             let frame = ready!(this.poll_origin(cx));
-            let end = this.inner.is_end_stream();
+            let end = this.inner.is_end();
             let Some(shaping) = this.shaping.as_deref_mut() else {
                 return Poll::Ready(frame);
             };
@@ -280,7 +297,7 @@ impl Body for OriginBody {
     fn is_end_stream(&self) -> bool {
         match &self.shaping {
             Some(shaping) => shaping.is_done(),
-            None => self.inner.is_end_stream(),
+            None => self.inner.is_end(),
         }
     }
 

@@ -3,104 +3,135 @@
 //! 522, reset), then reading the head (read timeout -> 524, empty reply, reset, malformed or
 //! oversized head -> 520).
 
-use std::error::Error as StdError;
+use std::future::poll_fn;
 use std::io;
+use std::task::Poll;
 use std::time::Duration;
 
-use http::Request;
+use http::{Method, Request, Response};
 use http_body::Body;
-use hyper::Response;
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::config::OriginTimeouts;
-use crate::failure::{OriginFailure, Unknown};
+use crate::failure::{Malformed, OriginFailure, Unknown};
 use crate::origin::ExchangeFacts;
-use crate::origin::body::{BodyTooLarge, RequestBody};
-use crate::origin::io::{HeadMeter, HeadTooLarge, WriteStalled};
+use crate::origin::body::RequestBody;
+use crate::origin::h1::head::{HeadError, max_origin_headers};
+use crate::origin::h1::request::UploadError;
+use crate::origin::h1::{Decoder, HeadFailure, OnInterim, Upload};
+use crate::origin::io::WriteStalled;
 use crate::origin::pool::Conn;
+use crate::origin::upload::failure_of_body;
 
-/// Sends `request` on `conn` and waits for the response head.
+/// Sends `request` on `conn` and waits for the response head; the body is read through the
+/// returned [`Decoder`] on the same connection.
 ///
 /// The read clock (`timeouts.read`) starts once the request is handed over: at once for a
-/// bodiless request, after the last body frame otherwise (a slow upload is the write timeout's
-/// business, not the read timeout's).
+/// bodiless request, after the last body byte is written otherwise (a slow upload is the
+/// write timeout's business, not the read timeout's). A head that comes before the body is
+/// all written ends the wait at once; the body's rest goes as the response is read.
 ///
 /// `latency` (a fault rule's) holds a response head back until that long after the read clock
 /// started; past `timeouts.read` that is a real read timeout.
 pub async fn exchange(
     conn: &mut Conn,
-    mut request: Request<RequestBody>,
+    request: Request<RequestBody>,
     timeouts: &OriginTimeouts,
     head_limit: usize,
     latency: Option<Duration>,
     facts: &mut ExchangeFacts,
-) -> Result<Response<Incoming>, OriginFailure> {
+) -> Result<Response<Decoder>, OriginFailure> {
     let read = timeouts.read;
-    // Before anything can fail: a failure must never be judged by the previous response's
-    // head bytes (a pooled connection that died idle is an empty reply, retried).
-    conn.meter.rearm();
-    if let Err(e) = conn.sender.ready().await {
-        return Err(classify(e, &conn.meter, timeouts, head_limit));
-    }
-    let upgrading = request.headers().contains_key(http::header::UPGRADE);
-    let sent = (!request.body().is_end_stream()).then(|| request.body_mut().on_sent());
-    let sending = Instant::now();
-    let response = conn.sender.send_request(request);
-    tokio::pin!(response);
-
-    let read_deadline = match sent {
-        None => {
-            facts.send = Some(Duration::ZERO);
-            Instant::now() + read
+    let (parts, body) = request.into_parts();
+    let upgrading = parts.headers.contains_key(http::header::UPGRADE);
+    let to_head = parts.method == Method::HEAD;
+    let on_interim = parts.extensions.get::<OnInterim>().cloned();
+    let has_body = !body.is_end_stream();
+    conn.wire.start(Upload::new(&parts, body));
+    drop(parts);
+    let max_headers = max_origin_headers(head_limit);
+    let mut interim = |status: http::StatusCode, headers: &http::HeaderMap| {
+        if let Some(on) = &on_interim {
+            (on.0)(status, headers);
         }
-        Some(sent) => {
-            tokio::select! {
-                outcome = &mut response => {
-                    return outcome.map_err(|e| classify(e, &conn.meter, timeouts, head_limit));
+    };
+    let wire = &mut conn.wire;
+    let fail = |failure: HeadFailure, seen: usize| classify(failure, seen, timeouts, head_limit);
+
+    let mut early = None;
+    let read_started = if has_body {
+        let sending = Instant::now();
+        // Until the body is written, a head may still come first (an early 413, say).
+        let head = poll_fn(|cx| {
+            if let Poll::Ready(outcome) = wire.poll_upload(cx) {
+                return Poll::Ready(outcome.map(|()| None).map_err(HeadFailure::Upload));
+            }
+            wire.poll_head(cx, head_limit, max_headers, &mut interim)
+                .map(|head| head.map(Some))
+        })
+        .await;
+        match head {
+            Ok(None) => {}
+            Ok(Some(head)) => early = Some(head),
+            Err(failure) => return Err(fail(failure, wire.head_bytes())),
+        }
+        facts.send = Some(sending.elapsed());
+        Instant::now()
+    } else {
+        facts.send = Some(Duration::ZERO);
+        Instant::now()
+    };
+    let read_deadline = read_started + read;
+    let head = match early {
+        Some(head) => head,
+        None => {
+            let reading = poll_fn(|cx| wire.poll_head(cx, head_limit, max_headers, &mut interim));
+            let outcome = tokio::time::timeout_at(read_deadline, reading).await;
+            // Waited for, whatever came of it: a 524 logs the whole read timeout as its wait.
+            facts.wait = Some(read_started.elapsed());
+            match outcome {
+                Err(_elapsed) => {
+                    wire.close_after();
+                    return Err(OriginFailure::ReadTimeout { after: read });
                 }
-                // Either the body was handed over, or the body went away with an error that
-                // the response future is about to report: both start the read clock.
-                _ = sent => {
-                    facts.send = Some(sending.elapsed());
-                    Instant::now() + read
-                }
+                Ok(Ok(head)) => head,
+                Ok(Err(failure)) => return Err(fail(failure, wire.head_bytes())),
             }
         }
     };
-    let read_started = read_deadline - read;
-    let outcome = tokio::time::timeout_at(read_deadline, response).await;
-    // Waited for, whatever came of it: a 524 logs the whole read timeout as its wait.
     facts.wait = Some(read_started.elapsed());
-    let response = match outcome {
-        Err(_elapsed) => return Err(OriginFailure::ReadTimeout { after: read }),
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => return Err(classify(e, &conn.meter, timeouts, head_limit)),
-    };
-    // hyper accepts any three digits; HTTP stops at 599, and a switch nobody asked for is
-    // garbage too. Both are the unknown error Cloudflare gives a malformed head.
-    let status = response.status().as_u16();
+    // HTTP stops at 599, and a switch nobody asked for is garbage too. Both are the unknown
+    // error Cloudflare gives a malformed head.
+    let status = head.status.as_u16();
     if status >= 600 || (status == 101 && !upgrading) {
+        wire.close_after();
         return Err(OriginFailure::Unknown(Unknown::BadStatus { status }));
     }
-    // hyper keeps both headers and reads the body as chunked; HTTP/1.1 makes such a head an
-    // error (RFC 9112 6.3), and forwarding it would announce a length the body does not have.
-    let headers = response.headers();
-    if headers.contains_key(http::header::CONTENT_LENGTH)
-        && headers.contains_key(http::header::TRANSFER_ENCODING)
-    {
-        return Err(OriginFailure::Unknown(Unknown::AmbiguousFraming));
+    let framing = match head.framing(to_head) {
+        Ok(framing) => framing,
+        Err(e) => {
+            wire.close_after();
+            return Err(head_failure(e, head_limit));
+        }
+    };
+    if !head.keeps_alive() {
+        wire.close_after();
     }
     if let Some(latency) = latency {
-        let ready_at = read_deadline - read + latency;
+        let ready_at = read_started + latency;
         if ready_at > read_deadline {
             tokio::time::sleep_until(read_deadline).await;
             facts.wait = Some(read_started.elapsed());
+            wire.close_after();
             return Err(OriginFailure::ReadTimeout { after: read });
         }
         tokio::time::sleep_until(ready_at).await;
         facts.wait = Some(read_started.elapsed());
     }
+    let mut response = Response::new(Decoder::new(framing, head_limit));
+    *response.status_mut() = head.status;
+    *response.version_mut() = head.version;
+    *response.headers_mut() = head.headers;
     Ok(response)
 }
 
@@ -113,85 +144,58 @@ pub fn is_stale_connection(failure: &OriginFailure) -> bool {
     )
 }
 
-/// What a hyper client error means, read by type and by the markers our IO left in it.
+/// What a failed exchange means, after `seen` bytes of response head.
 fn classify(
-    err: hyper::Error,
-    meter: &HeadMeter,
+    failure: HeadFailure,
+    seen: usize,
     timeouts: &OriginTimeouts,
     head_limit: usize,
 ) -> OriginFailure {
-    // The visitor's own body failed while we streamed it: the visitor's problem, not the
-    // origin's. Checked first, since that error may itself wrap an io error.
-    let visitor_body = err.is_user()
-        && err
-            .source()
-            .is_some_and(|s| s.downcast_ref::<hyper::Error>().is_some());
-    let too_large = err
-        .source()
-        .and_then(|s| s.downcast_ref::<BodyTooLarge>())
-        .map(|e| e.limit);
-    if let Some(limit) = too_large {
-        return OriginFailure::BodyTooLarge { limit };
-    }
-    if visitor_body {
-        return OriginFailure::VisitorBody(err);
-    }
-    if let Some(io) = find_io(&err) {
-        if io.get_ref().is_some_and(|e| e.is::<WriteStalled>()) {
-            return OriginFailure::WriteTimeout {
-                after: timeouts.write,
-            };
+    match failure {
+        HeadFailure::Upload(UploadError::Visitor(e)) => failure_of_body(e),
+        HeadFailure::Upload(UploadError::Io(e)) | HeadFailure::Io(e) => {
+            io_failure(e, seen, timeouts)
         }
-        if io.get_ref().is_some_and(|e| e.is::<HeadTooLarge>()) {
-            return OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: head_limit });
-        }
-        return match io.kind() {
-            // TCP_USER_TIMEOUT: request bytes went unacknowledged for `timeouts.ack`.
-            io::ErrorKind::TimedOut => OriginFailure::AckTimeout {
-                after: timeouts.ack,
-            },
-            // A TLS origin that closed without close_notify: a plain close as far as HTTP goes.
-            io::ErrorKind::UnexpectedEof => closed(meter),
-            // A reset after part of the head is a head cut short, not a stale connection.
-            _ => match meter.seen() {
-                0 => OriginFailure::Unknown(Unknown::Reset(copy_io(io))),
-                received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
-            },
+        HeadFailure::Closed => closed(seen),
+        HeadFailure::Head(e) => head_failure(e, head_limit),
+    }
+}
+
+/// A head's broken rule as the 520 it is.
+fn head_failure(e: HeadError, head_limit: usize) -> OriginFailure {
+    OriginFailure::Unknown(match e {
+        HeadError::TooLarge => Unknown::HeadersTooLarge { limit: head_limit },
+        HeadError::Malformed(what) => Unknown::MalformedHead(Malformed(what)),
+        HeadError::AmbiguousFraming => Unknown::AmbiguousFraming,
+    })
+}
+
+/// What an origin socket error means, read by kind and by the markers our IO left in it.
+fn io_failure(e: io::Error, seen: usize, timeouts: &OriginTimeouts) -> OriginFailure {
+    if e.get_ref().is_some_and(|inner| inner.is::<WriteStalled>()) {
+        return OriginFailure::WriteTimeout {
+            after: timeouts.write,
         };
     }
-    if err.is_parse_too_large() {
-        return OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: head_limit });
+    match e.kind() {
+        // TCP_USER_TIMEOUT (or the ack clock): request bytes went unacknowledged.
+        io::ErrorKind::TimedOut => OriginFailure::AckTimeout {
+            after: timeouts.ack,
+        },
+        // A TLS origin that closed without close_notify: a plain close as far as HTTP goes.
+        io::ErrorKind::UnexpectedEof => closed(seen),
+        // A reset after part of the head is a head cut short, not a stale connection.
+        _ => match seen {
+            0 => OriginFailure::Unknown(Unknown::Reset(e)),
+            received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
+        },
     }
-    if err.is_parse() || err.is_parse_status() {
-        return OriginFailure::Unknown(Unknown::MalformedHead(err));
-    }
-    closed(meter)
 }
 
 /// The origin closed the connection: before a byte of response, or part way into the head.
-fn closed(meter: &HeadMeter) -> OriginFailure {
-    match meter.seen() {
+fn closed(seen: usize) -> OriginFailure {
+    match seen {
         0 => OriginFailure::Unknown(Unknown::EmptyReply),
         received => OriginFailure::Unknown(Unknown::ClosedMidHead { received }),
-    }
-}
-
-/// The first `io::Error` in `err`'s source chain.
-fn find_io(err: &hyper::Error) -> Option<&io::Error> {
-    let mut current = err.source();
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            return Some(io);
-        }
-        current = e.source();
-    }
-    None
-}
-
-/// An owned copy of a borrowed io error: same OS code or kind, for the failure's source.
-fn copy_io(io: &io::Error) -> io::Error {
-    match io.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(io.kind(), io.to_string()),
     }
 }

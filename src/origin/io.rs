@@ -1,20 +1,18 @@
-//! [`OriginIo`]: the origin socket as hyper sees it, with two watches kept on the bytes.
+//! [`OriginIo`]: the origin socket as the HTTP/1.1 connection uses it, with watches kept on
+//! the bytes.
 //!
-//! - It counts response-head bytes as they arrive and fails the read once the head grows past
-//!   `limits.origin_header_bytes` (a read-buffer cap is not a header limit: an origin trickling
-//!   an endless head must get its 520 as soon as it crosses the limit).
 //! - It times writes: a write that makes no progress for `timeouts.write` fails with
 //!   [`WriteStalled`].
 //! - It keeps `timeouts.ack` on time ([`AckClock`]): request bytes unacknowledged that long
 //!   fail the connection as the kernel's TCP_USER_TIMEOUT would, only without its lateness.
 //!
-//! It does not classify anything; `origin::exchange` reads these markers back out of hyper's
+//! - It cuts the link as a fault rule asks ([`Cut`]).
+//!
+//! It does not classify anything; `origin::exchange` reads these markers back out of the
 //! errors.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -22,14 +20,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::origin::ack::AckClock;
 use crate::origin::stall::StallTimer;
-
-/// Marker error: the response head grew past the limit.
-#[derive(Debug, thiserror::Error)]
-#[error("response head over {limit} bytes")]
-pub struct HeadTooLarge {
-    /// The limit, in bytes.
-    pub limit: usize,
-}
 
 /// Marker error: a write made no progress for the write timeout.
 #[derive(Debug, thiserror::Error)]
@@ -49,54 +39,10 @@ pub enum Cut {
     ResetAfter(u64),
 }
 
-/// What the exchange and the IO wrapper share about the current response head.
-#[derive(Debug, Default)]
-pub struct HeadMeter {
-    /// Set by the exchange before each request: the next bytes read start a new head.
-    rearm: AtomicBool,
-    /// Head bytes seen since the last rearm (published by the reader).
-    seen: AtomicUsize,
-}
-
-impl HeadMeter {
-    /// Marks the start of a new request: the next bytes read start a response head.
-    pub fn rearm(&self) {
-        self.seen.store(0, Ordering::Relaxed);
-        self.rearm.store(true, Ordering::Release);
-    }
-
-    /// How many response-head bytes arrived since the last [`HeadMeter::rearm`].
-    pub fn seen(&self) -> usize {
-        self.seen.load(Ordering::Relaxed)
-    }
-}
-
-/// Where the reader is in the response stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Reading a head: counting bytes and looking for the blank line.
-    Head,
-    /// Past the head: bytes are body, not counted.
-    Body,
-}
-
-const BLANK_LINE: u32 = u32::from_be_bytes(*b"\r\n\r\n");
-
-/// The origin socket with the head meter and the write-stall timer.
+/// The origin socket with the write-stall timer, the ack clock and a fault rule's cut.
 #[derive(Debug)]
 pub struct OriginIo<S> {
     inner: S,
-    meter: Arc<HeadMeter>,
-    head_limit: usize,
-    phase: Phase,
-    /// Head bytes counted since the request was sent (interim 1xx heads included).
-    head_bytes: usize,
-    /// Bytes of the current head alone, to place `status_line` bytes.
-    this_head: usize,
-    /// The last four bytes seen, to find the blank line across reads.
-    tail: u32,
-    /// The first bytes of the current head: "HTTP/1.1 1" marks an interim 1xx response.
-    status_line: [u8; 12],
     /// Fires when a pending write has made no progress for the write timeout.
     stall: StallTimer,
     /// A fault rule's cut, if any.
@@ -108,22 +54,10 @@ pub struct OriginIo<S> {
 }
 
 impl<S> OriginIo<S> {
-    /// Wraps `inner`, counting heads against `head_limit` bytes and timing write stalls.
-    pub fn new(
-        inner: S,
-        meter: Arc<HeadMeter>,
-        head_limit: usize,
-        write_timeout: Duration,
-    ) -> Self {
+    /// Wraps `inner`, timing write stalls.
+    pub fn new(inner: S, write_timeout: Duration) -> Self {
         OriginIo {
             inner,
-            meter,
-            head_limit,
-            phase: Phase::Head,
-            head_bytes: 0,
-            this_head: 0,
-            tail: 0,
-            status_line: [0; 12],
             stall: StallTimer::new(write_timeout),
             cut: None,
             wrote: false,
@@ -147,61 +81,6 @@ impl<S> OriginIo<S> {
     /// The wrapped stream.
     pub fn get_ref(&self) -> &S {
         &self.inner
-    }
-
-    /// Counts freshly read `bytes`; fails once the head is over the limit.
-    fn count_head(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        if self.meter.rearm.swap(false, Ordering::Acquire) {
-            self.phase = Phase::Head;
-            self.head_bytes = 0;
-            self.start_next_head();
-        }
-        while self.phase == Phase::Head && !bytes.is_empty() {
-            let mut consumed = bytes.len();
-            for (i, &byte) in bytes.iter().enumerate() {
-                if let Some(slot) = self.status_line.get_mut(self.this_head + i) {
-                    *slot = byte;
-                }
-                self.tail = (self.tail << 8) | u32::from(byte);
-                if self.tail == BLANK_LINE {
-                    consumed = i + 1;
-                    break;
-                }
-            }
-            self.head_bytes += consumed;
-            self.this_head += consumed;
-            self.meter.seen.store(self.head_bytes, Ordering::Relaxed);
-            if self.head_bytes > self.head_limit {
-                let limit = self.head_limit;
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    HeadTooLarge { limit },
-                ));
-            }
-            if self.tail == BLANK_LINE {
-                if self.is_interim() {
-                    // A 1xx head (not 101) is followed by the real one, which keeps counting
-                    // towards the same limit.
-                    self.start_next_head();
-                } else {
-                    self.phase = Phase::Body;
-                }
-            }
-            bytes = &bytes[consumed..];
-        }
-        Ok(())
-    }
-
-    fn start_next_head(&mut self) {
-        self.this_head = 0;
-        self.tail = 0;
-        self.status_line = [0; 12];
-    }
-
-    /// Whether the head just completed is an interim 1xx response other than 101.
-    fn is_interim(&self) -> bool {
-        let line = &self.status_line;
-        line.starts_with(b"HTTP/1.") && line[9] == b'1' && &line[9..12] != b"101"
     }
 
     /// Maps the inner write's outcome through the stall timer.
@@ -269,9 +148,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for OriginIo<S> {
             } else {
                 *left -= got;
             }
-        }
-        if this.phase == Phase::Head || this.meter.rearm.load(Ordering::Relaxed) {
-            this.count_head(&buf.filled()[before..])?;
         }
         Poll::Ready(Ok(()))
     }

@@ -9,6 +9,7 @@ pub mod automatic;
 pub mod body;
 pub mod connect;
 pub mod exchange;
+pub mod h1;
 pub mod handshake;
 pub mod io;
 pub mod pool;
@@ -22,10 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Request, Response};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tracing::debug;
@@ -38,34 +36,19 @@ use crate::tls::trust::OriginTls;
 use ack::{AckClock, SocketFd};
 use body::{OriginBody, RequestBody, Shaping};
 use exchange::{exchange, is_stale_connection};
+use h1::{Connection, OriginStream, Upgraded};
 use handshake::{OriginTlsStream, TlsTarget};
-use io::{Cut, HeadMeter, OriginIo};
+use io::{Cut, OriginIo};
 use pool::{Conn, Pool, PoolKey};
 use prometheus_client::metrics::gauge::Gauge;
 use resolve::Resolver;
-
-/// The fewest bytes a header line is assumed to take when sizing hyper's header count from
-/// the byte limit: 16 KiB of origin headers (classic) allows 256 header fields, enough for a
-/// head at the limit made of cookies; a head of more, shorter lines is a 520.
-///
-/// Cloudflare's bound is bytes only (`limits.origin_header_bytes`), but hyper needs a count,
-/// and it pays for it on every response: it initialises two arrays of that many entries per
-/// head parsed. At 1024 that was 13% of edgecase's instructions per proxied request.
-const MIN_HEADER_LINE_BYTES: usize = 64;
-/// hyper's own default, the fewest header fields an origin head may have.
-const MIN_ORIGIN_HEADERS: usize = 100;
-/// The most header fields in one origin head, whatever the byte limit.
-const MAX_ORIGIN_HEADERS: usize = 1024;
-
-/// How many header fields an origin head of at most `head_limit` bytes may carry.
-fn max_origin_headers(head_limit: usize) -> usize {
-    (head_limit / MIN_HEADER_LINE_BYTES).clamp(MIN_ORIGIN_HEADERS, MAX_ORIGIN_HEADERS)
-}
 
 /// The origin's answer, ready to stream to the visitor.
 pub struct Forwarded {
     /// The response head and its streaming body.
     pub response: Response<OriginBody>,
+    /// The connection, after a `101 Switching Protocols` to an upgrade.
+    pub upgraded: Option<Upgraded>,
 }
 
 /// What happened on the way to the origin, filled in as each phase ends, so a failure keeps
@@ -197,13 +180,21 @@ impl OriginClient {
                 }
                 outcome => outcome?,
             };
+        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            let upgraded = Some(conn.wire.into_upgraded());
+            let response = response.map(|_| OriginBody::empty(timeouts.read));
+            return Ok(Forwarded { response, upgraded });
+        }
         let pool = pooled.then(|| self.pool.clone());
         let shaping = link
             .shapes_body()
             .then(|| Shaping::new(link.bandwidth, link.slow_close, link.slice));
         let response = response
-            .map(|incoming| OriginBody::new(incoming, timeouts.read, conn, pool).shaped(shaping));
-        Ok(Forwarded { response })
+            .map(|decoder| OriginBody::new(decoder, timeouts.read, conn, pool).shaped(shaping));
+        Ok(Forwarded {
+            response,
+            upgraded: None,
+        })
     }
 
     /// Resolves, connects and handshakes (TLS, then HTTP/1.1) a new connection for `key`,
@@ -284,46 +275,22 @@ impl OriginClient {
         self.head_limit
     }
 
-    /// Starts HTTP/1.1 on an open connection (plain or TLS), with the head meter, the write
-    /// and ack clocks and `link`'s cut in its IO.
-    pub async fn start_http<S>(
+    /// Starts HTTP/1.1 on an open connection (plain or TLS), with the write and ack clocks
+    /// and `link`'s cut in its IO.
+    pub async fn start_http(
         &self,
-        stream: S,
+        stream: impl Into<OriginStream>,
         fd: Option<SocketFd>,
         peer: SocketAddr,
         key: &PoolKey,
         target: &Target<'_>,
         link: &LinkFaults,
-    ) -> Result<Conn, OriginFailure>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let meter = Arc::new(HeadMeter::default());
-        let io = OriginIo::new(
-            stream,
-            meter.clone(),
-            self.head_limit,
-            target.timeouts.write,
-        )
-        .with_cut(cut_of(link))
-        .with_ack_clock(AckClock::new(fd, target.timeouts.ack));
-        let mut builder = http1::Builder::new();
-        builder
-            .max_headers(max_origin_headers(self.head_limit))
-            .max_buf_size(self.head_limit.max(64 * 1024) + 8 * 1024);
-        let (sender, connection) = builder
-            .handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| OriginFailure::Internal(std::io::Error::other(e)))?;
+    ) -> Result<Conn, OriginFailure> {
+        let io = OriginIo::new(stream.into(), target.timeouts.write)
+            .with_cut(cut_of(link))
+            .with_ack_clock(AckClock::new(fd, target.timeouts.ack));
         let open = self.open.as_ref().map(OpenConnection::new);
-        tokio::spawn(async move {
-            // Counted open for as long as this task drives the connection.
-            let _open = open;
-            // The connection's own errors reach the exchange through `send_request`. An
-            // upgraded connection (101) hands its stream to the response's `OnUpgrade`.
-            let _ = connection.with_upgrades().await;
-        });
-        Ok(Conn::new(sender, meter, peer, key.clone()))
+        Ok(Conn::new(Connection::new(io, open), peer, key.clone()))
     }
 }
 
@@ -395,16 +362,4 @@ fn copy_head(request: &Request<RequestBody>) -> Request<RequestBody> {
     *copy.version_mut() = request.version();
     *copy.headers_mut() = request.headers().clone();
     copy
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_header_count_follows_the_byte_limit_within_bounds() {
-        assert_eq!(max_origin_headers(16 * 1024), 256);
-        assert_eq!(max_origin_headers(4096), MIN_ORIGIN_HEADERS);
-        assert_eq!(max_origin_headers(128 * 1024), MAX_ORIGIN_HEADERS);
-    }
 }

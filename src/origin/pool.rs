@@ -11,13 +11,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hyper::client::conn::http1::SendRequest;
 use tokio::time::Instant;
 
 use crate::config::{OriginAddress, PoolLimits};
-use crate::origin::body::RequestBody;
+use crate::origin::h1::Connection;
 use crate::origin::handshake::TlsTarget;
-use crate::origin::io::HeadMeter;
 
 /// What makes two connections interchangeable.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -36,10 +34,8 @@ pub struct PoolKey {
 
 /// One HTTP/1.1 connection to an origin, idle or in use.
 pub struct Conn {
-    /// Sends requests on the connection.
-    pub sender: SendRequest<RequestBody>,
-    /// The response-head meter shared with the connection's IO.
-    pub meter: Arc<HeadMeter>,
+    /// The HTTP/1.1 connection itself.
+    pub wire: Connection,
     /// The origin's socket address.
     pub peer: SocketAddr,
     /// Whether this connection already carried a request before this one.
@@ -49,21 +45,18 @@ pub struct Conn {
 
 impl Conn {
     /// A connection fresh from the handshake.
-    pub fn new(
-        sender: SendRequest<RequestBody>,
-        meter: Arc<HeadMeter>,
-        peer: SocketAddr,
-        key: PoolKey,
-    ) -> Self {
+    pub fn new(wire: Connection, peer: SocketAddr, key: PoolKey) -> Self {
         Conn {
-            sender,
-            meter,
+            wire,
             peer,
             reused: false,
             key,
         }
     }
 }
+
+/// The longest wait between two looks at the idle connections.
+const SWEEP: Duration = Duration::from_secs(1);
 
 struct Idle {
     conn: Conn,
@@ -100,7 +93,9 @@ impl Pool {
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let idle = Arc::downgrade(&pool.idle);
-            let every = (limits.idle_timeout / 4).max(Duration::from_millis(10));
+            // Also the look for connections the origin closed while idle (no task watches
+            // them), so at least once a second.
+            let every = (limits.idle_timeout / 4).clamp(Duration::from_millis(10), SWEEP);
             runtime.spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
@@ -108,7 +103,9 @@ impl Pool {
                     let now = Instant::now();
                     let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
                     for list in idle.values_mut() {
-                        list.retain(|i| now - i.since <= limits.idle_timeout);
+                        list.retain_mut(|i| {
+                            now - i.since <= limits.idle_timeout && i.conn.wire.is_open()
+                        });
                     }
                     idle.retain(|_, list| !list.is_empty());
                 }
@@ -126,7 +123,7 @@ impl Pool {
         let fresh_from = list.partition_point(|i| now - i.since > self.limits.idle_timeout);
         list.drain(..fresh_from);
         while let Some(Idle { mut conn, .. }) = list.pop() {
-            if !conn.sender.is_closed() {
+            if conn.wire.is_open() {
                 conn.reused = true;
                 return Some(conn);
             }
@@ -135,10 +132,11 @@ impl Pool {
     }
 
     /// Puts a connection whose exchange completed back for reuse.
-    pub fn release(&self, conn: Conn) {
-        if conn.sender.is_closed() {
+    pub fn release(&self, mut conn: Conn) {
+        if !conn.wire.is_reusable() {
             return;
         }
+        conn.wire.idle();
         let mut idle = self.lock();
         match idle.get_mut(&conn.key) {
             Some(list) if list.len() >= self.limits.max_idle => {}

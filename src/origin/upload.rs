@@ -1,6 +1,5 @@
 //! [`RequestBody`]: the visitor's request body on its way to the origin, streamed frame by
-//! frame. It tells the exchange when the request has been handed over (which starts the read
-//! clock), counts what passes ([`BodyTap`], for logs and HAR), enforces `[limits]
+//! frame. It counts what passes ([`BodyTap`], for logs and HAR), enforces `[limits]
 //! request_body_bytes` ([`BodyTooLarge`], 413), and can read its first frame ahead so a body
 //! broken from the start is refused before the origin is contacted.
 
@@ -12,20 +11,17 @@ use std::task::{Context, Poll, ready};
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::sync::oneshot;
 
 use crate::emulation::action::Slice;
 use crate::origin::slicer::Pieces;
 
 /// The visitor's request body on its way to the origin.
 ///
-/// Two words: hyper's client keeps a queue of 32 requests per origin connection, so every
-/// byte of a request costs 32 per held request. The frames' state lives behind a box, and a
+/// Small: it lives in every held request. The frames' state lives behind a box, and a
 /// request without a body (most of them) has none.
 pub struct RequestBody {
     /// The frames still to send; `None` when there are none (or never were).
     stream: Option<Box<Stream>>,
-    sent: Option<oneshot::Sender<()>>,
     /// An upstream `slicer` toxic's pieces, when the body is sliced.
     pieces: Option<Box<Pieces>>,
 }
@@ -50,6 +46,21 @@ pub struct BodyTooLarge {
 
 /// Why the request body stopped: the visitor's stream failed, or it grew too large.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The failure a broken request body makes: a 413 past the limit, a 400 for the visitor's
+/// own broken stream, a 500 for anything else.
+pub fn failure_of_body(e: BodyError) -> crate::failure::OriginFailure {
+    use crate::failure::OriginFailure;
+    match e.downcast::<BodyTooLarge>() {
+        Ok(too_large) => OriginFailure::BodyTooLarge {
+            limit: too_large.limit,
+        },
+        Err(other) => match other.downcast::<hyper::Error>() {
+            Ok(broken) => OriginFailure::VisitorBody(*broken),
+            Err(other) => OriginFailure::Internal(std::io::Error::other(other)),
+        },
+    }
+}
 
 /// Counts a request body's bytes as they go to the origin, and keeps its start (for HAR
 /// capture). Shared between the body and the request's log record.
@@ -106,7 +117,6 @@ impl RequestBody {
         };
         RequestBody {
             stream: Some(Box::new(stream)),
-            sent: None,
             pieces: None,
         }
     }
@@ -115,7 +125,6 @@ impl RequestBody {
     pub fn empty() -> Self {
         RequestBody {
             stream: None,
-            sent: None,
             pieces: None,
         }
     }
@@ -170,13 +179,6 @@ impl RequestBody {
         }
     }
 
-    /// A receiver that fires once the last frame has been handed to the connection.
-    pub fn on_sent(&mut self) -> oneshot::Receiver<()> {
-        let (tx, rx) = oneshot::channel();
-        self.sent = Some(tx);
-        rx
-    }
-
     /// The next frame of the body as the visitor sent it, counted.
     fn poll_whole(
         &mut self,
@@ -215,14 +217,6 @@ impl RequestBody {
 
     fn finished(&mut self) {
         self.stream = None;
-        // Sent once the last piece has gone too.
-        if self.pieces.as_deref().is_some_and(|p| !p.is_empty()) {
-            return;
-        }
-        if let Some(tx) = self.sent.take() {
-            // The exchange may have stopped listening (it already failed): nothing to tell.
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -9,6 +9,9 @@ use tokio::io::AsyncWriteExt;
 
 use super::*;
 use crate::failure::{CertificateFailure, CertificateReason, HandshakeFailure};
+use crate::failure::Malformed;
+use crate::origin::h1::BodyFault;
+use crate::origin::h1::decode::BodyError;
 
 const ORIGIN: &str = "192.0.2.10:8443";
 const HOST: &str = "staging.example.test";
@@ -75,7 +78,7 @@ async fn every_failure() -> Vec<OriginFailure> {
         OriginFailure::Unknown(Unknown::EmptyReply),
         OriginFailure::Unknown(Unknown::ClosedMidHead { received: 10 }),
         OriginFailure::Unknown(Unknown::Reset(io(io::ErrorKind::ConnectionReset))),
-        OriginFailure::Unknown(Unknown::MalformedHead(hyper_error().await)),
+        OriginFailure::Unknown(Unknown::MalformedHead(Malformed("invalid status line"))),
         OriginFailure::Unknown(Unknown::BadStatus { status: 600 }),
         OriginFailure::Unknown(Unknown::HeadersTooLarge { limit: LIMIT }),
         OriginFailure::Unknown(Unknown::AmbiguousFraming),
@@ -204,7 +207,7 @@ async fn the_other_checks_read_as_sentences() {
     };
     assert_sentences("body stalled", &body_aborted(&stalled, &c));
     assert!(body_aborted(&stalled, &c)[0].contains("100s"));
-    let broken = BodyAbort::Origin(hyper_error().await);
+    let broken = BodyAbort::Origin(BodyFault::Framing(BodyError::CutShort));
     assert_sentences("body broke", &body_aborted(&broken, &c));
     assert_sentences("other addresses", &other_addresses_failed(&failed, &c));
     assert_sentences("no other address", &other_addresses_failed(&[], &c));
@@ -282,7 +285,7 @@ async fn each_520_cause_comes_first_and_the_header_limit_is_named() {
         !says(&large[1..], "limits.origin_header_bytes"),
         "{large:?}"
     );
-    let malformed = lines(Unknown::MalformedHead(hyper_error().await));
+    let malformed = lines(Unknown::MalformedHead(Malformed("invalid status line")));
     assert!(
         malformed[0].contains(&format!("http://{ORIGIN}/")),
         "{malformed:?}"
