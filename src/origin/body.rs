@@ -152,6 +152,11 @@ pub struct OriginBody {
     /// Returned to the pool once the body completes (when there is one); dropped (closing
     /// it) otherwise.
     conn: Option<(Conn, Option<Pool>)>,
+    /// An origin failure held back one poll, so the data read just before it reaches the
+    /// visitor first (see [`OriginBody::poll_origin`]).
+    failed: Option<BodyFault>,
+    /// Whether data went out since the body last waited.
+    fresh: bool,
     /// A fault rule's shaping, if any.
     shaping: Option<Box<Shaping>>,
 }
@@ -166,6 +171,8 @@ impl OriginBody {
             stall: StallTimer::new(idle_limit),
             conn: Some((conn, pool)),
             shaping: None,
+            failed: None,
+            fresh: false,
         };
         if body.inner.is_end() {
             body.release();
@@ -181,6 +188,8 @@ impl OriginBody {
             stall: StallTimer::new(idle_limit),
             conn: None,
             shaping: None,
+            failed: None,
+            fresh: false,
         }
     }
 
@@ -201,12 +210,16 @@ impl OriginBody {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyAbort>>> {
+        if let Some(fault) = self.failed.take() {
+            return Poll::Ready(Some(Err(BodyAbort::Origin(fault))));
+        }
         let Some((conn, _)) = self.conn.as_mut() else {
             // Released (the body is over) or dropped after an abort.
             return Poll::Ready(None);
         };
         match conn.wire.poll_body(cx, &mut self.inner) {
             Poll::Pending => {
+                self.fresh = false;
                 ready!(self.stall.poll_stalled(cx));
                 self.conn = None;
                 let after = self.stall.limit();
@@ -214,6 +227,7 @@ impl OriginBody {
             }
             Poll::Ready(Some(Ok(frame))) => {
                 self.stall.progress();
+                self.fresh = true;
                 if self.inner.is_end() {
                     self.release();
                 }
@@ -221,6 +235,15 @@ impl OriginBody {
             }
             Poll::Ready(Some(Err(e))) => {
                 self.conn = None;
+                if std::mem::take(&mut self.fresh) {
+                    // The bytes before the failure came in the same read as it: hyper would
+                    // abort the visitor's response before writing them. Waiting one turn
+                    // lets it flush the head and those bytes first, as a visitor behind
+                    // Cloudflare sees a body cut short, not no response at all.
+                    self.failed = Some(e);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Poll::Ready(Some(Err(BodyAbort::Origin(e))))
             }
             Poll::Ready(None) => {

@@ -8,8 +8,8 @@ use rustls::AlertDescription;
 use tokio::io::AsyncWriteExt;
 
 use super::*;
-use crate::failure::{CertificateFailure, CertificateReason, HandshakeFailure};
 use crate::failure::Malformed;
+use crate::failure::{CertificateFailure, CertificateReason, HandshakeFailure};
 use crate::origin::h1::BodyFault;
 use crate::origin::h1::decode::BodyError;
 

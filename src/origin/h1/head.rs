@@ -220,9 +220,7 @@ fn chunked_only(headers: &HeaderMap) -> Result<(), HeadError> {
         .filter(|c| !c.is_empty());
     match (codings.next(), codings.next()) {
         (Some(only), None) if only.eq_ignore_ascii_case(b"chunked") => Ok(()),
-        _ => Err(HeadError::Malformed(
-            "transfer-encoding other than chunked",
-        )),
+        _ => Err(HeadError::Malformed("transfer-encoding other than chunked")),
     }
 }
 
@@ -232,9 +230,7 @@ fn chunked_only(headers: &HeaderMap) -> Result<(), HeadError> {
 /// value; edgecase does not: two lengths where one belongs are what request smuggling is
 /// made of, and a proxy that picks one for the origin may disagree with the next hop. So a
 /// repeated field, a list, a sign or spaces inside, or a length past u64 is a 520.
-fn content_length<'a>(
-    mut fields: impl Iterator<Item = &'a HeaderValue>,
-) -> Result<u64, HeadError> {
+fn content_length<'a>(mut fields: impl Iterator<Item = &'a HeaderValue>) -> Result<u64, HeadError> {
     let (Some(only), None) = (fields.next(), fields.next()) else {
         return Err(HeadError::Malformed("more than one content-length"));
     };
