@@ -28,4 +28,7 @@ pub use upgraded::Upgraded;
 /// Passes an origin's interim responses (1xx other than 101) on: set in a request's
 /// extensions, called with each one's status and fields before the final head.
 #[derive(Clone)]
-pub struct OnInterim(pub std::sync::Arc<dyn Fn(http::StatusCode, &http::HeaderMap) + Send + Sync>);
+pub struct OnInterim(pub std::sync::Arc<PassInterim>);
+
+/// What [`OnInterim`] calls.
+pub type PassInterim = dyn Fn(http::StatusCode, &http::HeaderMap) + Send + Sync;
