@@ -89,7 +89,7 @@ enum Command {
 }
 
 // The allocator: the system's unless built with `--features mimalloc` or `jemalloc`
-// (measured side by side in benches/load; see the README's Performance section).
+// (measured side by side in benches/load; see docs/performance.md).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -250,7 +250,7 @@ async fn status_527_with_an_explicit_delay_answers_the_railgun_page() {
     // Without Railgun the default delay would be 30 s; railgun.rs checks the lan_timeout one.
     let (origin, _edge, res) = emulate(FaultSpec::status(527).delay(ms(SHORT_MS))).await;
     assert_branded(&res, 527, "Railgun Listener to origin error");
-    // The tag of the real failure it stands for: the LAN timeout (README's fault table).
+    // The tag of the real failure it stands for: the LAN timeout (the fault table of docs/failures.md).
     assert_cause(&res, "railgun_read_timeout");
     assert_took(res.elapsed, ms(SHORT_MS), SLACK);
     assert_origin_untouched(&origin);

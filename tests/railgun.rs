@@ -263,7 +263,7 @@ async fn emulated_527_waits_the_lan_timeout_by_default() {
 
     let res = visit(&edge).await;
 
-    // The tag of the real failure it stands for: the LAN timeout (README's fault table).
+    // The tag of the real failure it stands for: the LAN timeout (the fault table of docs/failures.md).
     assert_527(&res, "railgun_read_timeout");
     assert_took(res.elapsed, ms(SHORT_MS), SLACK);
     assert_eq!(

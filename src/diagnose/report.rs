@@ -1,6 +1,6 @@
 //! [`Diagnosis`]: what one `edgecase diagnose` run found, as one value. The table, the JSON
 //! document and the bundle are all made from it, so they cannot disagree. This module owns
-//! its shape (which is also the JSON's: the README documents it); the walk fills it in.
+//! its shape (which is also the JSON's: docs/diagnose.md documents it); the walk fills it in.
 
 use std::time::{Duration, SystemTime};
 
