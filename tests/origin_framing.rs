@@ -155,3 +155,51 @@ async fn a_head_and_chunked_body_trickled_byte_by_byte_read_the_same() {
     assert_eq!(res.header("x-a"), Some("b"));
     assert_eq!(res.text(), "abc");
 }
+
+/// An origin that answers `413` as soon as it has the request head, then reads (and drops)
+/// the rest of the upload until the visitor's side ends it.
+async fn answers_before_the_body() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\n\r\nbig!";
+                if stream.write_all(answer).await.is_err() {
+                    return;
+                }
+                while let Ok(1..) = stream.read(&mut buf).await {}
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_answer_before_the_upload_ends_reaches_the_visitor_at_once() {
+    let edge = spawn_edge(test_config(answers_before_the_body().await)).await;
+    let (tx, body) = support::visitor::streaming_body();
+    tx.send(bytes::Bytes::from_static(
+        b"the first part of a long upload",
+    ))
+    .await
+    .expect("the body is read");
+    let request = http::Request::post("/upload")
+        .header("host", HOST)
+        .body(body)
+        .expect("a request");
+    // The upload never ends while the visitor waits: only an answer read while the body is
+    // still going up can arrive.
+    let res = within(GUARD, support::visitor::send(edge.addr(), request)).await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.text(), "big!");
+    drop(tx);
+}

@@ -61,14 +61,15 @@ pub async fn exchange(
     let mut early = None;
     let read_started = if has_body {
         let sending = Instant::now();
-        // Until the body is written, a head may still come first (an early 413, say).
-        let head = poll_fn(|cx| {
-            if let Poll::Ready(outcome) = wire.poll_upload(cx) {
-                return Poll::Ready(outcome.map(|()| None).map_err(HeadFailure::Upload));
-            }
-            wire.poll_head(cx, head_limit, max_headers, &mut interim)
-                .map(|head| head.map(Some))
-        })
+        // Until the body is written, a head may still come first (an early 413, say), and a
+        // write the origin refused (it answered, then closed) leaves the head to be read.
+        let head = poll_fn(
+            |cx| match wire.poll_head(cx, head_limit, max_headers, &mut interim) {
+                Poll::Ready(head) => Poll::Ready(head.map(Some)),
+                Poll::Pending if wire.is_uploaded() => Poll::Ready(Ok(None)),
+                Poll::Pending => Poll::Pending,
+            },
+        )
         .await;
         match head {
             Ok(None) => {}

@@ -197,9 +197,10 @@ impl Connection {
         cx: &mut Context<'_>,
         decoder: &mut Decoder,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyFault>>> {
-        if self.upload.is_some() && self.poll_upload(cx).is_ready() {
-            // Done, or failed: a response is coming anyway, and a failed upload already
+        if self.upload.is_some() {
+            // Done, failed or waiting: the response comes anyway, and a failed upload already
             // made the connection unfit for reuse.
+            let _ = self.poll_upload(cx);
         }
         loop {
             match decoder.decode(&mut self.buf) {
