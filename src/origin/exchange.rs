@@ -59,7 +59,7 @@ pub async fn exchange(
     let fail = |failure: HeadFailure, seen: usize| classify(failure, seen, timeouts, head_limit);
 
     let mut early = None;
-    let read_started = if has_body {
+    if has_body {
         let sending = Instant::now();
         // Until the body is written, a head may still come first (an early 413, say), and a
         // write the origin refused (it answered, then closed) leaves the head to be read.
@@ -77,11 +77,10 @@ pub async fn exchange(
             Err(failure) => return Err(fail(failure, wire.head_bytes())),
         }
         facts.send = Some(sending.elapsed());
-        Instant::now()
     } else {
         facts.send = Some(Duration::ZERO);
-        Instant::now()
-    };
+    }
+    let read_started = Instant::now();
     let read_deadline = read_started + read;
     let head = match early {
         Some(head) => head,
@@ -173,7 +172,7 @@ fn head_failure(e: HeadError, head_limit: usize) -> OriginFailure {
 
 /// What an origin socket error means, read by kind and by the markers our IO left in it.
 fn io_failure(e: io::Error, seen: usize, timeouts: &OriginTimeouts) -> OriginFailure {
-    if e.get_ref().is_some_and(|inner| inner.is::<WriteStalled>()) {
+    if WriteStalled::is_in(&e) {
         return OriginFailure::WriteTimeout {
             after: timeouts.write,
         };

@@ -29,6 +29,13 @@ pub struct WriteStalled {
     pub after: Duration,
 }
 
+impl WriteStalled {
+    /// Whether `e` is the error of a stalled write.
+    pub fn is_in(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<WriteStalled>())
+    }
+}
+
 /// A fault rule's cut of the origin link (`emulation`): the connection reads as closed before
 /// the response head, or is reset after a number of response bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

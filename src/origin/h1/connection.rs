@@ -313,5 +313,5 @@ pub enum BodyFault {
 /// A write failure that ends the exchange at once, whatever the origin might still say:
 /// a write stalled for the write timeout, or bytes unacknowledged for the ack timeout.
 fn is_fatal(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::TimedOut || e.get_ref().is_some_and(|e| e.is::<WriteStalled>())
+    e.kind() == io::ErrorKind::TimedOut || WriteStalled::is_in(e)
 }

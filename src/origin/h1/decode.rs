@@ -85,11 +85,6 @@ impl Decoder {
         self.state == State::Done
     }
 
-    /// Whether the body runs to the close of the connection (which then cannot be reused).
-    pub fn is_close_delimited(&self) -> bool {
-        self.state == State::Close
-    }
-
     /// The body's size, when a length gives it.
     pub fn size_hint(&self) -> SizeHint {
         match self.state {

@@ -86,11 +86,6 @@ impl Upload {
         }
     }
 
-    /// Whether everything is written (flushing aside).
-    pub fn is_written(&self) -> bool {
-        self.ended && self.queue.is_empty()
-    }
-
     /// Writes what it can to `io`: ready once the whole request is written and flushed.
     pub fn poll_write<W: AsyncWrite + Unpin>(
         &mut self,
