@@ -25,6 +25,7 @@ usage: benches/load/run.sh [-- OPTIONS]        (or: cargo bench --bench load -- 
   --seconds D       length of each wrk/oha run in seconds (default 10)
   --proxies LIST    which proxies to measure, comma-separated (default edgecase,nginx,haproxy;
                     nginx and HAProxy are skipped with a message when not installed)
+  --timers N        requests in flight per timer check (default 1,000)
   --edgecase PATH   the edgecase binary (default: the one cargo built for this bench)
   --keep            keep the temporary directory (configs, proxy logs)";
 
@@ -78,7 +79,7 @@ impl Options {
     /// anything unknown is refused with the usage, so a typo never starts a long default run.
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String> {
         let mut options = Options::default();
-        let (mut rounds, mut seconds) = (None, None);
+        let (mut rounds, mut seconds, mut timers) = (None, None, None);
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -96,6 +97,7 @@ impl Options {
                 "--rounds" => rounds = Some(whole(&name, &value("a number of rounds")?)?),
                 "--seconds" => seconds = Some(whole(&name, &value("a number of seconds")?)?),
                 "--proxies" => options.proxies = proxies(&value("a list such as nginx,edgecase")?)?,
+                "--timers" => timers = Some(whole(&name, &value("a number of requests")?)?),
                 "--edgecase" => options.edgecase = Some(PathBuf::from(value("a path")?)),
                 "--keep" => options.keep = true,
                 "--bench" => options.bench = true,
@@ -114,6 +116,7 @@ impl Options {
         }
         options.rounds = rounds.map_or(options.rounds, |n| n as usize);
         options.seconds = seconds.unwrap_or(options.seconds);
+        options.timer_requests = timers.map_or(options.timer_requests, |n| n as usize);
         Ok(options)
     }
 }
