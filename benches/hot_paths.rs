@@ -10,12 +10,13 @@ use std::time::{Duration, SystemTime};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 
+use edgecase::config::{LogFormat, Timestamps};
 use edgecase::edge::Visit;
 use edgecase::edge::forward::{origin_request, visitor_response};
 use edgecase::failure::{OriginFailure, Unknown};
 use edgecase::observe::Observers;
 use edgecase::observe::finished::{Ending, Finished};
-use edgecase::observe::logline::{self, LogFormat, Timestamps};
+use edgecase::observe::logline;
 use edgecase::origin::ExchangeFacts;
 use edgecase::pages::{self, Hop, PageContext, PageKind};
 use edgecase::ray::{Colo, RayGenerator, RayId};
@@ -90,7 +91,11 @@ fn classification(c: &mut Criterion) {
     c.bench_function("failure/status_page_tag", |b| {
         b.iter(|| {
             for failure in &failures {
-                black_box((failure.status(), failure.page(), failure.tag()));
+                black_box((
+                    failure.status(),
+                    edgecase::pages::PageKind::of(&failure),
+                    failure.tag(),
+                ));
             }
         })
     });
@@ -206,7 +211,7 @@ fn observers(c: &mut Criterion) {
     });
     // The whole hand-over with the log off: metrics, analytics, the recent-requests ring.
     let mut config = edgecase::config::Config::default();
-    config.log.access = edgecase::observe::sink::Access::Off;
+    config.log.access = edgecase::config::Access::Off;
     let observers = Observers::new(&config).expect("nothing to open");
     c.bench_function("observe/finish", |b| {
         b.iter(|| observers.finish(black_box(finished.clone())))

@@ -15,6 +15,7 @@ mod observe;
 mod raw;
 mod route;
 mod scenario;
+mod settings;
 mod shape;
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,7 @@ pub use observe::{
 };
 pub use route::{Route, Target};
 pub use scenario::{BadStart, PhaseSpec, ScenarioSpec, ScenarioStart};
+pub use settings::{Access, EmptyAccess, LogFormat, StatusFilter, Timestamps};
 pub use visitor::{PoolLimits, VisitorLimits};
 
 /// Where visitors connect when `edge.listen` is not set: loopback only, so a fresh checkout

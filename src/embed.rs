@@ -36,9 +36,9 @@ use tokio::task::JoinHandle;
 use crate::config::{
     AdminConfig, Config, ConfigError, OriginAddress, Problem, Railgun, Route, ScenarioSpec,
 };
-use crate::edge::recent::{RequestQuery, RequestRecord};
 use crate::edge::{EdgeState, Listeners, serve_state};
 use crate::emulation::{FaultRules, FaultSpec, FaultView, SpecProblem};
+use crate::observe::recent::{RequestQuery, RequestRecord};
 use crate::scenario::report::ScenarioReport;
 use crate::scenario::{ScenarioError, Scenarios};
 
@@ -86,7 +86,7 @@ impl EdgeBuilder {
         let mut config = Config::default();
         config.edge.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         config.admin = None;
-        config.log.access = crate::observe::sink::Access::Off;
+        config.log.access = crate::config::Access::Off;
         EdgeBuilder::from_config(config)
     }
 
@@ -332,7 +332,7 @@ pub struct EdgeHandle {
     https_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     faults: Controls,
-    recent: Arc<crate::edge::recent::RecentRequests>,
+    recent: Arc<crate::observe::recent::RecentRequests>,
     scenarios: Arc<Scenarios>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,

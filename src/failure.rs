@@ -1,15 +1,13 @@
 //! [`OriginFailure`]: why the origin did not give us a response we can forward.
 //!
 //! The code that detects a failure builds the variant on the spot, with its facts attached;
-//! this module only maps variants to what the visitor sees (status, page) and to the stable
-//! log tag. It never inspects error messages.
+//! this module only maps variants to what the visitor sees (status) and to the stable log tag;
+//! which page a failure gets is the pages module's mapping. It never inspects error messages.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
-
-use crate::pages::{Hop, PageKind};
 
 mod tls;
 
@@ -201,42 +199,6 @@ impl OriginFailure {
                 | Self::TlsHandshake(_)
                 | Self::InvalidCertificate(_)
         )
-    }
-
-    /// Which page the visitor gets.
-    pub fn page(&self) -> PageKind {
-        let host_failed = |status| PageKind::Branded {
-            status,
-            failing: Hop::Host,
-        };
-        match self {
-            Self::Unknown(_)
-            | Self::Refused(_)
-            | Self::ConnectTimeout { .. }
-            | Self::AckTimeout { .. }
-            | Self::Unreachable(_)
-            | Self::ReadTimeout { .. }
-            | Self::WriteTimeout { .. }
-            | Self::TlsHandshake(_)
-            | Self::InvalidCertificate(_)
-            | Self::Gateway { .. }
-            | Self::Railgun(_) => host_failed(self.status()),
-            Self::Dns(_) => PageKind::Numbered {
-                status: 530,
-                code: 1016,
-            },
-            Self::VisitorBody(_) => PageKind::Unbranded { status: 400 },
-            Self::BodyTooLarge { .. } => PageKind::Unbranded { status: 413 },
-            Self::Internal(_) | Self::Edge { status: 500 } => PageKind::Branded {
-                status: 500,
-                failing: Hop::Cloudflare,
-            },
-            Self::Edge { status } => PageKind::Unbranded { status: *status },
-            Self::Numbered { status, code } => PageKind::Numbered {
-                status: *status,
-                code: *code,
-            },
-        }
     }
 
     /// A stable snake_case tag for logs and dashboards.
@@ -437,7 +399,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_failure_maps_to_cloudflares_status_and_page() {
+    fn each_failure_maps_to_cloudflares_status_and_tag() {
         let io = || io::Error::from(io::ErrorKind::ConnectionRefused);
         let after = Duration::from_secs(1);
         let cases: Vec<(OriginFailure, u16, &str)> = vec![
@@ -463,12 +425,6 @@ mod tests {
         for (failure, status, tag) in cases {
             assert_eq!(failure.status(), status, "{failure}");
             assert_eq!(failure.tag(), tag);
-            let failing = if status == 500 {
-                Hop::Cloudflare
-            } else {
-                Hop::Host
-            };
-            assert_eq!(failure.page(), PageKind::Branded { status, failing });
         }
     }
 
@@ -479,9 +435,6 @@ mod tests {
             cause: DnsCause::NotInStaticHosts,
         });
         assert_eq!(failure.status(), 530);
-        assert!(matches!(
-            failure.page(),
-            PageKind::Numbered { code: 1016, .. }
-        ));
+        assert_eq!(failure.tag(), "dns_error");
     }
 }

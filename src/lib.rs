@@ -38,8 +38,8 @@ pub mod tls;
 pub mod trace;
 
 pub use config::{PhaseSpec, ScenarioSpec, ScenarioStart};
-pub use edge::recent::RequestRecord;
 pub use embed::{Controls, EdgeBuilder, EdgeHandle, FaultError, StartError};
 pub use emulation::{FaultSpec, FaultView};
+pub use observe::recent::RequestRecord;
 pub use scenario::report::ScenarioReport;
 pub use scenario::{ScenarioError, ScenarioView};

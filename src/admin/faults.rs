@@ -5,8 +5,8 @@ use http::{Method, Response, StatusCode};
 
 use super::reply::{error, json, no_content, parse};
 use super::{Call, not_allowed};
-use crate::edge::recent::RequestQuery;
 use crate::emulation::FaultSpec;
+use crate::observe::recent::RequestQuery;
 
 pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
     let faults = &call.state.faults;

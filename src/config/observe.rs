@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::capture::Redaction;
-use crate::edge::recent::StatusFilter;
-use crate::observe::logline::{LogFormat, Timestamps};
-use crate::observe::sink::Access;
+use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
 use crate::pages::CustomPages;
 
 /// How many access log lines may wait for the writer before new ones are dropped.

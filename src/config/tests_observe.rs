@@ -5,9 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::capture::Redaction;
-use crate::edge::recent::StatusFilter;
-use crate::observe::logline::{LogFormat, Timestamps};
-use crate::observe::sink::Access;
+use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
 
 fn load(text: &str) -> Config {
     Config::from_toml_str(text).unwrap_or_else(|error| panic!("should load, got:\n{error}"))

@@ -15,7 +15,6 @@ pub mod header_order;
 pub mod listener;
 pub mod protocols;
 pub mod proxies;
-pub mod recent;
 pub mod reload;
 pub mod service;
 pub mod trim;

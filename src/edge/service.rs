@@ -478,7 +478,7 @@ fn error_page(
     answering: &Answering<'_>,
     log: AccessLog,
 ) -> Response<EdgeBody> {
-    let mut response = answering.page(failure.page());
+    let mut response = answering.page(PageKind::of(failure));
     answering.explain(&mut response, failure.tag());
     let source = std::error::Error::source(failure);
     tracing::debug!(ray = %answering.ray, error = %failure, source = ?source, "origin failure");

@@ -7,31 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::config::{LogFormat, Timestamps};
 use crate::observe::finished::Finished;
 use crate::pages::time::Rfc3339Millis;
-
-/// `[log] format`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `key=value` pairs after a timestamp.
-    #[default]
-    Text,
-    /// One Logpush-style JSON object per line.
-    Json,
-}
-
-/// `[log] timestamps`: how the JSON form writes `EdgeStartTimestamp` and
-/// `EdgeEndTimestamp`, with Logpush's `timestamp_format` names (its default is `unixnano`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Timestamps {
-    /// Nanoseconds since the Unix epoch, an integer.
-    #[default]
-    UnixNano,
-    /// Seconds since the Unix epoch, an integer.
-    Unix,
-    /// RFC 3339 text to the millisecond.
-    Rfc3339,
-}
 
 /// The line for `finished` in `format`, without its newline.
 pub fn line(finished: &Finished, format: LogFormat, timestamps: Timestamps) -> String {

@@ -10,6 +10,7 @@
 pub mod finished;
 pub mod logline;
 pub mod metrics;
+pub mod recent;
 pub mod sink;
 pub mod tally;
 
@@ -20,9 +21,9 @@ use std::time::Duration;
 use crate::analytics::{Analytics, Observation};
 use crate::capture::HarFile;
 use crate::config::{CaptureConfig, Config, LogConfig};
-use crate::edge::recent::RecentRequests;
 use finished::Finished;
 use metrics::{Dropped, Metrics};
+use recent::RecentRequests;
 use sink::Sink;
 
 /// How many HAR entries may wait for the writer before new ones are dropped.
@@ -120,7 +121,11 @@ impl Observers {
         // Also a tracing event, for `RUST_LOG=edgecase::access=debug` (and tests that capture
         // tracing output); formatted only when someone listens.
         if tracing::enabled!(target: "edgecase::access", tracing::Level::DEBUG) {
-            let text = logline::line(&finished, logline::LogFormat::Text, Default::default());
+            let text = logline::line(
+                &finished,
+                crate::config::LogFormat::Text,
+                Default::default(),
+            );
             tracing::debug!(target: "edgecase::access", "{text}");
         }
         if let Some((sink, config)) = &self.log {

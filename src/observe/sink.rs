@@ -1,7 +1,7 @@
 //! [`Sink`]: a writer that never blocks its caller. Items go through a bounded queue to one
 //! background OS thread that writes them; when the queue is full or the writer has failed, the
 //! item is dropped and counted, so a slow disk or a full pipe costs log lines, never latency.
-//! Also the two destinations of `[log] access` ([`Access`], [`line_sink`]).
+//! Also the writer behind `[log] access` ([`line_sink`], for a [`crate::config::Access`]).
 //!
 //! This module owns the queue, the writer thread and the drop count. It does not format lines
 //! (the access log does) and does not publish the count (the metrics read
@@ -10,11 +10,10 @@
 //! The writer is a `std::thread`, not a tokio task: a `write` stuck on a full pipe or a slow
 //! disk must not hold a runtime worker.
 
+use crate::config::Access;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -305,47 +304,6 @@ impl Overflow {
         self.reported = overflowed;
         self.last = Some(now);
         Some(count)
-    }
-}
-
-/// Where `[log] access` sends its lines.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// Standard output (the default).
-    Stdout,
-    /// No access log.
-    Off,
-    /// Appended to this file, created if missing.
-    File(PathBuf),
-}
-
-/// An empty `[log] access` value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("must be \"stdout\", \"off\" or a file path, not empty")]
-pub struct EmptyAccess;
-
-impl FromStr for Access {
-    type Err = EmptyAccess;
-
-    /// `stdout` and `off` exactly (lowercase); any other non-blank text is a file path (write
-    /// `./stdout` for a file of that name).
-    fn from_str(text: &str) -> Result<Access, EmptyAccess> {
-        match text {
-            "stdout" => Ok(Access::Stdout),
-            "off" => Ok(Access::Off),
-            _ if text.trim().is_empty() => Err(EmptyAccess),
-            path => Ok(Access::File(PathBuf::from(path))),
-        }
-    }
-}
-
-impl fmt::Display for Access {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Access::Stdout => f.write_str("stdout"),
-            Access::Off => f.write_str("off"),
-            Access::File(path) => write!(f, "{}", path.display()),
-        }
     }
 }
 

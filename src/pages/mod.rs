@@ -19,6 +19,7 @@ mod colo;
 mod custom;
 mod negotiate;
 mod numbered;
+mod of_failure;
 mod shell;
 mod structured;
 mod text;

@@ -159,8 +159,8 @@ pub fn spawn_edge_on(listener: TcpListener, config: Config) -> Edge {
 fn serve_on(listeners: Listeners, mut config: Config) -> Edge {
     // Access lines on stdout would only clutter the test output; tests that read them capture
     // tracing (`log::CapturedLog`) or set a file.
-    if matches!(config.log.access, edgecase::observe::sink::Access::Stdout) {
-        config.log.access = edgecase::observe::sink::Access::Off;
+    if matches!(config.log.access, edgecase::config::Access::Stdout) {
+        config.log.access = edgecase::config::Access::Off;
     }
     let addr = listeners
         .http

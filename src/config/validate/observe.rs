@@ -13,9 +13,7 @@ use super::super::{
 };
 use super::Check;
 use crate::capture::Redaction;
-use crate::edge::recent::StatusFilter;
-use crate::observe::logline::{LogFormat, Timestamps};
-use crate::observe::sink::Access;
+use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
 use crate::pages::CustomPages;
 
 /// The largest `[log] queue` accepted.

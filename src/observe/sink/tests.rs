@@ -1,4 +1,5 @@
 use super::*;
+use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 
 /// What a test writer saw, in order.
@@ -259,32 +260,6 @@ fn overflow_warnings_come_at_most_once_a_minute() {
         "the next warning sums the drops since the last"
     );
     assert_eq!(overflow.due(12, start + Duration::from_secs(600)), None);
-}
-
-#[test]
-fn access_parses_stdout_off_and_paths() {
-    assert_eq!("stdout".parse(), Ok(Access::Stdout));
-    assert_eq!("off".parse(), Ok(Access::Off));
-    assert_eq!(
-        "/var/log/edgecase.log".parse(),
-        Ok(Access::File(PathBuf::from("/var/log/edgecase.log")))
-    );
-    assert_eq!(
-        "./stdout".parse(),
-        Ok(Access::File(PathBuf::from("./stdout")))
-    );
-    assert_eq!("Stdout".parse(), Ok(Access::File(PathBuf::from("Stdout"))));
-    assert_eq!("".parse::<Access>(), Err(EmptyAccess));
-    assert_eq!("  ".parse::<Access>(), Err(EmptyAccess));
-    assert_eq!(
-        EmptyAccess.to_string(),
-        "must be \"stdout\", \"off\" or a file path, not empty"
-    );
-    assert_eq!(Access::Stdout.to_string(), "stdout");
-    assert_eq!(
-        Access::File(PathBuf::from("/tmp/x.log")).to_string(),
-        "/tmp/x.log"
-    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use crate::config::StatusFilter;
 use crate::observe::finished::Finished;
 use crate::observe::logline::ms;
 use crate::pages::time::Rfc3339;
@@ -105,41 +106,6 @@ pub struct RequestQuery {
     pub status: Option<StatusFilter>,
     /// Only this ray ID (with or without its `-COLO`).
     pub ray: Option<String>,
-}
-
-/// A `status=` filter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// Exactly this status.
-    Exact(u16),
-    /// This class: 5 for `5xx`.
-    Class(u16),
-}
-
-impl std::str::FromStr for StatusFilter {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("status: {text:?} is not a status (522) or a class (5xx)");
-        match text.as_bytes() {
-            [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => {
-                Ok(StatusFilter::Class(u16::from(d - b'0')))
-            }
-            _ => match text.parse::<u16>() {
-                Ok(status) if (100..=999).contains(&status) => Ok(StatusFilter::Exact(status)),
-                _ => Err(bad()),
-            },
-        }
-    }
-}
-
-impl StatusFilter {
-    pub fn admits(self, status: u16) -> bool {
-        match self {
-            StatusFilter::Exact(want) => status == want,
-            StatusFilter::Class(class) => status / 100 == class,
-        }
-    }
 }
 
 /// The ring of recent requests. Shared behind an `Arc`.
