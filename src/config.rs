@@ -12,6 +12,7 @@ mod duration;
 mod error;
 mod modes;
 mod observe;
+mod proxy;
 mod raw;
 mod route;
 mod scenario;
@@ -46,6 +47,7 @@ pub use observe::{
     AnalyticsConfig, CaptureConfig, DEFAULT_CAPTURE_BODY_BYTES, DEFAULT_LOG_QUEUE, LogConfig,
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
+pub use proxy::{OWN_PROXY, ProxySpec};
 pub use route::{Route, Target};
 pub use scenario::{BadStart, PhaseSpec, ScenarioSpec, ScenarioStart};
 pub use settings::{Access, EmptyAccess, LogFormat, StatusFilter, Timestamps};
@@ -154,7 +156,7 @@ pub struct Config {
     /// `[origin] max_idle` and `idle_timeout`.
     pub pool: PoolLimits,
     /// `[[proxy]]`: more proxies to start beside the config's own, as Toxiproxy's `-config`.
-    pub proxies: Vec<crate::edge::proxies::ProxySpec>,
+    pub proxies: Vec<ProxySpec>,
     /// `[[scenario]]`: fault timelines, each a list of phases on a clock.
     pub scenarios: Vec<ScenarioSpec>,
 }

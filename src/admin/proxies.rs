@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json as value};
 
 use super::Call;
 use super::reply::{error, json, parse};
-use crate::edge::OWN_PROXY;
-use crate::edge::proxies::{ProxyChange, ProxyError, ProxySpec, ProxyView};
+use crate::config::{OWN_PROXY, ProxySpec};
+use crate::edge::proxies::{ProxyChange, ProxyError, ProxyView};
 use crate::emulation::FaultRules;
 
 /// Where `POST /proxies` listens when the body names no `listen`.

@@ -252,7 +252,7 @@ impl Record<'_> {
         let headers: HeaderMap = visitor_head(self.asked).headers().clone();
         Finished {
             ray: self.ray,
-            proxy: std::sync::Arc::from(crate::edge::OWN_PROXY),
+            proxy: std::sync::Arc::from(crate::config::OWN_PROXY),
             scenario: None,
             at: self.at,
             method: Method::GET,

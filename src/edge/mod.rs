@@ -25,7 +25,7 @@ pub use listener::{Listeners, serve, serve_reloadable, serve_state, shutdown_sig
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use crate::config::{Config, OriginAddress};
+use crate::config::{Config, OWN_PROXY, OriginAddress};
 use crate::emulation::FaultRules;
 use crate::observe::{ObserveError, Observers};
 use crate::origin::OriginClient;
@@ -91,9 +91,6 @@ pub struct EdgeState {
     /// proxy runs them; another proxy's list stays empty.
     pub scenarios: Arc<Scenarios>,
 }
-
-/// The name of the config's own proxy, as Toxiproxy's API and every request record show it.
-pub const OWN_PROXY: &str = "edgecase";
 
 impl EdgeState {
     /// State for serving `config`, with plain HTTP on `http_port`. Fails when the access log

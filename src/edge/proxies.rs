@@ -12,21 +12,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::{EdgeState, Listeners, OWN_PROXY, serve_state};
-use crate::config::{Config, InvalidOriginAddress, OriginAddress};
-
-/// A proxy as Toxiproxy's `POST /proxies` and `[[proxy]]` describe one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProxySpec {
-    /// Unique among the proxies; `edgecase` is the config's own.
-    pub name: String,
-    /// `ip:port` or `localhost:port`; port 0 lets the kernel pick one.
-    pub listen: String,
-    /// The origin, `host:port`.
-    pub upstream: String,
-    /// Whether it forwards (disabled: every request acts as refused, 521).
-    pub enabled: bool,
-}
+use super::{EdgeState, Listeners, serve_state};
+use crate::config::{Config, InvalidOriginAddress, OWN_PROXY, OriginAddress, ProxySpec};
 
 /// What `POST /proxies/{name}` changes; `None` keeps the value.
 #[derive(Clone, Debug, Default)]

@@ -9,8 +9,7 @@ use super::super::address::parse_listen;
 use super::super::error::{Problem, push_index};
 use super::super::raw::RawProxy;
 use super::Check;
-use crate::edge::OWN_PROXY;
-use crate::edge::proxies::ProxySpec;
+use crate::config::{OWN_PROXY, ProxySpec};
 
 impl Check {
     /// Every `[[proxy]]` has a unique name (not `edgecase`), a listen address and an origin.
