@@ -45,7 +45,7 @@ pub use error::{ConfigError, Problem};
 pub use modes::{OriginScheme, Profile, SslInForce, SslMode, UnknownProfile, UnknownSslMode};
 pub use observe::{
     AnalyticsConfig, CaptureConfig, DEFAULT_CAPTURE_BODY_BYTES, DEFAULT_LOG_QUEUE, LogConfig,
-    MAX_CAPTURE_BODY_BYTES, PagesConfig,
+    MAX_CAPTURE_BODY_BYTES, PagesConfig, Redact,
 };
 pub use proxy::{OWN_PROXY, ProxySpec};
 pub use route::{Route, Target};

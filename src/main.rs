@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+use edgecase::capture::Redaction;
 use edgecase::config::{Config, ConfigError, Overrides};
 use edgecase::edge::{EdgeState, Listeners};
 use std::sync::Arc;
@@ -205,7 +206,16 @@ fn diagnose(args: &edgecase::diagnose::Args) -> ExitCode {
         print!("{}", table::render(&diagnosis));
     }
     if let Some(dir) = &args.bundle {
-        match bundle::write(dir, &diagnosis, plan.config.capture.sanitize.as_ref()) {
+        match bundle::write(
+            dir,
+            &diagnosis,
+            plan.config
+                .capture
+                .sanitize
+                .as_ref()
+                .map(Redaction::from)
+                .as_ref(),
+        ) {
             Ok(files) => {
                 let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
                 eprintln!("edgecase diagnose: bundle written: {}", names.join(", "));

@@ -46,7 +46,7 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
             let mut finished = observers.recent.finished(&query);
             finished.reverse();
             let entries = finished.iter().map(|f| crate::capture::entry(f)).collect();
-            let har = crate::capture::shared(entries, observers.capture.sanitize.as_ref());
+            let har = crate::capture::shared(entries, observers.redaction.as_ref());
             // Serialising plain data cannot fail.
             let text = serde_json::to_vec_pretty(&har).unwrap_or_default();
             body(

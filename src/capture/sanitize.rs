@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::har::{Entry, Har, Header, PostData};
 use super::pairs;
+use crate::config::Redact;
 
 /// What a secret value becomes.
 pub const REDACTED: &str = "[redacted]";
@@ -102,6 +103,12 @@ pub struct Redaction {
 impl Default for Redaction {
     fn default() -> Self {
         Redaction::new(&[], &[])
+    }
+}
+
+impl From<&Redact> for Redaction {
+    fn from(extra: &Redact) -> Redaction {
+        Redaction::new(&extra.headers, &extra.fields)
     }
 }
 

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::capture::Redaction;
 use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
 use crate::pages::CustomPages;
 
@@ -66,9 +65,19 @@ pub struct CaptureConfig {
     /// The most of each body kept.
     pub body_bytes: usize,
     /// What every HAR edgecase writes (`GET /har`, the file, a diagnose bundle) has blanked:
-    /// the built-in credential names plus `redact_headers` and `redact_query`. `None`:
-    /// `sanitize = false`, everything kept in clear.
-    pub sanitize: Option<Redaction>,
+    /// the built-in credential names plus these. `None`: `sanitize = false`, everything kept
+    /// in clear.
+    pub sanitize: Option<Redact>,
+}
+
+/// The names `[capture]` adds to the built-in credential names, as written in the config
+/// (capture lowercases and merges them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Redact {
+    /// `redact_headers`: more header names.
+    pub headers: Vec<String>,
+    /// `redact_query`: more query parameters (and form or JSON body fields).
+    pub fields: Vec<String>,
 }
 
 impl Default for CaptureConfig {
@@ -77,7 +86,7 @@ impl Default for CaptureConfig {
             har: None,
             statuses: vec![StatusFilter::Class(5)],
             body_bytes: DEFAULT_CAPTURE_BODY_BYTES,
-            sanitize: Some(Redaction::default()),
+            sanitize: Some(Redact::default()),
         }
     }
 }

@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::capture::Redaction;
-use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
+use crate::config::{Access, LogFormat, Redact, StatusFilter, Timestamps};
 
 fn load(text: &str) -> Config {
     Config::from_toml_str(text).unwrap_or_else(|error| panic!("should load, got:\n{error}"))
@@ -33,7 +32,7 @@ fn observability_defaults_follow_cloudflare_where_it_has_one() {
     assert_eq!(config.capture.har, None);
     assert_eq!(config.capture.statuses, vec![StatusFilter::Class(5)]);
     assert_eq!(config.capture.body_bytes, 64 * 1024);
-    assert_eq!(config.capture.sanitize, Some(Redaction::default()));
+    assert_eq!(config.capture.sanitize, Some(Redact::default()));
     assert!(config.pages.is_none());
 }
 
@@ -53,7 +52,7 @@ fn observability_keys_take_their_values() {
     assert!(config.capture.wants(522) && config.capture.wants(404));
     assert!(!config.capture.wants(524) && !config.capture.wants(200));
     assert_eq!(config.capture.body_bytes, 0);
-    assert_eq!(config.capture.sanitize, Some(Redaction::default()));
+    assert_eq!(config.capture.sanitize, Some(Redact::default()));
     // A whole number is a fraction too.
     assert_eq!(load("[analytics]\nsample = 1\n").analytics.sample, 1.0);
 }
@@ -64,10 +63,10 @@ fn capture_sanitize_takes_its_extra_names_or_can_be_turned_off() {
         "[capture]\nsanitize = true\nredact_headers = [\"X-Tenant-Secret\"]\n\
          redact_query = [\"session\", \"otp\"]\n",
     );
-    let expected = Redaction::new(
-        &["X-Tenant-Secret".to_owned()],
-        &["session".to_owned(), "otp".to_owned()],
-    );
+    let expected = Redact {
+        headers: vec!["X-Tenant-Secret".to_owned()],
+        fields: vec!["session".to_owned(), "otp".to_owned()],
+    };
     assert_eq!(config.capture.sanitize, Some(expected));
     let off = load("[capture]\nsanitize = false\nredact_headers = [\"x-other\"]\n");
     assert_eq!(off.capture.sanitize, None);

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::analytics::{Analytics, Observation};
-use crate::capture::HarFile;
+use crate::capture::{HarFile, Redaction};
 use crate::config::{CaptureConfig, Config, LogConfig};
 use finished::Finished;
 use metrics::{Dropped, Metrics};
@@ -39,6 +39,8 @@ pub struct Observers {
     pub analytics: Analytics,
     /// What is captured, and how much of each body.
     pub capture: CaptureConfig,
+    /// What every HAR of this edge has blanked (`[capture] sanitize`); `None`: nothing.
+    pub redaction: Option<Redaction>,
     log: Option<(Sink<String>, LogConfig)>,
     har: Option<Sink<Arc<Finished>>>,
 }
@@ -69,6 +71,7 @@ impl Observers {
                 dropped.log_lines = sink.dropped_counter();
                 (sink, config.log.clone())
             });
+        let redaction = config.capture.sanitize.as_ref().map(Redaction::from);
         let har = match &config.capture.har {
             None => None,
             Some(path) => {
@@ -76,7 +79,7 @@ impl Observers {
                     path: path.display().to_string(),
                     source,
                 };
-                let sanitize = config.capture.sanitize.clone();
+                let sanitize = redaction.clone();
                 let mut file = HarFile::open(path, sanitize.is_some()).map_err(failed)?;
                 let write = move |f: Arc<Finished>| {
                     let mut entry = crate::capture::entry(&f);
@@ -96,6 +99,7 @@ impl Observers {
             metrics: Metrics::new(dropped),
             analytics: Analytics::new(config.analytics.sample),
             capture: config.capture.clone(),
+            redaction,
             log,
             har,
         })
@@ -105,7 +109,7 @@ impl Observers {
     pub fn finish(&self, mut finished: Finished) {
         // With `[capture] sanitize` (the default), secret query parameters are blanked in every
         // record, not only in HARs: log lines and `/requests` get attached to tickets too.
-        if let Some(redaction) = &self.capture.sanitize
+        if let Some(redaction) = &self.redaction
             && let std::borrow::Cow::Owned(path) = redaction.path(&finished.path)
         {
             finished.path = path;

@@ -12,8 +12,7 @@ use super::super::{
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
 use super::Check;
-use crate::capture::Redaction;
-use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
+use crate::config::{Access, LogFormat, Redact, StatusFilter, Timestamps};
 use crate::pages::CustomPages;
 
 /// The largest `[log] queue` accepted.
@@ -134,7 +133,10 @@ impl Check {
         });
         let sanitize = match raw.sanitize {
             Some(false) => None,
-            Some(true) | None => Some(Redaction::new(&redact_headers, &redact_query)),
+            Some(true) | None => Some(Redact {
+                headers: redact_headers,
+                fields: redact_query,
+            }),
         };
         CaptureConfig {
             har,
