@@ -15,11 +15,11 @@ use edgecase::edge::Visit;
 use edgecase::edge::forward::{origin_request, visitor_response};
 use edgecase::failure::{OriginFailure, Unknown};
 use edgecase::observe::Observers;
-use edgecase::observe::finished::{Ending, Finished};
 use edgecase::observe::logline;
-use edgecase::origin::ExchangeFacts;
 use edgecase::pages::{self, Hop, PageContext, PageKind};
 use edgecase::ray::{Colo, RayGenerator, RayId};
+use edgecase::record::ExchangeFacts;
+use edgecase::record::finished::{Ending, Finished};
 use edgecase::trace::Trace;
 
 fn ray_ids(c: &mut Criterion) {

@@ -14,7 +14,7 @@
 //! 4. A response streams back to the visitor; a failure becomes Cloudflare's status and page
 //!    ([`pages`]), whose head (like every edge-made one) [`edge::header_order`] puts in
 //!    Cloudflare's wire order. Either way, when the response is over, [`edge::access_log`]
-//!    makes one [`observe::finished::Finished`] record of it, which [`observe`] hands to the
+//!    makes one [`record::finished::Finished`] record of it, which [`observe`] hands to the
 //!    access log, the metrics, Error Analytics ([`analytics`]), HAR capture ([`capture`]) and
 //!    the ring of recent requests the control API ([`admin`]) reads.
 
@@ -33,6 +33,7 @@ pub mod observe;
 pub mod origin;
 pub mod pages;
 pub mod ray;
+pub mod record;
 pub mod scenario;
 pub mod tls;
 pub mod trace;

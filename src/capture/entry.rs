@@ -13,10 +13,10 @@ use super::har::{
     Cache, Content, Entry, Header, Param, PostData, QueryParam, Request, Response, Timings,
 };
 use super::{base64, cookies, pairs};
-use crate::observe::finished::Finished;
-use crate::origin::ExchangeFacts;
 use crate::pages;
 use crate::pages::time::Rfc3339;
+use crate::record::ExchangeFacts;
+use crate::record::finished::Finished;
 
 /// HAR's value for a phase that does not apply, and for an unknown size.
 const NOT_APPLICABLE: f64 = -1.0;

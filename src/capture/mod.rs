@@ -1,6 +1,6 @@
 //! HAR capture: finished requests written as HAR 1.2 entries, the format a browser's dev tools
 //! import and the one Cloudflare's support asks for. This module owns the format ([`har`]),
-//! how a [`crate::observe::finished::Finished`] request becomes an entry ([`entry`], with its
+//! how a [`crate::record::finished::Finished`] request becomes an entry ([`entry`], with its
 //! [`cookies`] and query or form [`pairs`]), what sanitizing blanks ([`sanitize`]) and the
 //! appending file ([`file`]). Which requests are captured (`[capture] statuses`), the writer
 //! thread and `GET /har` belong to the config, the proxy and the admin listener.

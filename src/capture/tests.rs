@@ -17,9 +17,9 @@ use serde_json::Value;
 
 use super::har::{Entry, Har};
 use super::{HarFile, entry};
-use crate::observe::finished::{Ending, Finished};
-use crate::origin::ExchangeFacts;
 use crate::ray::{Colo, RayId};
+use crate::record::ExchangeFacts;
+use crate::record::finished::{Ending, Finished};
 use har_check::{check_har, is_iso8601};
 
 /// 2026-11-24T10:00:00Z, in seconds since the epoch.

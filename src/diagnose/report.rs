@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::observe::finished::Finished;
+use crate::record::finished::Finished;
 
 /// The stages the edge walks to answer a request, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

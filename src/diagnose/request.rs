@@ -18,13 +18,14 @@ use crate::config::SslInForce;
 use crate::edge::Visit;
 use crate::edge::forward::{origin_request, visitor_response};
 use crate::failure::OriginFailure;
-use crate::observe::finished::{Ending, Finished};
+use crate::origin::OriginClient;
 use crate::origin::body::{BodyAbort, OriginBody};
 use crate::origin::exchange::exchange;
 use crate::origin::pool::{Conn, Pool};
 use crate::origin::upload::RequestBody;
-use crate::origin::{ExchangeFacts, OriginClient};
 use crate::ray::RayId;
+use crate::record::ExchangeFacts;
+use crate::record::finished::{Ending, Finished};
 use crate::tls::visitor::VisitorTls;
 
 /// The `user-agent` of diagnosed requests.

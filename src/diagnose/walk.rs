@@ -25,8 +25,6 @@ use super::request::{self, Asked};
 use crate::config::{Config, OriginTimeouts, SslInForce, SslMode, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
-use crate::observe::finished::Finished;
-use crate::origin::ExchangeFacts;
 use crate::origin::automatic::AutomaticSsl;
 use crate::origin::connect::{Attempt, Attempts};
 use crate::origin::handshake::TlsTarget;
@@ -35,6 +33,8 @@ use crate::origin::{OriginClient, Visitor, ack, pool_key};
 use crate::pages;
 use crate::pages::time::Rfc3339Millis;
 use crate::ray::{RayGenerator, RayId};
+use crate::record::ExchangeFacts;
+use crate::record::finished::Finished;
 use crate::trace::Trace;
 
 /// Walks every stage for `plan` and reports what a visitor would get.

@@ -15,13 +15,13 @@ use tokio::time::Instant;
 use crate::config::SslInForce;
 use crate::edge::Visit;
 use crate::observe::Observers;
-use crate::observe::finished::Finished;
-use crate::observe::tally::ScenarioTag;
-use crate::origin::ExchangeFacts;
 use crate::origin::body::BodyTap;
 use crate::ray::RayId;
+use crate::record::ExchangeFacts;
+use crate::record::finished::Finished;
+use crate::record::tally::ScenarioTag;
 
-pub use crate::observe::finished::Ending;
+pub use crate::record::finished::Ending;
 
 /// Everything the request's record says, gathered as the request goes. Cloned once per
 /// request (for the line of a request dropped before its answer), so it holds nothing large by

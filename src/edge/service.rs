@@ -34,12 +34,13 @@ use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::{OriginFailure, Unknown};
 use crate::normalize::{Normalized, strip_port};
+use crate::origin::Visitor;
 use crate::origin::body::{BodyTap, OriginBody, RequestBody};
 use crate::origin::h1::OnInterim;
 use crate::origin::upload::failure_of_body;
-use crate::origin::{ExchangeFacts, Visitor};
 use crate::pages::{self, Form, PageKind};
 use crate::ray::RayId;
+use crate::record::ExchangeFacts;
 use crate::scenario::PhaseRun;
 use crate::trace::{TRACE_PATH, Trace};
 

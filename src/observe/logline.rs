@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::config::{LogFormat, Timestamps};
-use crate::observe::finished::Finished;
 use crate::pages::time::Rfc3339Millis;
+use crate::record::finished::Finished;
 
 /// The line for `finished` in `format`, without its newline.
 pub fn line(finished: &Finished, format: LogFormat, timestamps: Timestamps) -> String {

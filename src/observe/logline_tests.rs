@@ -4,8 +4,8 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use super::*;
-use crate::observe::finished::Ending;
-use crate::observe::finished::tests::finished;
+use crate::record::finished::Ending;
+use crate::record::finished::tests::finished;
 
 fn failed_522() -> Finished {
     let mut f = finished(0x8f3a_0000_0000_0001, 522);
@@ -105,7 +105,7 @@ fn text_is_one_line_with_quoted_visitor_values() {
 
 #[test]
 fn a_request_in_a_scenario_names_its_scenario_and_phase() {
-    use crate::observe::tally::{PhaseTally, ScenarioTag};
+    use crate::record::tally::{PhaseTally, ScenarioTag};
     let mut f = finished(2, 521);
     let text = line(&f, LogFormat::Text, Timestamps::Rfc3339);
     assert!(

@@ -18,8 +18,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::observe::finished::Finished;
 use crate::origin::automatic::AutomaticSsl;
+use crate::record::finished::Finished;
 
 /// The `Content-Type` of `GET /metrics`.
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -259,23 +259,5 @@ impl Collector for SslModes {
             ConstGauge::new(count).encode(family.encode_family(&labels)?)?;
         }
         Ok(())
-    }
-}
-
-/// Keeps the open-origin-connections gauge up while a connection lives.
-#[derive(Debug)]
-pub struct OpenConnection(Gauge);
-
-impl OpenConnection {
-    /// Counts one more open connection on `gauge`.
-    pub fn new(gauge: &Gauge) -> Self {
-        gauge.inc();
-        OpenConnection(gauge.clone())
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }

@@ -7,12 +7,10 @@
 //! behind bounded queues, and what they cannot keep up with is dropped and counted
 //! (`edgecase_log_lines_dropped_total`, `edgecase_har_entries_dropped_total`).
 
-pub mod finished;
 pub mod logline;
 pub mod metrics;
 pub mod recent;
 pub mod sink;
-pub mod tally;
 
 use std::io;
 use std::sync::Arc;
@@ -21,7 +19,7 @@ use std::time::Duration;
 use crate::analytics::{Analytics, Observation};
 use crate::capture::{HarFile, Redaction};
 use crate::config::{CaptureConfig, Config, LogConfig};
-use finished::Finished;
+use crate::record::finished::Finished;
 use metrics::{Dropped, Metrics};
 use recent::RecentRequests;
 use sink::Sink;

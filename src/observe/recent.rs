@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::config::StatusFilter;
-use crate::observe::finished::Finished;
 use crate::observe::logline::ms;
 use crate::pages::time::Rfc3339;
+use crate::record::finished::Finished;
 
 /// How many requests the ring keeps; older ones fall out.
 pub const RECENT_CAPACITY: usize = 1000;
@@ -187,7 +187,7 @@ mod tests {
     use super::*;
 
     fn record(n: u16, status: u16) -> Arc<Finished> {
-        Arc::new(crate::observe::finished::tests::finished(
+        Arc::new(crate::record::finished::tests::finished(
             u64::from(n),
             status,
         ))

@@ -14,7 +14,6 @@ use tokio::time::Instant;
 
 use crate::config::OriginTimeouts;
 use crate::failure::{Malformed, OriginFailure, Unknown};
-use crate::origin::ExchangeFacts;
 use crate::origin::body::RequestBody;
 use crate::origin::h1::head::{HeadError, max_origin_headers};
 use crate::origin::h1::request::UploadError;
@@ -22,6 +21,7 @@ use crate::origin::h1::{Decoder, HeadFailure, OnInterim, Upload};
 use crate::origin::io::WriteStalled;
 use crate::origin::pool::Conn;
 use crate::origin::upload::failure_of_body;
+use crate::record::ExchangeFacts;
 
 /// Sends `request` on `conn` and waits for the response head; the body is read through the
 /// returned [`Decoder`] on the same connection.

@@ -20,7 +20,6 @@ pub mod upload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{Method, Request, Response};
 use rustls::pki_types::ServerName;
@@ -31,7 +30,8 @@ use tracing::debug;
 use crate::config::{Config, OriginAddress, OriginScheme, OriginTimeouts, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
-use crate::observe::metrics::OpenConnection;
+use crate::record::ExchangeFacts;
+use crate::record::connections::OpenConnection;
 use crate::tls::trust::OriginTls;
 use ack::{AckClock, SocketFd};
 use body::{OriginBody, RequestBody, Shaping};
@@ -49,31 +49,6 @@ pub struct Forwarded {
     pub response: Response<OriginBody>,
     /// The connection, after a `101 Switching Protocols` to an upgrade.
     pub upgraded: Option<Upgraded>,
-}
-
-/// What happened on the way to the origin, filled in as each phase ends, so a failure keeps
-/// what was learnt before it (the address a 522 was trying, the handshake time of a 524).
-/// Every field is empty when the origin was never contacted.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ExchangeFacts {
-    /// The origin's socket address: the one connected to, or the last one tried.
-    pub peer: Option<SocketAddr>,
-    /// Whether a pooled connection carried the request.
-    pub reused: bool,
-    /// Name resolution, when a new connection needed it (0 for a literal IP).
-    pub dns: Option<Duration>,
-    /// The TCP handshake, when a new connection was opened (or attempted).
-    pub connect: Option<Duration>,
-    /// The TLS handshake, when a new TLS connection was opened (or attempted).
-    pub tls_handshake: Option<Duration>,
-    /// The TLS version negotiated with the origin (`TLSv1.3`).
-    pub tls_protocol: Option<&'static str>,
-    /// From handing the request to the connection to the last byte of it being handed over.
-    pub send: Option<Duration>,
-    /// From the request being sent to the response head.
-    pub wait: Option<Duration>,
-    /// Whether the request went a second time after a stale pooled connection.
-    pub retried: bool,
 }
 
 /// Forwards requests to origins, pooling connections.

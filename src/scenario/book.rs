@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::report::{PhaseReport, RunReport, ScenarioReport, Stamp};
 use super::{PhaseLine, ScenarioView};
 use crate::config::ScenarioSpec;
-use crate::observe::tally::{InFlight, ScenarioTag};
+use crate::record::tally::{InFlight, ScenarioTag};
 
 /// Every scenario, in the order added, and the one running.
 #[derive(Default)]

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use crate::analytics::PhaseBand;
 use crate::config::{ScenarioSpec, ScenarioStart};
 use crate::emulation::FaultRules;
-use crate::observe::tally::{InFlight, PhaseTally, ScenarioTag};
+use crate::record::tally::{InFlight, PhaseTally, ScenarioTag};
 use book::{Book, Entry, Phase, Run, Running, State};
 use report::ScenarioReport;
 

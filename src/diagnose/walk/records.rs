@@ -14,10 +14,10 @@ use crate::diagnose::report::{Details, Outcome, Stage, StageFailure, StageName};
 use crate::diagnose::request::Record;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::failure::OriginFailure;
-use crate::observe::finished::Ending;
-use crate::origin::ExchangeFacts;
 use crate::pages::{Form, PageKind};
 use crate::ray::RayId;
+use crate::record::ExchangeFacts;
+use crate::record::finished::Ending;
 
 impl Walk<'_> {
     /// The edge's record of a request the origin answered (whole, or with its body cut off

@@ -21,8 +21,8 @@ use super::head::{self, HeadError, ResponseHead};
 use super::request::{Upload, UploadError};
 use super::stream::OriginStream;
 use super::upgraded::Upgraded;
-use crate::observe::metrics::OpenConnection;
 use crate::origin::io::{OriginIo, WriteStalled};
+use crate::record::connections::OpenConnection;
 
 /// The first read of a head, into the stack.
 const FIRST_READ: usize = 2048;

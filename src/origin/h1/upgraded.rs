@@ -9,8 +9,8 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::stream::OriginStream;
-use crate::observe::metrics::OpenConnection;
 use crate::origin::io::OriginIo;
+use crate::record::connections::OpenConnection;
 
 /// The origin side of a tunnel.
 pub struct Upgraded {

@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Version};
 
-use super::tally::ScenarioTag;
 use crate::config::SslInForce;
-use crate::origin::ExchangeFacts;
 use crate::ray::RayId;
+use crate::record::ExchangeFacts;
+use crate::record::tally::ScenarioTag;
 
 /// How a response ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

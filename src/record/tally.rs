@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use super::finished::Finished;
+use crate::record::finished::Finished;
 
 /// The scenario and phase a request arrived in, and where its outcome is counted.
 #[derive(Debug)]
@@ -228,7 +228,7 @@ fn bounds_of(index: usize) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::finished::tests::finished;
+    use crate::record::finished::tests::finished;
 
     #[test]
     fn buckets_cover_every_value_once_in_order() {
