@@ -93,7 +93,7 @@ fn classification(c: &mut Criterion) {
             for failure in &failures {
                 black_box((
                     failure.status(),
-                    edgecase::pages::PageKind::of(&failure),
+                    edgecase::pages::PageKind::of(failure),
                     failure.tag(),
                 ));
             }

@@ -141,7 +141,11 @@ fn upward_imports() -> BTreeSet<(String, String)> {
     let src = root.join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    assert!(files.len() > 100, "found only {} files in src/", files.len());
+    assert!(
+        files.len() > 100,
+        "found only {} files in src/",
+        files.len()
+    );
     let mut upward = BTreeSet::new();
     for file in files {
         let own = module_of(&src, &file);

@@ -13,6 +13,7 @@ pub mod forward;
 pub mod framing;
 pub mod header_order;
 pub mod listener;
+mod local;
 pub mod protocols;
 pub mod proxies;
 pub mod reload;

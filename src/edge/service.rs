@@ -17,9 +17,10 @@ use futures_util::FutureExt;
 use http::header::HeaderValue;
 use http::{HeaderMap, Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
-use crate::config::{SslInForce, SslMode};
+use crate::config::{Config, SslInForce, SslMode, Target};
 use crate::edge::access_log::{AccessLog, Ending};
 use crate::edge::body::EdgeBody;
 use crate::edge::detach::detach;
@@ -28,21 +29,20 @@ use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::framing::Interim;
 use crate::edge::header_order;
 use crate::edge::{EdgeState, Live, Visit};
-use crate::edge::{admission, tunnel};
+use crate::edge::{local, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
 use crate::failure::{OriginFailure, Unknown};
 use crate::normalize::{Normalized, strip_port};
-use crate::origin::Visitor;
 use crate::origin::body::{BodyTap, OriginBody, RequestBody};
 use crate::origin::h1::OnInterim;
 use crate::origin::upload::failure_of_body;
-use crate::pages::{self, Form, PageKind};
+use crate::origin::{Forwarded, Visitor};
+use crate::pages::{Form, PageKind};
 use crate::ray::RayId;
 use crate::record::ExchangeFacts;
 use crate::scenario::PhaseRun;
-use crate::trace::{TRACE_PATH, Trace};
 
 /// Answers one visitor request. Never fails: every failure becomes a response, and even a
 /// panic while handling it becomes Cloudflare's 500 rather than a dropped connection.
@@ -162,9 +162,6 @@ where
         .map(|outcome| outcome.unwrap_or_else(|_| on_panic()))
 }
 
-/// The prefix of Cloudflare's test endpoint for error pages: `/cdn-cgi/error/522`.
-const CDN_CGI_ERROR: &str = "/cdn-cgi/error/";
-
 /// The response to one request, with its log line under way.
 async fn respond(
     state: &EdgeState,
@@ -176,88 +173,30 @@ async fn respond(
     phase: Option<Arc<PhaseRun>>,
 ) -> Response<EdgeBody> {
     let config = &live.config;
-    let ray = log.ray;
-    let started = log.started;
-    let form = match config.edge.structured_errors {
-        true => Form::negotiate(
-            request
-                .headers()
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok()),
-        ),
-        false => Form::Html,
-    };
     let host = log.host.clone();
     let answering = Answering {
         config,
-        ray,
+        ray: log.ray,
         at,
         host: &host,
         client_ip: visit.peer.ip(),
-        form,
+        form: form_for(config, request.headers()),
     };
 
-    if visit.overloaded {
-        let mut response = answering.page(PageKind::Unbranded { status: 503 });
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        answering.explain(&mut response, "max_connections");
-        return finish_local(response, log, Some("max_connections"));
-    }
-    if let Some(refusal) = admission::check(&request, &host, &config.visitor, config.profile) {
-        let mut response = answering.page(refusal.kind);
-        if refusal.closes {
-            // Its framing cannot be trusted: nothing more is read from this connection.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        answering.explain(&mut response, refusal.cause);
-        return finish_local(response, log, Some(refusal.cause));
+    // 1. The edge's own answers: refusals, then the pages it serves itself.
+    if let Some(local) = local::refusal(&answering, &visit, &request) {
+        return local.finish(&answering, log);
     }
     let websocket = tunnel::is_websocket(request.method(), request.version(), request.headers());
     let visitor_upgrade = websocket.then(|| hyper::upgrade::on(&mut request));
     // Computed once, for everything that matches the request (a `Uri` clone shares its bytes).
     let uri = request.uri().clone();
     let normalized = Normalized::new(&host, uri.path());
-
-    if normalized.path == TRACE_PATH {
-        let trace = Trace {
-            instance: &state.instance,
-            host: &log.host,
-            ip: visit.peer.ip(),
-            at,
-            tls: visit.tls,
-            user_agent: request
-                .headers()
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or(""),
-            version: request.version(),
-            ray,
-        };
-        let mut response = trace.response();
-        answering.explain(&mut response, "trace");
-        return finish_local(response, log, None);
-    }
-    if pages::assets::is_asset_path(&normalized.path) {
-        // The stylesheet and icons of the edge's own pages: never forwarded, never faulted.
-        let mut response = match pages::assets::asset(&normalized.path) {
-            Some(asset) => asset.response(ray),
-            None => answering.page(PageKind::Unbranded { status: 404 }),
-        };
-        answering.explain(&mut response, "cdn_cgi_asset");
-        return finish_local(response, log, None);
-    }
-    if let Some(code) = normalized.path.strip_prefix(CDN_CGI_ERROR) {
-        let kind = code.parse().ok().and_then(pages::cdn_cgi_error);
-        let kind = kind.unwrap_or(PageKind::Unbranded { status: 404 });
-        let mut response = answering.page(kind);
-        answering.explain(&mut response, "cdn_cgi_error");
-        return finish_local(response, log, None);
+    if let Some(local) = local::own_page(state, &answering, &visit, &request, &normalized.path) {
+        return local.finish(&answering, log);
     }
 
+    // 2. Which fault, if any, this request meets.
     let (mut parts, body) = request.into_parts();
     // Never forwarded, whether or not header faults are on.
     let asked = parts.headers.remove(FAULT_HEADER);
@@ -275,9 +214,8 @@ async fn respond(
         target.timeouts.read = railgun.lan_timeout;
     }
     if target.ssl == SslMode::Off && visit.https() {
-        let mut response = to_plain_http(&log.host, state.http_port, &parts.uri, ray);
-        answering.explain(&mut response, "ssl_off_redirect");
-        return finish_local(response, log, None);
+        let response = to_plain_http(&host, state.http_port, &parts.uri, log.ray);
+        return local::Local::page(response, "ssl_off_redirect").finish(&answering, log);
     }
     if decision.is_none() {
         let facts = RequestFacts {
@@ -293,10 +231,63 @@ async fn respond(
             .or_else(|| state.faults.decide(&facts));
     }
     log.fault = decision.as_ref().and_then(|d| d.rule);
+    let link = match emulate(decision.map(|d| d.action), config, &target, &host).await {
+        Ok(link) => link,
+        Err(failure) => return error_page(&failure, &answering, log),
+    };
+
+    // 3. The request as it goes to the origin.
+    let body = match prepared_body(body, state, config, &link, &mut log).await {
+        Ok(body) => body,
+        Err(failure) => return error_page(&failure, &answering, log),
+    };
+    let interim = parts.extensions.get::<Arc<Interim>>().cloned();
+    let mut outgoing = origin_request(parts, body, &visit, log.ray, websocket);
+    if let Some(interim) = interim {
+        pass_early_hints(&mut outgoing, interim);
+    }
+    log.ssl = Some(ssl_in_force(live, &mut target, &visit, &host).await);
+
+    // 4. The origin's answer, or the failure that stands for it.
+    let visitor = Visitor {
+        https: visit.https(),
+        host: &host,
+        upgrade: websocket,
+    };
+    let forwarded = live
+        .origins
+        .forward(&target, visitor, outgoing, &link, &mut log.origin)
+        .await;
+    match forwarded {
+        Ok(forwarded) => answer_forwarded(forwarded, visitor_upgrade, &answering, log),
+        Err(failure) => {
+            let failure = through_railgun(failure, config, target.address, &host);
+            error_page(&failure, &answering, log)
+        }
+    }
+}
+
+/// The form error pages take for this request: negotiated on `Accept` when
+/// `[edge] structured_errors` is on, HTML otherwise.
+fn form_for(config: &Config, headers: &HeaderMap) -> Form {
+    match config.edge.structured_errors {
+        true => Form::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())),
+        false => Form::Html,
+    }
+}
+
+/// What the fault rule decided, acted on: the link faults to forward with, or (after the
+/// rule's delay) the failure to answer instead of forwarding.
+async fn emulate(
+    action: Option<Action>,
+    config: &Config,
+    target: &Target<'_>,
+    host: &str,
+) -> Result<LinkFaults, OriginFailure> {
     let lan_timeout = config.railgun.map(|r| r.lan_timeout);
-    let link = match decision.map(|d| d.action) {
-        None => LinkFaults::default(),
-        Some(Action::Link(link)) => link,
+    match action {
+        None => Ok(LinkFaults::default()),
+        Some(Action::Link(link)) => Ok(link),
         Some(Action::Status {
             status,
             code,
@@ -306,48 +297,67 @@ async fn respond(
                 delay.unwrap_or_else(|| default_delay(status, &target.timeouts, lan_timeout));
             tokio::time::sleep(wait).await;
             let failure = emulated_failure(status, code, &target.timeouts, lan_timeout);
-            let failure = through_railgun(failure, config, target.address, &log.host);
-            return error_page(&failure, &answering, log);
+            Err(through_railgun(failure, config, target.address, host))
         }
         Some(Action::Edge { status, delay }) => {
             tokio::time::sleep(delay.unwrap_or_default()).await;
-            return error_page(&edge_failure(status), &answering, log);
+            Err(edge_failure(status))
+        }
+    }
+}
+
+/// The visitor's body as it goes up: tapped for the record, held to the size limit, sliced
+/// by a link fault, and primed, so a body broken from its first byte never reaches the origin.
+async fn prepared_body(
+    body: Incoming,
+    state: &EdgeState,
+    config: &Config,
+    link: &LinkFaults,
+    log: &mut AccessLog,
+) -> Result<RequestBody, OriginFailure> {
+    let mut body = RequestBody::streaming(body);
+    if http_body::Body::is_end_stream(&body) {
+        return Ok(body);
+    }
+    let tap = Arc::new(BodyTap::new(state.observers.capture.body_bytes));
+    log.request_tap = Some(tap.clone());
+    body = body.tapped(tap).limited(config.visitor.request_body_bytes);
+    if let Some(slice) = link.upstream_slice {
+        body = body.sliced(slice);
+    }
+    body.prime(config.visitor.client_header_timeout)
+        .await
+        .map_err(failure_of_body)?;
+    Ok(body)
+}
+
+/// Cloudflare passes an origin's 103 Early Hints on to the visitor.
+fn pass_early_hints(outgoing: &mut Request<RequestBody>, interim: Arc<Interim>) {
+    let pass_on = move |status: StatusCode, headers: &HeaderMap| {
+        if status == StatusCode::EARLY_HINTS {
+            interim.send(&early_hints(headers));
         }
     };
+    outgoing
+        .extensions_mut()
+        .insert(OnInterim(Arc::new(pass_on)));
+}
 
-    let mut body = RequestBody::streaming(body);
-    if !http_body::Body::is_end_stream(&body) {
-        let tap = Arc::new(BodyTap::new(state.observers.capture.body_bytes));
-        log.request_tap = Some(tap.clone());
-        body = body.tapped(tap).limited(config.visitor.request_body_bytes);
-        if let Some(slice) = link.upstream_slice {
-            body = body.sliced(slice);
-        }
-        // A body broken from its first byte never reaches the origin.
-        if let Err(e) = body.prime(config.visitor.client_header_timeout).await {
-            return error_page(&failure_of_body(e), &answering, log);
-        }
-    }
-    let interim = parts.extensions.get::<Arc<Interim>>().cloned();
-    let mut outgoing = origin_request(parts, body, &visit, ray, websocket);
-    if let Some(interim) = interim {
-        // Cloudflare passes an origin's 103 Early Hints on to the visitor.
-        let pass_on = move |status: StatusCode, headers: &http::HeaderMap| {
-            if status == StatusCode::EARLY_HINTS {
-                interim.send(&early_hints(headers));
-            }
-        };
-        outgoing
-            .extensions_mut()
-            .insert(OnInterim(Arc::new(pass_on)));
-    }
-    let ssl = match target.ssl {
+/// The SSL mode this request meets the origin with; Automatic picks one (and sets it on
+/// `target`).
+async fn ssl_in_force(
+    live: &Live,
+    target: &mut Target<'_>,
+    visit: &Visit,
+    host: &str,
+) -> SslInForce {
+    match target.ssl {
         SslMode::Automatic => {
             let chosen = if visit.https() {
-                Some(live.automatic.decide(&target, &log.host).await)
+                Some(live.automatic.decide(target, host).await)
             } else {
                 // Every mode Automatic can choose is plain HTTP to the origin for this visitor.
-                live.automatic.known(&target, &log.host)
+                live.automatic.known(target, host)
             };
             target.ssl = chosen.unwrap_or(SslMode::Flexible);
             SslInForce {
@@ -359,50 +369,43 @@ async fn respond(
             configured,
             chosen: None,
         },
-    };
-    log.ssl = Some(ssl);
-    let visitor = Visitor {
-        https: visit.https(),
-        host: &log.host,
-        upgrade: websocket,
-    };
-    match live
-        .origins
-        .forward(&target, visitor, outgoing, &link, &mut log.origin)
-        .await
-    {
-        Ok(mut forwarded) => {
-            let status = forwarded.response.status().as_u16();
-            log.origin_status = Some(status);
-            if let Some(visitor_upgrade) = visitor_upgrade
-                && status == 101
-            {
-                // The record is the tunnel's, written when it closes.
-                let Some(origin_upgrade) = forwarded.upgraded.take() else {
-                    let failure = OriginFailure::Unknown(Unknown::BadStatus { status });
-                    return error_page(&failure, &answering, log);
-                };
-                let response = passed_on(&mut log, started, forwarded.response, ray);
-                tunnel::spawn(visitor_upgrade, origin_upgrade, log);
-                return response.map(|body| EdgeBody::Origin { body, log: None });
-            }
-            if let Some(failure) = OriginFailure::of_origin_status(status) {
-                // Cloudflare drops the origin's own 502/504 body for its branded page. The
-                // unread body goes with the connection, which is not reused.
-                return error_page(&failure, &answering, log);
-            }
-            let response = passed_on(&mut log, started, forwarded.response, ray);
-            log.keep_body_of(status);
-            response.map(|body| EdgeBody::Origin {
-                body,
-                log: Some(Box::new(log)),
-            })
-        }
-        Err(failure) => {
-            let failure = through_railgun(failure, config, target.address, &log.host);
-            error_page(&failure, &answering, log)
-        }
     }
+}
+
+/// The visitor's response to what the origin answered: passed on (or tunnelled after a 101),
+/// or Cloudflare's page for the origin's own 502/504.
+fn answer_forwarded(
+    mut forwarded: Forwarded,
+    visitor_upgrade: Option<OnUpgrade>,
+    answering: &Answering<'_>,
+    mut log: AccessLog,
+) -> Response<EdgeBody> {
+    let (ray, started) = (log.ray, log.started);
+    let status = forwarded.response.status().as_u16();
+    log.origin_status = Some(status);
+    if let Some(visitor_upgrade) = visitor_upgrade
+        && status == 101
+    {
+        // The record is the tunnel's, written when it closes.
+        let Some(origin_upgrade) = forwarded.upgraded.take() else {
+            let failure = OriginFailure::Unknown(Unknown::BadStatus { status });
+            return error_page(&failure, answering, log);
+        };
+        let response = passed_on(&mut log, started, forwarded.response, ray);
+        tunnel::spawn(visitor_upgrade, origin_upgrade, log);
+        return response.map(|body| EdgeBody::Origin { body, log: None });
+    }
+    if let Some(failure) = OriginFailure::of_origin_status(status) {
+        // Cloudflare drops the origin's own 502/504 body for its branded page. The
+        // unread body goes with the connection, which is not reused.
+        return error_page(&failure, answering, log);
+    }
+    let response = passed_on(&mut log, started, forwarded.response, ray);
+    log.keep_body_of(status);
+    response.map(|body| EdgeBody::Origin {
+        body,
+        log: Some(Box::new(log)),
+    })
 }
 
 /// The origin's response head as the visitor gets it, noted in the record: its status, when
@@ -488,7 +491,7 @@ fn error_page(
 
 /// Sends a body edgecase made itself, its head stamped and in Cloudflare's order, and writes
 /// the log line at once.
-fn finish_local(
+pub(super) fn finish_local(
     mut response: Response<Bytes>,
     mut log: AccessLog,
     cause: Option<&'static str>,
@@ -557,7 +560,7 @@ mod tests {
                 status: 500,
                 failing: Hop::Cloudflare,
             };
-            pages::render(page, &context).map(EdgeBody::full)
+            crate::pages::render(page, &context).map(EdgeBody::full)
         })
         .await;
         assert_eq!(response.status(), 500);

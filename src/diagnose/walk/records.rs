@@ -97,7 +97,7 @@ impl Walk<'_> {
             client_ip: self.from.ip(),
             form: Form::Html,
         };
-        let mut page = answering.page(PageKind::of(&failure));
+        let mut page = answering.page(PageKind::of(failure));
         answering.explain(&mut page, failure.tag());
         let (parts, body) = page.into_parts();
         (Response::from_parts(parts, ()), body)
