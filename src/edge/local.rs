@@ -3,16 +3,17 @@
 //! paths (`/cdn-cgi/trace`, the error pages' assets, `/cdn-cgi/error/<code>`). Each becomes a
 //! [`Local`], finished into the visitor's response and its record in one place.
 
+use std::time::SystemTime;
+
 use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{Request, Response, header};
 use hyper::body::Incoming;
 
-use super::access_log::AccessLog;
+use super::access_log::{AccessLog, Ending};
 use super::body::EdgeBody;
 use super::errors::Answering;
-use super::service::finish_local;
-use super::{EdgeState, Visit, admission};
+use super::{EdgeState, Visit, admission, header_order};
 use crate::pages::{self, PageKind};
 use crate::trace::{TRACE_PATH, Trace};
 
@@ -38,18 +39,21 @@ impl Local {
         }
     }
 
-    /// A refusal, recorded with `cause`; `closes` ends the connection after it.
-    fn refused(mut response: Response<Bytes>, cause: &'static str, closes: bool) -> Local {
-        if closes {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
+    /// An answer with a cause (a refusal, a failure), explained and recorded with it.
+    pub(super) fn caused(response: Response<Bytes>, cause: &'static str) -> Local {
         Local {
             response,
             explained: cause,
             cause: Some(cause),
         }
+    }
+
+    /// The same, ending the connection after it.
+    fn closing(mut self) -> Local {
+        self.response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        self
     }
 
     /// The visitor's response, with its record written.
@@ -73,12 +77,15 @@ pub(super) fn refusal(
     let config = answering.config;
     if visit.overloaded {
         let page = answering.page(PageKind::Unbranded { status: 503 });
-        return Some(Local::refused(page, "max_connections", true));
+        return Some(Local::caused(page, "max_connections").closing());
     }
     let refusal = admission::check(request, answering.host, &config.visitor, config.profile)?;
+    let refused = Local::caused(answering.page(refusal.kind), refusal.cause);
     // `closes`: its framing cannot be trusted, nothing more is read from this connection.
-    let page = answering.page(refusal.kind);
-    Some(Local::refused(page, refusal.cause, refusal.closes))
+    Some(match refusal.closes {
+        true => refused.closing(),
+        false => refused,
+    })
 }
 
 /// The edge's own page for `path`, if it is one of the edge's paths: never forwarded, never
@@ -119,4 +126,23 @@ pub(super) fn own_page(
     let kind = code.parse().ok().and_then(pages::cdn_cgi_error);
     let page = answering.page(kind.unwrap_or(PageKind::Unbranded { status: 404 }));
     Some(Local::page(page, "cdn_cgi_error"))
+}
+
+/// Sends a body edgecase made itself, its head stamped and in Cloudflare's order, and writes
+/// the log line at once.
+fn finish_local(
+    mut response: Response<Bytes>,
+    mut log: AccessLog,
+    cause: Option<&'static str>,
+) -> Response<EdgeBody> {
+    let body_len = response.body().len();
+    header_order::stamp(response.headers_mut(), SystemTime::now(), body_len);
+    log.status = response.status().as_u16();
+    log.cause = cause;
+    log.head_after = log.started.elapsed();
+    log.response_headers = response.headers().clone();
+    log.response_bytes = response.body().len() as u64;
+    log.page_body = Some(response.body().clone());
+    log.finish(Ending::Complete);
+    response.map(EdgeBody::sized)
 }

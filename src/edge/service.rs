@@ -27,9 +27,9 @@ use crate::edge::detach::detach;
 use crate::edge::errors::{Answering, through_railgun};
 use crate::edge::forward::{CF_RAY, origin_request, visitor_response};
 use crate::edge::framing::Interim;
-use crate::edge::header_order;
+use crate::edge::local::{self, Local};
+use crate::edge::tunnel;
 use crate::edge::{EdgeState, Live, Visit};
-use crate::edge::{local, tunnel};
 use crate::emulation::action::{default_delay, edge_failure, emulated_failure};
 use crate::emulation::header::{self as fault_header, FAULT_HEADER};
 use crate::emulation::{Action, Decision, LinkFaults, RequestFacts};
@@ -215,7 +215,7 @@ async fn respond(
     }
     if target.ssl == SslMode::Off && visit.https() {
         let response = to_plain_http(&host, state.http_port, &parts.uri, log.ray);
-        return local::Local::page(response, "ssl_off_redirect").finish(&answering, log);
+        return Local::page(response, "ssl_off_redirect").finish(&answering, log);
     }
     if decision.is_none() {
         let facts = RequestFacts {
@@ -449,8 +449,7 @@ fn bad_fault_header(answering: &Answering<'_>, why: String, log: AccessLog) -> R
     if let Ok(ray) = HeaderValue::from_str(&answering.ray.to_string()) {
         headers.insert(CF_RAY, ray);
     }
-    answering.explain(&mut response, "bad_fault_header");
-    finish_local(response, log, Some("bad_fault_header"))
+    Local::caused(response, "bad_fault_header").finish(answering, log)
 }
 
 /// SSL mode Off "redirects any HTTPS request to plaintext HTTP" (Cloudflare's words): a 301 to
@@ -482,30 +481,10 @@ fn error_page(
     answering: &Answering<'_>,
     log: AccessLog,
 ) -> Response<EdgeBody> {
-    let mut response = answering.page(PageKind::of(failure));
-    answering.explain(&mut response, failure.tag());
+    let response = answering.page(PageKind::of(failure));
     let source = std::error::Error::source(failure);
     tracing::debug!(ray = %answering.ray, error = %failure, source = ?source, "origin failure");
-    finish_local(response, log, Some(failure.tag()))
-}
-
-/// Sends a body edgecase made itself, its head stamped and in Cloudflare's order, and writes
-/// the log line at once.
-pub(super) fn finish_local(
-    mut response: Response<Bytes>,
-    mut log: AccessLog,
-    cause: Option<&'static str>,
-) -> Response<EdgeBody> {
-    let body_len = response.body().len();
-    header_order::stamp(response.headers_mut(), SystemTime::now(), body_len);
-    log.status = response.status().as_u16();
-    log.cause = cause;
-    log.head_after = log.started.elapsed();
-    log.response_headers = response.headers().clone();
-    log.response_bytes = response.body().len() as u64;
-    log.page_body = Some(response.body().clone());
-    log.finish(Ending::Complete);
-    response.map(EdgeBody::sized)
+    Local::caused(response, failure.tag()).finish(answering, log)
 }
 
 /// The host the visitor asked for, lowercase and without a port: the Host header, or the
