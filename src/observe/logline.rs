@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::base::time::Rfc3339Millis;
 use crate::observe::finished::Finished;
-use crate::pages::time::Rfc3339Millis;
 
 /// `[log] format`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,8 +6,8 @@
 
 use super::catalog;
 use super::shell::{self, push_escaped, push_fmt};
-use super::time::UtcTimestamp;
 use super::{Hop, PageContext, PageKind, text};
+use crate::base::time::UtcTimestamp;
 
 /// What the host hop and the title show when the visitor sent no Host.
 const UNKNOWN_HOST: &str = "unknown host";

@@ -10,7 +10,7 @@
 use super::PageContext;
 use super::shell::{self, push_escaped, push_fmt};
 use super::text::{self, WhatToDo};
-use super::time::UtcTimestamp;
+use crate::base::time::UtcTimestamp;
 
 /// Roughly what a page weighs, so the body is built without reallocating.
 pub(super) const CAPACITY: usize = 5 * 1024;

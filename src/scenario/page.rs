@@ -15,7 +15,7 @@ use crate::analytics::page::{STYLE, escape};
 use crate::analytics::palette::colour;
 use crate::analytics::status_name;
 use crate::analytics::svg::{BandShape, YAxis, write_band, write_band_label};
-use crate::pages::time::Rfc3339Millis;
+use crate::base::time::Rfc3339Millis;
 
 /// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`, which the
 /// page scales to its card's width). Above the plot, a strip for the phases' labels; the

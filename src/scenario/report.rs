@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
 
+use crate::base::time::Rfc3339Millis;
 use crate::observe::tally::TallySnapshot;
-use crate::pages::time::Rfc3339Millis;
 
 /// A wall-clock instant, written as RFC 3339 with milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
