@@ -6,13 +6,15 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, HOST, LOCATION};
 
 use super::har::{
     Cache, Content, Entry, Header, Param, PostData, QueryParam, Request, Response, Timings,
 };
-use super::{base64, cookies, pairs};
+use super::{cookies, pairs};
 use crate::base::time::Rfc3339Millis;
 use crate::observe::finished::Finished;
 use crate::origin::ExchangeFacts;
@@ -90,7 +92,7 @@ fn response(finished: &Finished) -> Response {
     let (text, encoding) = match &finished.response_body {
         Some(body) => match std::str::from_utf8(body) {
             Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (Some(base64::encode(body)), Some("base64".to_owned())),
+            Err(_) => (Some(STANDARD.encode(body)), Some("base64".to_owned())),
         },
         None => (None, None),
     };
