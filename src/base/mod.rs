@@ -2,4 +2,5 @@
 //! escaping). Nothing here names another module of the crate, so any module may use it without
 //! a cycle; what to show and when is decided by the callers.
 
+pub mod html;
 pub mod time;
