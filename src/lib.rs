@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod base;
 pub mod capture;
 pub mod config;
 pub mod demo;

@@ -8,6 +8,7 @@ use super::palette::colour;
 use super::report::{SelectedStatus, TopEntry};
 use super::svg::write_chart;
 use super::{PhaseBand, Query, Range, Report};
+use crate::base::html::escape;
 
 /// The page's inline stylesheet. The chart's text is in SVG user units, which scale with the
 /// card: 11 units read as 11-14 px on a wide screen, and the two narrower steps keep it about
@@ -290,33 +291,6 @@ fn percent(rate: f64) -> String {
     }
     let text = format!("{percent:.4}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-/// `text`, HTML-escaped for element content and double- or single-quoted attribute values.
-pub(crate) fn escape(text: &str) -> Escaped<'_> {
-    Escaped(text)
-}
-
-/// Displays its text HTML-escaped (`&`, `<`, `>`, `"`, `'`).
-pub(crate) struct Escaped<'a>(&'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..at])?;
-            let entity = match rest.as_bytes()[at] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            };
-            f.write_str(entity)?;
-            rest = &rest[at + 1..];
-        }
-        f.write_str(rest)
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::store::Store;
 use super::tier::Tables;
 use super::topk::{self, Merged, TopK};
 use super::{Query, Range};
-use crate::pages::time::Rfc3339;
+use crate::base::time::Rfc3339;
 
 /// Error Analytics for one range (and optionally one status), serialized in snake_case.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -9,9 +9,9 @@
 use std::fmt::{self, Write as _};
 use std::time::SystemTime;
 
-use super::page::escape;
 use super::palette::colour;
 use super::{PhaseBand, Range, Report};
+use crate::base::html::escape;
 
 /// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`: the page
 /// scales it to its card's width). The margins leave room for labels at the phone size

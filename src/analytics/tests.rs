@@ -531,7 +531,7 @@ fn page_escapes_visitor_controlled_text() {
 }
 
 fn escape_text(text: &str) -> String {
-    super::page::escape(text).to_string()
+    crate::base::html::escape(text).to_string()
 }
 
 #[test]

@@ -4,17 +4,19 @@
 //! captured is the caller's business.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, HOST, LOCATION};
 
 use super::har::{
     Cache, Content, Entry, Header, Param, PostData, QueryParam, Request, Response, Timings,
 };
-use super::{base64, cookies, pairs};
+use super::{cookies, pairs};
+use crate::base::time::Rfc3339Millis;
 use crate::pages;
-use crate::pages::time::Rfc3339;
 use crate::record::ExchangeFacts;
 use crate::record::finished::Finished;
 
@@ -32,7 +34,7 @@ pub fn entry(finished: &Finished) -> Entry {
     };
     Entry {
         pageref: None,
-        started_date_time: iso8601_millis(finished.at),
+        started_date_time: Rfc3339Millis(finished.at).to_string(),
         time: total_time(&timings),
         request: request(finished),
         response: response(finished),
@@ -90,7 +92,7 @@ fn response(finished: &Finished) -> Response {
     let (text, encoding) = match &finished.response_body {
         Some(body) => match std::str::from_utf8(body) {
             Ok(text) => (Some(text.to_owned()), None),
-            Err(_) => (Some(base64::encode(body)), Some("base64".to_owned())),
+            Err(_) => (Some(STANDARD.encode(body)), Some("base64".to_owned())),
         },
         None => (None, None),
     };
@@ -260,23 +262,4 @@ fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<St
     headers
         .get(name)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-}
-
-/// `at` in ISO 8601, UTC, to the millisecond: `2026-11-24T10:00:00.123Z`.
-fn iso8601_millis(at: SystemTime) -> String {
-    // Rfc3339 rounds towards the past to the second, so the fraction is counted the same way.
-    let millis = match at.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.subsec_millis(),
-        Err(before) => {
-            let nanos = before.duration().subsec_nanos();
-            if nanos == 0 {
-                0
-            } else {
-                (1_000_000_000 - nanos) / 1_000_000
-            }
-        }
-    };
-    let seconds = Rfc3339(at).to_string();
-    let seconds = seconds.strip_suffix('Z').unwrap_or(&seconds);
-    format!("{seconds}.{millis:03}Z")
 }

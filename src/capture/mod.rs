@@ -5,7 +5,6 @@
 //! appending file ([`file`]). Which requests are captured (`[capture] statuses`), the writer
 //! thread and `GET /har` belong to the config, the proxy and the admin listener.
 
-mod base64;
 pub mod cookies;
 pub mod entry;
 pub mod file;

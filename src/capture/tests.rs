@@ -388,6 +388,24 @@ fn a_request_without_host_header_uses_the_host_name() {
 }
 
 #[test]
+fn a_binary_body_is_padded_base64_in_the_standard_alphabet() {
+    // HAR readers decode RFC 4648 §4: `=` padding after one or two trailing bytes, and `+` and
+    // `/` (not the URL alphabet's `-` and `_`).
+    for (body, text) in [
+        (&[0xff][..], "/w=="),
+        (&[0xff, 0xfe][..], "//4="),
+        (&[0xfb, 0xff, 0xbf][..], "+/+/"),
+        (&[0x80, 0x00, 0x10, 0x83][..], "gAAQgw=="),
+    ] {
+        let mut finished = binary_body();
+        finished.response_body = Some(Bytes::copy_from_slice(body));
+        let content = entry(&finished).response.content;
+        assert_eq!(content.text.as_deref(), Some(text), "{body:02x?}");
+        assert_eq!(content.encoding.as_deref(), Some("base64"));
+    }
+}
+
+#[test]
 fn started_date_time_has_milliseconds_before_the_epoch_too() {
     let mut finished = proxied_ok();
     finished.at = UNIX_EPOCH - ms(250);

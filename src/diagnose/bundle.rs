@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::report::{Diagnosis, Outcome};
 use super::table;
+use crate::base::time::UtcTimestamp;
 use crate::capture::Redaction;
-use crate::pages::time::UtcTimestamp;
 
 /// The summary, for people.
 pub const SUMMARY: &str = "summary.txt";

@@ -7,7 +7,7 @@ use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::report::CertificateDetails;
-use crate::pages::time::Rfc3339;
+use crate::base::time::Rfc3339;
 
 /// The leaf of `chain` (leaf first), described; `None` when there is none or it does not
 /// parse.

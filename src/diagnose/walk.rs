@@ -22,6 +22,7 @@ use super::report::{
     StageName, Subject, TimeoutsMs, Verdict,
 };
 use super::request::{self, Asked};
+use crate::base::time::Rfc3339Millis;
 use crate::config::{Config, OriginTimeouts, SslInForce, SslMode, Target};
 use crate::emulation::LinkFaults;
 use crate::failure::OriginFailure;
@@ -31,7 +32,6 @@ use crate::origin::handshake::TlsTarget;
 use crate::origin::pool::{Conn, Pool, PoolKey};
 use crate::origin::{OriginClient, Visitor, ack, pool_key};
 use crate::pages;
-use crate::pages::time::Rfc3339Millis;
 use crate::ray::{RayGenerator, RayId};
 use crate::record::ExchangeFacts;
 use crate::record::finished::Finished;

@@ -24,9 +24,9 @@ use std::time::SystemTime;
 use http::HeaderMap;
 use http::header::{self, HeaderName, HeaderValue};
 
+use crate::base::time::HttpDate;
 use crate::edge::errors::CF_EDGECASE_CAUSE;
 use crate::edge::forward::CF_RAY;
-use crate::pages::time::HttpDate;
 
 /// The headers of an edge-made error page at Cloudflare, in the order it sends them.
 pub static CLOUDFLARE_ORDER: [HeaderName; 10] = [

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::base::time::Rfc3339Millis;
 use crate::config::{LogFormat, Timestamps};
-use crate::pages::time::Rfc3339Millis;
 use crate::record::finished::Finished;
 
 /// The line for `finished` in `format`, without its newline.

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use crate::base::time::Rfc3339;
 use crate::config::StatusFilter;
 use crate::observe::logline::ms;
-use crate::pages::time::Rfc3339;
 use crate::record::finished::Finished;
 
 /// How many requests the ring keeps; older ones fall out.

@@ -5,9 +5,10 @@
 //! [`super::text`], the look from the edge's stylesheet ([`super::assets`]).
 
 use super::catalog;
-use super::shell::{self, push_escaped, push_fmt};
-use super::time::UtcTimestamp;
+use super::shell::{self, push_fmt};
 use super::{Hop, PageContext, PageKind, text};
+use crate::base::html::push_escaped;
+use crate::base::time::UtcTimestamp;
 
 /// What the host hop and the title show when the visitor sent no Host.
 const UNKNOWN_HOST: &str = "unknown host";

@@ -22,8 +22,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::shell::{push_escaped, push_fmt};
+use super::shell::push_fmt;
 use super::{PageContext, PageKind, text};
+use crate::base::html::push_escaped;
 use crate::ray::Colo;
 
 /// The "500 class errors" template's file name.

@@ -9,7 +9,7 @@
 //! `shell`, words in `text`, the stylesheet and icons the pages load from the edge in
 //! [`assets`], per-error facts (1xxx statuses, categories, doc links, the
 //! `/cdn-cgi/error/<code>` mapping) in `catalog`, data-centre cities in `colo`, timestamps in
-//! [`time`]. A customer's own templates (`[pages] dir`, Cloudflare's custom error pages) are
+//! [`crate::base::time`]. A customer's own templates (`[pages] dir`, Cloudflare's custom error pages) are
 //! loaded and filled in by `custom`.
 
 pub mod assets;
@@ -23,7 +23,6 @@ mod of_failure;
 mod shell;
 mod structured;
 mod text;
-pub mod time;
 mod unbranded;
 
 pub use catalog::{cdn_cgi_error, numbered_status};

@@ -8,9 +8,10 @@
 //! [`super::text`], the look from the edge's stylesheet ([`super::assets`]).
 
 use super::PageContext;
-use super::shell::{self, push_escaped, push_fmt};
+use super::shell::{self, push_fmt};
 use super::text::{self, WhatToDo};
-use super::time::UtcTimestamp;
+use crate::base::html::push_escaped;
+use crate::base::time::UtcTimestamp;
 
 /// Roughly what a page weighs, so the body is built without reallocating.
 pub(super) const CAPACITY: usize = 5 * 1024;

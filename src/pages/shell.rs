@@ -39,27 +39,6 @@ pub(super) fn push_fmt(out: &mut String, args: fmt::Arguments<'_>) {
     let _ = out.write_fmt(args);
 }
 
-/// Appends `text` with the five HTML-significant characters escaped, so that visitor-supplied
-/// text (the Host header) can go into element content and attribute values alike.
-pub(super) fn push_escaped(out: &mut String, text: &str) {
-    let mut plain_from = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        // `i` sits on an ASCII byte, hence on a char boundary.
-        out.push_str(&text[plain_from..i]);
-        out.push_str(entity);
-        plain_from = i + 1;
-    }
-    out.push_str(&text[plain_from..]);
-}
-
 /// Appends `text` percent-encoded for a URL's query: every byte but ASCII letters, digits and
 /// `-._~` becomes `%XX`. The result needs no HTML escaping either.
 fn push_query_value(out: &mut String, text: &str) {
@@ -141,23 +120,6 @@ pub(super) fn push_footer_and_end(out: &mut String, number: u16, ctx: &PageConte
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn escaped(text: &str) -> String {
-        let mut out = String::new();
-        push_escaped(&mut out, text);
-        out
-    }
-
-    #[test]
-    fn escaping_replaces_html_significant_characters_only() {
-        assert_eq!(escaped("example.com"), "example.com");
-        assert_eq!(
-            escaped("<script>alert('x&y')</script>\""),
-            "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;"
-        );
-        assert_eq!(escaped("café<"), "café&lt;");
-        assert_eq!(escaped(""), "");
-    }
 
     #[test]
     fn landing_urls_carry_the_code_and_the_percent_encoded_host() {

@@ -15,9 +15,9 @@ use serde::Serialize;
 use super::catalog;
 use super::shell::push_fmt;
 use super::text::{self, Advice, WhatToDo};
-use super::time::{Rfc3339, UtcTimestamp};
 use super::unbranded;
 use super::{PageContext, PageKind};
+use crate::base::time::{Rfc3339, UtcTimestamp};
 
 /// What the Markdown shows when the visitor sent no Host.
 const UNKNOWN_HOST: &str = "unknown host";

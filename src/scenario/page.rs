@@ -3,7 +3,7 @@
 //! palette, escaping and band drawing, [`crate::analytics`]), with inline SVG and no script,
 //! external stylesheet, font or image. For each run: requests per second by status as stacked
 //! bars, the phases as labelled bands on the same time axis, and a table of the phases. Every
-//! piece of text is HTML-escaped (the analytics page's `escape`): scenario and phase names come
+//! piece of text is HTML-escaped ([`crate::base::html::escape`]): scenario and phase names come
 //! from the config. This module draws only; it does not read the registry.
 
 use std::collections::BTreeMap;
@@ -11,11 +11,12 @@ use std::fmt::{self, Write as _};
 use std::time::SystemTime;
 
 use super::report::{PhaseReport, RunReport, ScenarioReport};
-use crate::analytics::page::{STYLE, escape};
+use crate::analytics::page::STYLE;
 use crate::analytics::palette::colour;
 use crate::analytics::status_name;
 use crate::analytics::svg::{BandShape, YAxis, write_band, write_band_label};
-use crate::pages::time::Rfc3339Millis;
+use crate::base::html::escape;
+use crate::base::time::Rfc3339Millis;
 
 /// The drawing's size and the plot area's margins, in SVG user units (the `viewBox`, which the
 /// page scales to its card's width). Above the plot, a strip for the phases' labels; the

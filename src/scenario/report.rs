@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Serialize, Serializer};
 
-use crate::pages::time::Rfc3339Millis;
+use crate::base::time::Rfc3339Millis;
 use crate::record::tally::TallySnapshot;
 
 /// A wall-clock instant, written as RFC 3339 with milliseconds.

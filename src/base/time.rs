@@ -1,14 +1,17 @@
-//! Calendar formatting for error pages: a [`SystemTime`] shown as `2024-09-05 16:16:38 UTC` (the
-//! page timestamp), as an HTTP-date (`Thu, 05 Sep 2024 16:16:38 GMT`) or as RFC 3339
-//! (`2024-09-05T16:16:38Z`, the structured errors' `timestamp`). This module owns the
-//! civil-from-days conversion (no date crate); it does not decide which instant a page shows.
+//! The crate's clock formats: a [`SystemTime`] shown as `2024-09-05 16:16:38 UTC` (the page
+//! timestamp), as an HTTP-date (`Thu, 05 Sep 2024 16:16:38 GMT`), or as RFC 3339 to the second
+//! (`2024-09-05T16:16:38Z`, the structured errors' `timestamp`) or to the millisecond (logs, HAR).
+//! The calendar is the `time` crate's; this module only lays out its fields, and it does not
+//! decide which instant anything shows.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const SECONDS_PER_DAY: i64 = 86_400;
+use time::UtcDateTime;
 
+/// The short names HTTP-dates use, indexed by `Weekday::number_days_from_sunday`.
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+/// The short names HTTP-dates use, indexed by the month's number minus one.
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -25,140 +28,92 @@ pub struct HttpDate(pub SystemTime);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rfc3339(pub SystemTime);
 
+/// An instant shown as an RFC 3339 UTC date-time to the millisecond, as logs and HAR files
+/// write it: `2024-09-05T16:16:38.123Z`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rfc3339Millis(pub SystemTime);
+
 impl fmt::Display for UtcTimestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = Civil::from_system_time(self.0);
+        let t = utc(self.0);
         write!(
             f,
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            c.year, c.month, c.day, c.hour, c.minute, c.second
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 }
 
 impl fmt::Display for HttpDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = Civil::from_system_time(self.0);
+        let t = utc(self.0);
         write!(
             f,
             "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-            WEEKDAYS[usize::from(c.weekday)],
-            c.day,
-            MONTHS[usize::from(c.month - 1)],
-            c.year,
-            c.hour,
-            c.minute,
-            c.second
+            WEEKDAYS[usize::from(t.weekday().number_days_from_sunday())],
+            t.day(),
+            MONTHS[usize::from(u8::from(t.month()) - 1)],
+            t.year(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 }
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = Civil::from_system_time(self.0);
+        let t = utc(self.0);
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            c.year, c.month, c.day, c.hour, c.minute, c.second
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
         )
     }
 }
-
-/// An instant shown as an RFC 3339 UTC date-time to the millisecond, as logs and HAR files
-/// write it: `2024-09-05T16:16:38.123Z`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rfc3339Millis(pub SystemTime);
 
 impl fmt::Display for Rfc3339Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = Civil::from_system_time(self.0);
-        let millis = self
-            .0
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_millis());
+        let t = utc(self.0);
         write!(
             f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-            c.year, c.month, c.day, c.hour, c.minute, c.second
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
         )
     }
 }
 
-/// A broken-down UTC time, to the second (fractions are dropped, as on the pages).
-struct Civil {
-    year: i64,
-    /// 1..=12
-    month: u8,
-    /// 1..=31
-    day: u8,
-    hour: u8,
-    minute: u8,
-    second: u8,
-    /// 0 = Sunday .. 6 = Saturday
-    weekday: u8,
-}
-
-impl Civil {
-    fn from_system_time(at: SystemTime) -> Civil {
-        // Whole seconds, rounded towards the past so that instants before 1970 still land in
-        // the second they belong to.
-        let secs = match at.duration_since(UNIX_EPOCH) {
-            Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-            Err(before) => {
-                let before = before.duration();
-                let whole = i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
-                if before.subsec_nanos() > 0 {
-                    -whole.saturating_add(1)
-                } else {
-                    -whole
-                }
-            }
-        };
-        Civil::from_unix_seconds(secs)
-    }
-
-    fn from_unix_seconds(secs: i64) -> Civil {
-        let days = secs.div_euclid(SECONDS_PER_DAY);
-        let of_day = secs.rem_euclid(SECONDS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        Civil {
-            year,
-            month,
-            day,
-            // All three are below 60 (or 24) after rem_euclid, so the narrowing is exact.
-            hour: (of_day / 3600) as u8,
-            minute: (of_day / 60 % 60) as u8,
-            second: (of_day % 60) as u8,
-            // 1970-01-01 was a Thursday (4).
-            weekday: (days + 4).rem_euclid(7) as u8,
-        }
-    }
-}
-
-/// The proleptic Gregorian date `days` days after 1970-01-01, as (year, month 1..=12, day).
-///
-/// Counts in 400-year eras starting on 1 March, so the leap day falls at the end of each
-/// computational year and needs no special case (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    // Shift the epoch from 1970-01-01 to 0000-03-01.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097); // 0..=146_096
-    // 0..=399; the corrections undo the leap days counted so far in the era.
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    // 0..=365, counted from 1 March.
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153; // 0..=11, March = 0
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1; // 1..=31
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
+/// `at` broken down in UTC. The fields floor, so an instant before 1970 lands in the second
+/// (and millisecond) it belongs to, and fractions are dropped rather than rounded, as on the
+/// pages. An instant outside the `time` crate's years (±9999) shows as the nearest one it has,
+/// rather than panicking as `UtcDateTime::from(SystemTime)` would: a certificate or a clock
+/// may say anything.
+fn utc(at: SystemTime) -> UtcDateTime {
+    let nanos = match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // month is 1..=12 and day 1..=31 by construction.
-    (year, month as u8, day as u8)
+    UtcDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(if nanos < 0 {
+        UtcDateTime::MIN
+    } else {
+        UtcDateTime::MAX
+    })
 }
 
 #[cfg(test)]
@@ -261,11 +216,15 @@ mod tests {
     }
 
     #[test]
-    fn civil_from_days_matches_a_day_by_day_walk() {
+    fn dates_match_a_day_by_day_walk() {
         // Walk forward from 1970-01-01 for ~450 years with a naive calendar and compare.
         let (mut y, mut m, mut d) = (1970i64, 1u8, 1u8);
         for days in 0..165_000 {
-            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            assert_eq!(
+                UtcTimestamp(at(days * 86_400)).to_string(),
+                format!("{y:04}-{m:02}-{d:02} 00:00:00 UTC"),
+                "day {days}"
+            );
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
             let len = match m {
                 2 if leap => 29,
@@ -283,5 +242,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_leap_day_before_the_epoch() {
+        // 1968-02-29 12:34:56 UTC is -58,015,504 s; 1900 is not a leap year.
+        let t = UNIX_EPOCH - Duration::from_secs(58_015_504);
+        assert_eq!(UtcTimestamp(t).to_string(), "1968-02-29 12:34:56 UTC");
+        assert_eq!(HttpDate(t).to_string(), "Thu, 29 Feb 1968 12:34:56 GMT");
+        assert_eq!(
+            Rfc3339(UNIX_EPOCH - Duration::from_secs(2_203_891_200)).to_string(),
+            "1900-03-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn millis_before_the_epoch_count_from_the_second_they_belong_to() {
+        let t = UNIX_EPOCH - Duration::from_millis(250);
+        assert_eq!(Rfc3339Millis(t).to_string(), "1969-12-31T23:59:59.750Z");
+        assert_eq!(
+            Rfc3339Millis(at(1_725_552_998) + Duration::from_millis(7)).to_string(),
+            "2024-09-05T16:16:38.007Z"
+        );
+    }
+
+    #[test]
+    fn instants_beyond_the_calendar_show_its_last_second() {
+        // About 12,700 years after 1970: past the `time` crate's 9999.
+        let far = at(400_000_000_000);
+        assert_eq!(Rfc3339(far).to_string(), "9999-12-31T23:59:59Z");
     }
 }
