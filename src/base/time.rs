@@ -36,16 +36,7 @@ pub struct Rfc3339Millis(pub SystemTime);
 impl fmt::Display for UtcTimestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = utc(self.0);
-        write!(
-            f,
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        write!(f, "{} {} UTC", Day(t), Clock(t))
     }
 }
 
@@ -54,14 +45,12 @@ impl fmt::Display for HttpDate {
         let t = utc(self.0);
         write!(
             f,
-            "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+            "{}, {:02} {} {:04} {} GMT",
             WEEKDAYS[usize::from(t.weekday().number_days_from_sunday())],
             t.day(),
             MONTHS[usize::from(u8::from(t.month()) - 1)],
             t.year(),
-            t.hour(),
-            t.minute(),
-            t.second()
+            Clock(t)
         )
     }
 }
@@ -69,33 +58,40 @@ impl fmt::Display for HttpDate {
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = utc(self.0);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
+        write!(f, "{}T{}Z", Day(t), Clock(t))
     }
 }
 
 impl fmt::Display for Rfc3339Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = utc(self.0);
+        write!(f, "{}T{}.{:03}Z", Day(t), Clock(t), t.millisecond())
+    }
+}
+
+/// The calendar day of a broken-down instant: `YYYY-MM-DD`.
+struct Day(UtcDateTime);
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
         write!(
             f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            "{:04}-{:02}-{:02}",
             t.year(),
             u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
+            t.day()
         )
+    }
+}
+
+/// The time of day of a broken-down instant, to the second: `HH:MM:SS`.
+struct Clock(UtcDateTime);
+
+impl fmt::Display for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        write!(f, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     }
 }
 
