@@ -10,6 +10,7 @@
 mod address;
 mod duration;
 mod error;
+pub mod fault;
 mod modes;
 mod observe;
 mod proxy;
@@ -33,7 +34,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::emulation::FaultSpec;
 use crate::ray::Colo;
 use crate::tls::trust::OriginTls;
 
@@ -42,6 +42,7 @@ pub(crate) use duration::{format as format_duration, parse as parse_duration};
 pub(crate) use address::strip_port;
 pub use address::{InvalidOriginAddress, OriginAddress};
 pub use error::{ConfigError, Problem};
+pub use fault::FaultSpec;
 pub use modes::{OriginScheme, Profile, SslInForce, SslMode, UnknownProfile, UnknownSslMode};
 pub use observe::{
     AnalyticsConfig, CaptureConfig, DEFAULT_CAPTURE_BODY_BYTES, DEFAULT_LOG_QUEUE, LogConfig,

@@ -47,26 +47,6 @@ const LAYERS: &[(&str, u8)] = &[
 /// Upward imports still in the house: (file, module it names, what stands in the way).
 const KNOWN: &[(&str, &str, &str)] = &[
     (
-        "src/config.rs",
-        "emulation",
-        "fault rules are emulation's FaultSpec, checked by compiling them",
-    ),
-    (
-        "src/config/raw.rs",
-        "emulation",
-        "fault rules are emulation's FaultSpec",
-    ),
-    (
-        "src/config/scenario.rs",
-        "emulation",
-        "a phase's fault rules are emulation's FaultSpec",
-    ),
-    (
-        "src/config/validate/emulation.rs",
-        "emulation",
-        "[[fault]] is checked by compiling each rule",
-    ),
-    (
         "src/config/observe.rs",
         "pages",
         "[pages] dir holds the loaded templates",

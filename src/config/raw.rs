@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::duration::RawDuration;
 use super::error::Problem;
-use crate::emulation::FaultSpec;
+use super::fault::FaultSpec;
 
 /// The whole file. Every table and key is optional.
 #[derive(Debug, Default, Deserialize)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use super::duration::format as format_duration;
+use super::fault::FaultSpec;
 use super::{ConfigError, Problem};
-use crate::emulation::FaultSpec;
 
 /// One scenario, checked: a name, when it starts, how often its phases run, and the phases.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

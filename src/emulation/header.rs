@@ -5,8 +5,7 @@
 
 use http::HeaderName;
 
-use super::action::Action;
-use super::spec::FaultSpec;
+use crate::config::fault::{Action, FaultSpec};
 use crate::config::parse_duration;
 
 /// The request header a test names its fault in. Never forwarded to the origin.

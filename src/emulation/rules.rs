@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::action::{Action, Fault, LinkFaults, RequestFacts};
+use super::action::{RequestFacts, applies};
 use super::rng::Rng;
-use super::spec::{FaultSpec, SpecProblem};
 use super::toxics::{Toxic, ToxicInput};
+use crate::config::fault::{Action, Fault, FaultSpec, LinkFaults, SpecProblem};
 
 /// What one request gets: the action, and the rule that chose it (`None` for toxics).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl FaultRules {
         let mut chosen = None;
         for rule in rules.iter_mut() {
             let matcher = &rule.fault.matcher;
-            if !matcher.matches(request) {
+            if !applies(matcher, request) {
                 continue;
             }
             if let Some(percent) = matcher.percent

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::action::{LinkFaults, Slice};
+use crate::config::fault::{LinkFaults, Slice};
 
 /// One toxic on the `edgecase` proxy, in Toxiproxy's JSON shape.
 #[derive(Clone, Debug, PartialEq, Serialize)]

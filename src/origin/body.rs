@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::Sleep;
 
-use crate::emulation::action::Slice;
+use crate::config::fault::Slice;
 use crate::origin::h1::{BodyFault, Decoder};
 use crate::origin::pool::{Conn, Pool};
 use crate::origin::slicer::Slicer;

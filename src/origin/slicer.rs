@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Sleep;
 
-use crate::emulation::action::Slice;
+use crate::config::fault::Slice;
 use crate::emulation::rng::Rng;
 
 /// Draws piece sizes for one body. Sizes are not drawn from `[emulation] seed`: they change

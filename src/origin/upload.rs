@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use crate::emulation::action::Slice;
+use crate::config::fault::Slice;
 use crate::origin::slicer::Pieces;
 
 /// The visitor's request body on its way to the origin.

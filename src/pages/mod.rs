@@ -25,7 +25,8 @@ mod structured;
 mod text;
 mod unbranded;
 
-pub use catalog::{cdn_cgi_error, numbered_status};
+pub use crate::base::numbered::numbered_status;
+pub use catalog::cdn_cgi_error;
 pub use custom::{CustomPages, CustomPagesError};
 pub use negotiate::Form;
 

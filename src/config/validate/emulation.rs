@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 
 use super::super::address::parse_listen;
 use super::super::error::{Problem, push_index};
+use super::super::fault::FaultSpec;
 use super::super::raw::{RawAdmin, RawEmulation, RawRailgun};
 use super::super::{AdminConfig, DEFAULT_ADMIN_LISTEN, DEFAULT_LAN_TIMEOUT, Emulation, Railgun};
 use super::{Check, READ_LIMIT};
-use crate::emulation::FaultSpec;
 
 impl Check {
     /// Every `[[fault]]` compiles; problems name `fault[N].key`.
