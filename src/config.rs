@@ -13,6 +13,7 @@ mod error;
 pub mod fault;
 mod modes;
 mod observe;
+pub mod pages;
 mod proxy;
 mod raw;
 mod route;

@@ -47,16 +47,6 @@ const LAYERS: &[(&str, u8)] = &[
 /// Upward imports still in the house: (file, module it names, what stands in the way).
 const KNOWN: &[(&str, &str, &str)] = &[
     (
-        "src/config/observe.rs",
-        "pages",
-        "[pages] dir holds the loaded templates",
-    ),
-    (
-        "src/config/validate/observe.rs",
-        "pages",
-        "[pages] dir is checked by loading the templates",
-    ),
-    (
         "src/edge/listener.rs",
         "admin",
         "the listener serves the control API port with admin::handle",

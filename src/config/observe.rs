@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::config::pages::CustomPages;
 use crate::config::{Access, LogFormat, StatusFilter, Timestamps};
-use crate::pages::CustomPages;
 
 /// How many access log lines may wait for the writer before new ones are dropped.
 pub const DEFAULT_LOG_QUEUE: usize = 16_384;

@@ -11,7 +11,7 @@ use http::{HeaderName, Response};
 
 use crate::config::{Config, OriginAddress};
 use crate::failure::{OriginFailure, Unknown};
-use crate::pages::{self, Form, PageContext, PageKind};
+use crate::pages::{self, Form, PageContext, PageKind, RenderTemplates};
 use crate::ray::RayId;
 
 /// `cf-edgecase-cause`: why edgecase answered itself (`[emulation] explain = true`).

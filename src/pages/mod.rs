@@ -27,7 +27,7 @@ mod unbranded;
 
 pub use crate::base::numbered::numbered_status;
 pub use catalog::cdn_cgi_error;
-pub use custom::{CustomPages, CustomPagesError};
+pub use custom::{CustomPages, CustomPagesError, RenderTemplates};
 pub use negotiate::Form;
 
 use std::net::IpAddr;

@@ -12,8 +12,8 @@ use super::super::{
     MAX_CAPTURE_BODY_BYTES, PagesConfig,
 };
 use super::Check;
+use crate::config::pages::CustomPages;
 use crate::config::{Access, LogFormat, Redact, StatusFilter, Timestamps};
-use crate::pages::CustomPages;
 
 /// The largest `[log] queue` accepted.
 const MAX_LOG_QUEUE: i64 = 10_000_000;

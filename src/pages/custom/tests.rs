@@ -1,12 +1,14 @@
 //! Tests of custom error pages: loading and rejecting templates, which errors use which
 //! template, and token substitution.
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
+use crate::config::pages::CustomPagesError;
 use crate::pages::Hop;
 use crate::ray::{Colo, RayId};
 
@@ -381,23 +383,6 @@ fn unreadable_template_is_rejected() {
         matches!(&error, CustomPagesError::Unreadable { path, .. }
             if *path == dir.path().join("500s.html")),
         "{error:?}"
-    );
-}
-
-#[test]
-fn split_finds_tokens_left_to_right() {
-    assert_eq!(
-        split(":::GEO:::CLIENT_IP::x", BOX_500S),
-        [
-            Piece::Text(":".to_owned()),
-            Piece::Token(Token::Geo),
-            Piece::Text(":CLIENT_IP::x".to_owned()),
-        ]
-    );
-    assert_eq!(split("", BOX_500S), []);
-    assert_eq!(
-        split("été ::GEO::", BOX_1000S),
-        [Piece::Text("été ".to_owned()), Piece::Token(Token::Geo)]
     );
 }
 
