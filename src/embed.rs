@@ -280,7 +280,7 @@ impl EdgeBuilder {
         let listeners = Listeners {
             http,
             https,
-            admin,
+            admin: admin.map(crate::admin::port),
             closed: None,
         };
         let task = tokio::spawn(serve_state(listeners, state, shutdown));

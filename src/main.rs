@@ -399,7 +399,7 @@ fn run(
         let listeners = Listeners {
             http,
             https,
-            admin,
+            admin: admin.map(edgecase::admin::port),
             closed: None,
         };
         let http_port = listeners.http.local_addr()?.port();

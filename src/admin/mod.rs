@@ -20,6 +20,7 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
+use crate::edge::AdminPort;
 use crate::edge::EdgeState;
 use crate::edge::body::EdgeBody;
 use crate::edge::reload::ReloadError;
@@ -27,6 +28,14 @@ use reply::{error, json};
 
 /// The largest request body the control API reads: rules are small.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The control API served on `listener`, for [`crate::edge::Listeners`].
+pub fn port(listener: tokio::net::TcpListener) -> AdminPort {
+    AdminPort {
+        listener,
+        answer: |state, request| Box::pin(handle(state, request)),
+    }
+}
 
 /// Answers one control API request. Never fails: every problem is a JSON error answer.
 pub async fn handle(

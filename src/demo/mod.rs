@@ -447,7 +447,7 @@ async fn serve_demo(
     );
     let admin = admin
         .ok()
-        .map(|(admin, _)| TcpListener::from_std(admin))
+        .map(|(admin, _)| TcpListener::from_std(admin).map(crate::admin::port))
         .transpose()?;
     let listeners = Listeners {
         http: TcpListener::from_std(visitors)?,

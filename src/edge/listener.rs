@@ -3,15 +3,18 @@
 //! port; h2 and http/1.1 by ALPN over TLS) and graceful shutdown. It does not look at requests;
 //! [`super::service`] does.
 
+use std::convert::Infallible;
+use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use http::{Request, Version};
+use http::{Request, Response, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -24,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, SslInForce, SslMode};
+use crate::edge::body::EdgeBody;
 use crate::edge::framing::{AmbiguousFraming, Heads, Interim, Scanned};
 use crate::edge::protocols::{CloseAll, Closing, Protocol, Servers};
 use crate::edge::trim::OpenConnections;
@@ -42,11 +46,36 @@ pub struct Listeners {
     pub http: TcpListener,
     /// TLS with ALPN h2 and http/1.1; needs `edge.tls_cert` and `edge.tls_key` in the config.
     pub https: Option<TcpListener>,
-    /// The control API (`[admin] listen`).
-    pub admin: Option<TcpListener>,
+    /// The control API (`[admin] listen`), with what answers on it.
+    pub admin: Option<AdminPort>,
     /// Dropped as soon as the sockets above are closed, before requests in flight drain: whoever
     /// stops the edge can await its receiver to know new connections are refused.
     pub closed: Option<oneshot::Sender<()>>,
+}
+
+/// What answers one control API request. The control API is a layer above the edge, so the
+/// edge does not name it: whoever binds the port (main, the library, the demo) hands it in,
+/// as `crate::admin::port` does.
+pub type ControlApi =
+    fn(
+        Arc<EdgeState>,
+        Request<Incoming>,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<EdgeBody>, Infallible>> + Send>>;
+
+/// The control API's port: the socket and what answers on it.
+pub struct AdminPort {
+    /// `[admin] listen`, bound.
+    pub listener: TcpListener,
+    /// The control API.
+    pub answer: ControlApi,
+}
+
+impl fmt::Debug for AdminPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminPort")
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<TcpListener> for Listeners {
@@ -118,7 +147,7 @@ pub async fn serve_state(
     let admin_local = listeners
         .admin
         .as_ref()
-        .map(TcpListener::local_addr)
+        .map(|admin| admin.listener.local_addr())
         .transpose()?;
     // Before the start-up lines: a SIGHUP right after them must reload, not kill the process.
     let hangups = match state.reload_from {
@@ -210,7 +239,9 @@ async fn serve_accepting(
             }
             accepted = http.accept() => (accepted, Port::Http),
             accepted = accept_on(https.as_ref()) => (accepted, Port::Https),
-            accepted = accept_on(admin.as_ref()) => (accepted, Port::Admin),
+            accepted = accept_on(admin.as_ref().map(|admin| &admin.listener)) => {
+                (accepted, Port::Admin)
+            }
             () = &mut shutdown => break,
         };
         let secure = port == Port::Https;
@@ -251,6 +282,7 @@ async fn serve_accepting(
         let servers = servers.clone();
         let closing = closing.clone();
         let acceptor = acceptor.clone().filter(|_| secure);
+        let control_api = admin.as_ref().map(|admin| admin.answer);
         while connections.try_join_next().is_some() {}
         let counted = open_connections.count();
         connections.spawn(async move {
@@ -259,7 +291,12 @@ async fn serve_accepting(
             // The admin and TLS paths are boxed so that a plain visitor's task, held for as
             // long as its request waits on the origin, is sized for the plain path only.
             match (port, acceptor) {
-                (Port::Admin, _) => Box::pin(serve_admin(&servers, state, stream, closing)).await,
+                (Port::Admin, _) => {
+                    // Only the admin listener accepts with `Port::Admin`.
+                    if let Some(answer) = control_api {
+                        Box::pin(serve_admin(&servers, (state, answer), stream, closing)).await
+                    }
+                }
                 (_, None) => {
                     // hyper's header clock starts once it has the connection, so the first
                     // bytes (which also tell the protocol) are waited for here: a visitor that
@@ -322,14 +359,14 @@ enum Port {
     Admin,
 }
 
-/// Serves one control API connection (HTTP/1.1).
+/// Serves one control API connection (HTTP/1.1) with `answer`.
 async fn serve_admin(
     servers: &Servers,
-    state: Arc<EdgeState>,
+    (state, answer): (Arc<EdgeState>, ControlApi),
     stream: TcpStream,
     closing: Closing,
 ) {
-    let service = service_fn(move |request| crate::admin::handle(state.clone(), request));
+    let service = service_fn(move |request| answer(state.clone(), request));
     let connection = servers
         .http1
         .serve_connection(TokioIo::new(stream), service);

@@ -21,7 +21,9 @@ pub mod service;
 pub mod trim;
 pub mod tunnel;
 
-pub use listener::{Listeners, serve, serve_reloadable, serve_state, shutdown_signal};
+pub use listener::{
+    AdminPort, ControlApi, Listeners, serve, serve_reloadable, serve_state, shutdown_signal,
+};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
