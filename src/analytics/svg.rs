@@ -2,9 +2,10 @@
 //! one stacked bar per bucket, one `<rect>` per (bucket, error status) with a nonzero count,
 //! each carrying `data-status`, `data-count` and a `<title>` tooltip. Colours are fixed per
 //! status ([`colour`]). A running scenario's phases ([`PhaseBand`]) are shaded columns behind
-//! the bars, each labelled with its phase; the scenario page draws its own bands with the same
-//! [`write_band`] and [`write_band_label`]. This module writes markup only; the page around it is [`super::page`],
-//! whose stylesheet makes the drawing as wide as its card and enlarges its text on a phone.
+//! the bars, each labelled with its phase; the scenario page draws its own chart with the same
+//! plot area ([`Plot`]), y axis ([`YAxis`]) and bands ([`write_band`], [`write_band_label`]).
+//! This module writes markup only; the page around it is [`super::page`], whose stylesheet
+//! makes the drawing as wide as its card and enlarges its text on a phone.
 
 use std::fmt::{self, Write as _};
 use std::time::SystemTime;
@@ -22,6 +23,8 @@ const LEFT: f64 = 72.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 44.0;
+/// The plot area: the drawing less its margins.
+const PLOT: Plot = Plot::new(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM);
 /// The fraction of a bucket's width its bar takes.
 const BAR_FILL: f64 = 0.8;
 /// The y axis is labelled at this many values at most (0 included), and at least
@@ -104,19 +107,77 @@ pub(crate) fn write_band_label(
     )
 }
 
+/// A chart's plot area, in SVG user units: the part of the drawing inside its margins, where
+/// the bars stand.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plot {
+    /// The left edge, where the y axis stands.
+    pub left: f64,
+    /// The right edge.
+    pub right: f64,
+    /// The top edge: the y axis's top label.
+    pub top: f64,
+    /// The bottom edge: 0 on the y axis, and the x axis.
+    pub baseline: f64,
+    /// From `left` to `right`.
+    pub width: f64,
+    /// From `top` to `baseline`.
+    pub height: f64,
+}
+
+impl Plot {
+    /// The plot area of a `width` × `height` drawing with the margins `left`, `right`, `top`
+    /// and `bottom`.
+    pub(crate) const fn new(
+        width: f64,
+        height: f64,
+        left: f64,
+        right: f64,
+        top: f64,
+        bottom: f64,
+    ) -> Plot {
+        let plot_height = height - top - bottom;
+        Plot {
+            left,
+            right: width - right,
+            top,
+            baseline: top + plot_height,
+            width: width - left - right,
+            height: plot_height,
+        }
+    }
+
+    /// Writes the x axis: a line along the baseline.
+    pub(crate) fn write_baseline(&self, out: &mut String) -> fmt::Result {
+        let Plot {
+            left,
+            right,
+            baseline,
+            ..
+        } = *self;
+        write!(
+            out,
+            "<line class=\"axis\" x1=\"{left}\" y1=\"{baseline}\" x2=\"{right}\" \
+             y2=\"{baseline}\"/>"
+        )
+    }
+
+    /// Writes `note` (markup: not escaped) in the middle of the plot, for a chart with no bar.
+    pub(crate) fn write_empty(&self, out: &mut String, note: &str) -> fmt::Result {
+        write!(
+            out,
+            "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{note}</text>",
+            self.left + self.width / 2.0,
+            self.top + self.height / 2.0
+        )
+    }
+}
+
 /// Writes `<svg id="errors-over-time">` for `report` to `out`, with `bands` behind the bars
 /// where they overlap the report's window.
 pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]) -> fmt::Result {
-    let plot_width = WIDTH - LEFT - RIGHT;
-    let plot_height = HEIGHT - TOP - BOTTOM;
-    let baseline = TOP + plot_height;
-    let right = WIDTH - RIGHT;
-    let buckets = report.series.len().max(1);
-    let step = plot_width / buckets as f64;
-    let bar_width = (step * BAR_FILL).max(1.0);
-    let max = report.series.iter().map(|p| p.errors).max().unwrap_or(0);
-    let axis = YAxis::for_max(max);
-
+    // The width of one bucket's slot.
+    let step = PLOT.width / report.series.len().max(1) as f64;
     write!(
         out,
         "<svg id=\"errors-over-time\" role=\"img\" aria-labelledby=\"chart-title\" \
@@ -125,21 +186,56 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
         report.range.label()
     )?;
 
+    let tooltips = band_tooltips(bands);
+    let shapes = band_shapes(report, bands, &tooltips, step);
+    for shape in &shapes {
+        write_band(out, shape)?;
+    }
+
+    let max = report.series.iter().map(|p| p.errors).max().unwrap_or(0);
+    let axis = YAxis::for_max(max);
+    axis.write_ticks(out, &PLOT)?;
+    PLOT.write_baseline(out)?;
+    if max == 0 {
+        PLOT.write_empty(out, "No errors in this range")?;
+    }
+    write_bars(out, report, step, PLOT.height / axis.top() as f64)?;
+
+    for (nth, shape) in shapes.iter().enumerate() {
+        write_band_label(out, shape, &format!("band-clip-{nth}"), PLOT.top + 4.0)?;
+    }
+    write_x_labels(out, report, step)?;
+    out.push_str("</svg>");
+    Ok(())
+}
+
+/// What hovering each band shows: its scenario and phase.
+fn band_tooltips(bands: &[PhaseBand]) -> Vec<String> {
+    bands
+        .iter()
+        .map(|band| format!("Scenario {}, phase {}", band.scenario, band.phase))
+        .collect()
+}
+
+/// The bands that overlap the report's window, as drawn: from their start to their end (the
+/// report's time for a running phase), kept on the plot; buckets are `step` wide.
+fn band_shapes<'a>(
+    report: &Report,
+    bands: &'a [PhaseBand],
+    tooltips: &'a [String],
+    step: f64,
+) -> Vec<BandShape<'a>> {
     // Seconds after the window's start to x, kept on the plot.
     let seconds = report.bucket_seconds.max(1) as f64;
     let x_of = |at: SystemTime| {
         let after = at
             .duration_since(report.from_instant)
             .map_or(0.0, |d| d.as_secs_f64());
-        (LEFT + after / seconds * step).min(right)
+        (PLOT.left + after / seconds * step).min(PLOT.right)
     };
-    let tooltips: Vec<String> = bands
+    bands
         .iter()
-        .map(|band| format!("Scenario {}, phase {}", band.scenario, band.phase))
-        .collect();
-    let shapes: Vec<BandShape<'_>> = bands
-        .iter()
-        .zip(&tooltips)
+        .zip(tooltips)
         .map(|(band, tooltip)| {
             let ended = band.ended.unwrap_or(report.generated_instant);
             (band, tooltip, x_of(band.started), x_of(ended))
@@ -149,37 +245,23 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
         .map(|(nth, (band, tooltip, x0, x1))| BandShape {
             x0,
             x1,
-            top: TOP,
-            bottom: baseline,
+            top: PLOT.top,
+            bottom: PLOT.baseline,
             label: &band.phase,
             tooltip,
             nth,
         })
-        .collect();
-    for shape in &shapes {
-        write_band(out, shape)?;
-    }
+        .collect()
+}
 
-    axis.write_ticks(out, (LEFT, right), baseline, plot_height)?;
-    let scale = plot_height / axis.top() as f64;
-    write!(
-        out,
-        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{baseline}\" x2=\"{right}\" y2=\"{baseline}\"/>"
-    )?;
-
-    if max == 0 {
-        write!(
-            out,
-            "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">\
-             No errors in this range</text>",
-            LEFT + plot_width / 2.0,
-            TOP + plot_height / 2.0
-        )?;
-    }
+/// One stacked bar per bucket, `step` wide, with a `<rect>` per error status it counts, at
+/// `scale` user units per error.
+fn write_bars(out: &mut String, report: &Report, step: f64, scale: f64) -> fmt::Result {
+    let bar_width = (step * BAR_FILL).max(1.0);
     for (index, point) in report.series.iter().enumerate() {
-        let x = LEFT + index as f64 * step + (step - bar_width) / 2.0;
+        let x = PLOT.left + index as f64 * step + (step - bar_width) / 2.0;
         let clock = clock(&point.start);
-        let mut top = baseline;
+        let mut top = PLOT.baseline;
         for (&status, &count) in &point.by_status {
             if count == 0 {
                 continue;
@@ -196,11 +278,11 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
             )?;
         }
     }
+    Ok(())
+}
 
-    for (nth, shape) in shapes.iter().enumerate() {
-        write_band_label(out, shape, &format!("band-clip-{nth}"), TOP + 4.0)?;
-    }
-
+/// The time labels under the x axis, for buckets `step` wide ([`x_ticks`]).
+fn write_x_labels(out: &mut String, report: &Report, step: f64) -> fmt::Result {
     let ticks = x_ticks(report.series.len());
     for (nth, &index) in ticks.iter().enumerate() {
         let Some(point) = report.series.get(index) else {
@@ -209,11 +291,11 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
         // The first label starts at the axis and the last ends at the right edge, so neither
         // leaves the drawing; the last one says the zone.
         let (x, anchor, zone) = if nth == 0 && ticks.len() > 1 {
-            (LEFT, "start", "")
+            (PLOT.left, "start", "")
         } else if nth + 1 == ticks.len() && ticks.len() > 1 {
-            (right, "end", " UTC")
+            (PLOT.right, "end", " UTC")
         } else {
-            (LEFT + (index as f64 + 0.5) * step, "middle", "")
+            (PLOT.left + (index as f64 + 0.5) * step, "middle", "")
         };
         // Every other label gives way on a narrow screen (`.minor`).
         let class = if nth % 2 == 1 {
@@ -225,11 +307,10 @@ pub(super) fn write_chart(out: &mut String, report: &Report, bands: &[PhaseBand]
             out,
             "<text class=\"{class}\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" \
              dominant-baseline=\"hanging\">{}{zone}</text>",
-            baseline + 8.0,
+            PLOT.baseline + 8.0,
             escape(tick_label(report.range, &point.start))
         )?;
     }
-    out.push_str("</svg>");
     Ok(())
 }
 
@@ -267,18 +348,17 @@ impl YAxis {
         self.step.saturating_mul(self.ticks - 1)
     }
 
-    /// The axis drawn on a plot from `left` to `right` whose 0 is at `baseline` and top label
-    /// `plot_height` above it: a grid line at each label but 0, and the labels right-aligned
-    /// just left of the plot.
-    pub(crate) fn write_ticks(
-        self,
-        out: &mut String,
-        (left, right): (f64, f64),
-        baseline: f64,
-        plot_height: f64,
-    ) -> fmt::Result {
+    /// The axis drawn on `plot`, its 0 at the baseline and its top label at the top: a grid
+    /// line at each label but 0, and the labels right-aligned just left of the plot.
+    pub(crate) fn write_ticks(self, out: &mut String, plot: &Plot) -> fmt::Result {
+        let Plot {
+            left,
+            right,
+            baseline,
+            ..
+        } = *plot;
         let label_x = left - 8.0;
-        let scale = plot_height / self.top() as f64;
+        let scale = plot.height / self.top() as f64;
         for tick in 0..self.ticks {
             let value = self.step.saturating_mul(tick);
             let y = baseline - value as f64 * scale;

@@ -36,6 +36,7 @@ const UNROUTABLE_IN_NAMESPACE: &str = "192.0.2.1:80";
 const UNRESOLVABLE: &str = "origin.invalid:80";
 
 /// One line of the demo's table.
+#[derive(Clone, Copy)]
 pub struct DemoRoute {
     /// Whether the line is about HTTPS (shown with the HTTPS address).
     pub https: bool,
@@ -47,128 +48,143 @@ pub struct DemoRoute {
     pub why: &'static str,
 }
 
+/// The table's plain-HTTP lines before the 523: the healthy origin, then 520 to 522.
+const HTTP_BEFORE_523: &[DemoRoute] = &[
+    DemoRoute {
+        https: false,
+        path: "/",
+        expect: "200 (origin's answer)",
+        why: "a healthy origin: passed through with server: cloudflare, cf-ray, cf-cache-status",
+    },
+    DemoRoute {
+        https: false,
+        path: "/520/empty",
+        expect: "520",
+        why: "origin closes the connection without a byte",
+    },
+    DemoRoute {
+        https: false,
+        path: "/520/reset",
+        expect: "520",
+        why: "origin resets the connection (RST) after reading the request",
+    },
+    DemoRoute {
+        https: false,
+        path: "/520/garbage",
+        expect: "520",
+        why: "origin answers bytes that are not HTTP",
+    },
+    DemoRoute {
+        https: false,
+        path: "/520/headers",
+        expect: "520",
+        why: "origin's response headers exceed 16 KB",
+    },
+    DemoRoute {
+        https: false,
+        path: "/521/",
+        expect: "521",
+        why: "origin port refuses the TCP connection",
+    },
+    DemoRoute {
+        https: false,
+        path: "/522/",
+        expect: "522 after 3 s",
+        why: "origin never answers the SYN (accept queue full)",
+    },
+];
+
+/// The 523 line, shown only when the demo has its private network namespace.
+const ROUTE_523: DemoRoute = DemoRoute {
+    https: false,
+    path: "/523/",
+    expect: "523",
+    why: "no route to the origin's address (private network namespace)",
+};
+
+/// The plain-HTTP lines after the 523: 524 and 530, the origin's own 5xx, a stalled body, the
+/// trace.
+const HTTP_AFTER_523: &[DemoRoute] = &[
+    DemoRoute {
+        https: false,
+        path: "/524",
+        expect: "524 after 4 s",
+        why: "origin takes the request and never answers",
+    },
+    DemoRoute {
+        https: false,
+        path: "/530/",
+        expect: "530 (error 1016)",
+        why: "origin's host name does not resolve",
+    },
+    DemoRoute {
+        https: false,
+        path: "/502",
+        expect: "502 (Cloudflare's page)",
+        why: "origin answers 502: Cloudflare shows its own branded page",
+    },
+    DemoRoute {
+        https: false,
+        path: "/504",
+        expect: "504 (Cloudflare's page)",
+        why: "origin answers 504: Cloudflare shows its own branded page",
+    },
+    DemoRoute {
+        https: false,
+        path: "/503",
+        expect: "503 (origin's answer)",
+        why: "origin answers 503: passed through as it is",
+    },
+    DemoRoute {
+        https: false,
+        path: "/slow-body",
+        expect: "200, then aborted after 4 s",
+        why: "origin stalls mid-body: the response breaks off, never ends cleanly",
+    },
+    DemoRoute {
+        https: false,
+        path: "/cdn-cgi/trace",
+        expect: "200 (trace)",
+        why: "answered by the edge itself, never forwarded",
+    },
+];
+
+/// The HTTPS lines: the SSL modes' answers and the trace of a TLS connection.
+const HTTPS_ROUTES: &[DemoRoute] = &[
+    DemoRoute {
+        https: true,
+        path: "/tls/",
+        expect: "200 (origin's answer)",
+        why: "SSL mode full: TLS to the origin, its self-signed certificate accepted",
+    },
+    DemoRoute {
+        https: true,
+        path: "/525/",
+        expect: "525 (cause no_tls)",
+        why: "SSL mode strict: the origin's port speaks plain HTTP, not TLS",
+    },
+    DemoRoute {
+        https: true,
+        path: "/526/",
+        expect: "526 (cause self_signed)",
+        why: "SSL mode strict: the origin's certificate is self-signed",
+    },
+    DemoRoute {
+        https: true,
+        path: "/cdn-cgi/trace",
+        expect: "200 (trace)",
+        why: "tls, sni, http and kex of your own TLS connection",
+    },
+];
+
 /// The routes the demo serves, in the order the table shows them.
 pub fn routes(with_523: bool) -> Vec<DemoRoute> {
-    let mut routes = vec![
-        DemoRoute {
-            https: false,
-            path: "/",
-            expect: "200 (origin's answer)",
-            why: "a healthy origin: passed through with server: cloudflare, cf-ray, cf-cache-status",
-        },
-        DemoRoute {
-            https: false,
-            path: "/520/empty",
-            expect: "520",
-            why: "origin closes the connection without a byte",
-        },
-        DemoRoute {
-            https: false,
-            path: "/520/reset",
-            expect: "520",
-            why: "origin resets the connection (RST) after reading the request",
-        },
-        DemoRoute {
-            https: false,
-            path: "/520/garbage",
-            expect: "520",
-            why: "origin answers bytes that are not HTTP",
-        },
-        DemoRoute {
-            https: false,
-            path: "/520/headers",
-            expect: "520",
-            why: "origin's response headers exceed 16 KB",
-        },
-        DemoRoute {
-            https: false,
-            path: "/521/",
-            expect: "521",
-            why: "origin port refuses the TCP connection",
-        },
-        DemoRoute {
-            https: false,
-            path: "/522/",
-            expect: "522 after 3 s",
-            why: "origin never answers the SYN (accept queue full)",
-        },
-    ];
+    let mut routes = HTTP_BEFORE_523.to_vec();
     if with_523 {
-        routes.push(DemoRoute {
-            https: false,
-            path: "/523/",
-            expect: "523",
-            why: "no route to the origin's address (private network namespace)",
-        });
+        routes.push(ROUTE_523);
     }
-    routes.extend([
-        DemoRoute {
-            https: false,
-            path: "/524",
-            expect: "524 after 4 s",
-            why: "origin takes the request and never answers",
-        },
-        DemoRoute {
-            https: false,
-            path: "/530/",
-            expect: "530 (error 1016)",
-            why: "origin's host name does not resolve",
-        },
-        DemoRoute {
-            https: false,
-            path: "/502",
-            expect: "502 (Cloudflare's page)",
-            why: "origin answers 502: Cloudflare shows its own branded page",
-        },
-        DemoRoute {
-            https: false,
-            path: "/504",
-            expect: "504 (Cloudflare's page)",
-            why: "origin answers 504: Cloudflare shows its own branded page",
-        },
-        DemoRoute {
-            https: false,
-            path: "/503",
-            expect: "503 (origin's answer)",
-            why: "origin answers 503: passed through as it is",
-        },
-        DemoRoute {
-            https: false,
-            path: "/slow-body",
-            expect: "200, then aborted after 4 s",
-            why: "origin stalls mid-body: the response breaks off, never ends cleanly",
-        },
-        DemoRoute {
-            https: false,
-            path: "/cdn-cgi/trace",
-            expect: "200 (trace)",
-            why: "answered by the edge itself, never forwarded",
-        },
-        DemoRoute {
-            https: true,
-            path: "/tls/",
-            expect: "200 (origin's answer)",
-            why: "SSL mode full: TLS to the origin, its self-signed certificate accepted",
-        },
-        DemoRoute {
-            https: true,
-            path: "/525/",
-            expect: "525 (cause no_tls)",
-            why: "SSL mode strict: the origin's port speaks plain HTTP, not TLS",
-        },
-        DemoRoute {
-            https: true,
-            path: "/526/",
-            expect: "526 (cause self_signed)",
-            why: "SSL mode strict: the origin's certificate is self-signed",
-        },
-        DemoRoute {
-            https: true,
-            path: "/cdn-cgi/trace",
-            expect: "200 (trace)",
-            why: "tls, sni, http and kex of your own TLS connection",
-        },
-    ]);
+    routes.extend_from_slice(HTTP_AFTER_523);
+    routes.extend_from_slice(HTTPS_ROUTES);
     routes
 }
 

@@ -14,7 +14,7 @@ use super::report::{PhaseReport, RunReport, ScenarioReport};
 use crate::analytics::page::STYLE;
 use crate::analytics::palette::colour;
 use crate::analytics::status_name;
-use crate::analytics::svg::{BandShape, YAxis, write_band, write_band_label};
+use crate::analytics::svg::{BandShape, Plot, YAxis, write_band, write_band_label};
 use crate::base::html::escape;
 use crate::base::time::Rfc3339Millis;
 
@@ -27,6 +27,8 @@ const LEFT: f64 = 72.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 44.0;
+/// The plot area: the drawing less its margins.
+const PLOT: Plot = Plot::new(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM);
 /// The top of the bands (their labels' strip starts there).
 const BAND_TOP: f64 = 6.0;
 /// The fraction of a bar's slot it fills.
@@ -207,6 +209,16 @@ impl Timeline {
         at.duration_since(self.start)
             .map_or(0.0, |d| d.as_secs_f64())
     }
+
+    /// User units per second on the x axis: the whole axis spans the plot.
+    fn per_second(&self) -> f64 {
+        PLOT.width / self.seconds() as f64
+    }
+
+    /// Where `seconds` after the run's start falls on the x axis, kept on the plot.
+    fn x(&self, seconds: f64) -> f64 {
+        (PLOT.left + seconds * self.per_second()).clamp(PLOT.left, PLOT.right)
+    }
 }
 
 /// The fewest seconds per bar, from [`NICE_SECONDS`] (then whole hours), that draws `span`
@@ -226,13 +238,6 @@ fn nice_at_least(seconds: u64) -> u64 {
 
 /// `<svg class="timeline">`: the bands, the bars, the axes.
 fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::Result {
-    let plot_width = WIDTH - LEFT - RIGHT;
-    let plot_height = HEIGHT - TOP - BOTTOM;
-    let baseline = TOP + plot_height;
-    let right = WIDTH - RIGHT;
-    let axis_seconds = timeline.seconds() as f64;
-    let per_second = plot_width / axis_seconds;
-    let x_of = |seconds: f64| (LEFT + seconds * per_second).clamp(LEFT, right);
     let per = match timeline.bar_seconds {
         1 => "second".to_owned(),
         n => format!("{n} seconds"),
@@ -248,26 +253,8 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
         bar = timeline.bar_seconds,
     )?;
 
-    let shapes: Vec<(BandShape<'_>, f64)> = run
-        .phases
-        .iter()
-        .enumerate()
-        .map(|(nth, phase)| {
-            let from = timeline.offset(phase.started.0);
-            let to = timeline.offset(phase.ended.map_or(timeline.now, |e| e.0));
-            let shape = BandShape {
-                x0: x_of(from),
-                x1: x_of(to),
-                top: BAND_TOP,
-                bottom: baseline,
-                label: &phase.name,
-                tooltip: &phase.name,
-                nth,
-            };
-            (shape, to - from)
-        })
-        .collect();
-    for (shape, _) in &shapes {
+    let shapes = band_shapes(run, timeline);
+    for shape in &shapes {
         write_band(out, shape)?;
     }
 
@@ -278,10 +265,44 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
         .max()
         .unwrap_or(0);
     let axis = YAxis::for_max(max);
-    axis.write_ticks(out, (LEFT, right), baseline, plot_height)?;
-    let scale = plot_height / axis.top() as f64;
+    axis.write_ticks(out, &PLOT)?;
+    write_bars(out, timeline, PLOT.height / axis.top() as f64)?;
+    if max == 0 {
+        PLOT.write_empty(out, "No requests yet")?;
+    }
+    PLOT.write_baseline(out)?;
 
-    let slot = timeline.bar_seconds as f64 * per_second;
+    for (nth, shape) in shapes.iter().enumerate() {
+        let id = format!("run-{}-band-{nth}", run.run);
+        write_band_label(out, shape, &id, BAND_TOP + 4.0)?;
+    }
+    write_x_ticks(out, timeline)?;
+    out.push_str("</svg>\n");
+    Ok(())
+}
+
+/// Each phase as a band, from its start to its end (now, for a running phase), kept on the
+/// plot.
+fn band_shapes<'a>(run: &'a RunReport, timeline: &Timeline) -> Vec<BandShape<'a>> {
+    run.phases
+        .iter()
+        .enumerate()
+        .map(|(nth, phase)| BandShape {
+            x0: timeline.x(timeline.offset(phase.started.0)),
+            x1: timeline.x(timeline.offset(phase.ended.map_or(timeline.now, |e| e.0))),
+            top: BAND_TOP,
+            bottom: PLOT.baseline,
+            label: &phase.name,
+            tooltip: &phase.name,
+            nth,
+        })
+        .collect()
+}
+
+/// One stacked bar (`<g class="bar">`) per bar of `timeline` with requests, a `<rect>` per
+/// status, at `scale` user units per request.
+fn write_bars(out: &mut String, timeline: &Timeline, scale: f64) -> fmt::Result {
+    let slot = timeline.bar_seconds as f64 * timeline.per_second();
     let bar_width = (slot * BAR_FILL).max(0.5);
     for (index, bar) in timeline.bars.iter().enumerate() {
         let total: u64 = bar.values().sum();
@@ -289,12 +310,12 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
             continue;
         }
         let second = index as u64 * timeline.bar_seconds;
-        let x = LEFT + index as f64 * slot + (slot - bar_width) / 2.0;
+        let x = PLOT.left + index as f64 * slot + (slot - bar_width) / 2.0;
         write!(
             out,
             "<g class=\"bar\" data-second=\"{second}\" data-count=\"{total}\">"
         )?;
-        let mut top = baseline;
+        let mut top = PLOT.baseline;
         for (status, &count) in bar {
             let height = count as f64 * scale;
             top -= height;
@@ -309,35 +330,22 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
         }
         out.push_str("</g>");
     }
-    if max == 0 {
-        write!(
-            out,
-            "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">\
-             No requests yet</text>",
-            LEFT + plot_width / 2.0,
-            TOP + plot_height / 2.0
-        )?;
-    }
-    write!(
-        out,
-        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{baseline}\" x2=\"{right}\" y2=\"{baseline}\"/>"
-    )?;
+    Ok(())
+}
 
-    for (nth, (shape, _)) in shapes.iter().enumerate() {
-        let id = format!("run-{}-band-{nth}", run.run);
-        write_band_label(out, shape, &id, BAND_TOP + 4.0)?;
-    }
-
+/// The x axis's ticks and labels, in seconds since the run started, [`x_step`] apart.
+fn write_x_ticks(out: &mut String, timeline: &Timeline) -> fmt::Result {
+    let baseline = PLOT.baseline;
     let step = x_step(timeline.seconds());
     let ticks: Vec<u64> = (0..=timeline.seconds() / step).map(|n| n * step).collect();
     for (nth, &second) in ticks.iter().enumerate() {
-        let x = x_of(second as f64);
+        let x = timeline.x(second as f64);
         // The first label starts at the axis and one at the right edge ends there, so that
         // none leaves the drawing; of five or six, every other one gives way on a phone
         // (`.minor`), leaving three.
         let anchor = if nth == 0 {
             "start"
-        } else if x > right - 24.0 {
+        } else if x > PLOT.right - 24.0 {
             "end"
         } else {
             "middle"
@@ -357,7 +365,6 @@ fn write_chart(out: &mut String, run: &RunReport, timeline: &Timeline) -> fmt::R
             SecondsLabel(second, step)
         )?;
     }
-    out.push_str("</svg>\n");
     Ok(())
 }
 

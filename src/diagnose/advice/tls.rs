@@ -26,28 +26,16 @@ pub fn certificate_expires_soon(days: i64, context: &Context<'_>) -> Vec<String>
 /// 525: the TLS handshake failed. The precise cause first, then the article's usual checks
 /// it does not already cover.
 pub(super) fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) -> Vec<String> {
-    let (origin, host, ssl, (_, port)) = (c.origin, c.host, c.ssl, split(c.origin));
-    let probe = s_client(c, "", "");
-    // The alert's name, without the tag's `alert:` prefix.
-    let alert = handshake.tag().trim_start_matches("alert:");
-    let versions = lines![
-        "The origin must offer TLS 1.2 or 1.3 (edgecase offers only those): enable one of them \
-         on its TLS server."
-    ];
-    let ciphers = lines![
-        "The origin found nothing in common with what edgecase offers (alert `{alert}`): enable \
-         TLS 1.3, or TLS 1.2 ECDHE suites with AES-GCM or ChaCha20-Poly1305, and the X25519 or \
-         P-256 group; compare with {probe}."
-    ];
-    let client_certificate = lines![
-        "The origin asks for a client certificate (mutual TLS, like Authenticated Origin Pulls) \
-         and edgecase presents none: turn that requirement off on the staging origin."
-    ];
-    let sni = lines![
-        "The origin does not recognise the name {host} sent as SNI: add a site (server block, \
-         virtual host) with a certificate for {host}, or set `[origin] sni` to a name it serves."
-    ];
-    let first = match handshake {
+    let first = handshake_cause(handshake, c);
+    let mut usual = usual_checks(handshake, c);
+    usual.retain(|line| !first.contains(line));
+    [first, usual].concat()
+}
+
+/// The check for this handshake's precise cause, the first line of the advice.
+fn handshake_cause(handshake: &HandshakeFailure, c: &Context<'_>) -> Vec<String> {
+    let (origin, host, (_, port)) = (c.origin, c.host, split(c.origin));
+    match handshake {
         HandshakeFailure::NoTls { http: true } => lines![
             "{origin} answered plain HTTP where TLS was expected: set `[origin] tls_port` to the \
              port your HTTPS server uses (usually 443), or use ssl = \"flexible\" if the origin \
@@ -74,17 +62,12 @@ pub(super) fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) ->
                  without speaking TLS first (a listener expecting the PROXY protocol, say)."
             ]
         }
-        HandshakeFailure::Alert(description) => match u8::from(*description) {
-            112 => sni.clone(),
-            70 => versions.clone(),
-            40 | 71 => ciphers.clone(),
-            41 | 42 | 116 => client_certificate,
-            _ => lines![
-                "The origin ended the handshake with the TLS alert `{alert}`: its TLS error log \
-                 says what it objected to."
-            ],
-        },
-        HandshakeFailure::ProtocolVersion(_) => versions.clone(),
+        HandshakeFailure::Alert(description) => {
+            // The alert's name, without the tag's `alert:` prefix.
+            let alert = handshake.tag().trim_start_matches("alert:");
+            alert_cause(u8::from(*description), alert, c)
+        }
+        HandshakeFailure::ProtocolVersion(_) => versions_check(),
         HandshakeFailure::NoSharedCipher(_) => lines![
             "No cipher suite in common: edgecase offers TLS 1.3 suites and TLS 1.2 ECDHE suites \
              with AES-GCM or ChaCha20-Poly1305 (no CBC, no RSA key exchange); enable one of them \
@@ -110,17 +93,54 @@ pub(super) fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) ->
             "The handshake failed on an I/O error: check the origin's error log and the network \
              between the edge and {origin}."
         ],
-    };
-    // Whether the first line already covers versions, cipher suites or groups.
-    let negotiation = match handshake {
-        HandshakeFailure::ProtocolVersion(_)
-        | HandshakeFailure::NoSharedCipher(_)
-        | HandshakeFailure::NoSharedGroup(_) => true,
-        HandshakeFailure::Alert(description) => matches!(u8::from(*description), 40 | 70 | 71),
-        _ => false,
-    };
-    // The article's usual causes, less those the first line settles; none but the fallback
-    // while the port does not speak TLS at all.
+    }
+}
+
+/// The check for the TLS alert numbered `description` (named `alert`) the origin ended the
+/// handshake with.
+fn alert_cause(description: u8, alert: &str, c: &Context<'_>) -> Vec<String> {
+    let probe = s_client(c, "", "");
+    match description {
+        112 => sni_check(c),
+        70 => versions_check(),
+        40 | 71 => lines![
+            "The origin found nothing in common with what edgecase offers (alert `{alert}`): \
+             enable TLS 1.3, or TLS 1.2 ECDHE suites with AES-GCM or ChaCha20-Poly1305, and the \
+             X25519 or P-256 group; compare with {probe}."
+        ],
+        41 | 42 | 116 => lines![
+            "The origin asks for a client certificate (mutual TLS, like Authenticated Origin \
+             Pulls) and edgecase presents none: turn that requirement off on the staging origin."
+        ],
+        _ => lines![
+            "The origin ended the handshake with the TLS alert `{alert}`: its TLS error log says \
+             what it objected to."
+        ],
+    }
+}
+
+/// The check that the origin offers a TLS version edgecase does.
+fn versions_check() -> Vec<String> {
+    lines![
+        "The origin must offer TLS 1.2 or 1.3 (edgecase offers only those): enable one of them \
+         on its TLS server."
+    ]
+}
+
+/// The check that the origin has a site for the name edgecase sends as SNI.
+fn sni_check(c: &Context<'_>) -> Vec<String> {
+    let host = c.host;
+    lines![
+        "The origin does not recognise the name {host} sent as SNI: add a site (server block, \
+         virtual host) with a certificate for {host}, or set `[origin] sni` to a name it serves."
+    ]
+}
+
+/// The article's usual causes of a 525, less those this handshake's cause rules out; none but
+/// the fallback while the port does not speak TLS at all.
+fn usual_checks(handshake: &HandshakeFailure, c: &Context<'_>) -> Vec<String> {
+    let (host, ssl, (_, port)) = (c.host, c.ssl, split(c.origin));
+    let probe = s_client(c, "", "");
     let speaks_tls = !matches!(handshake, HandshakeFailure::NoTls { .. });
     let unclear = matches!(
         handshake,
@@ -141,8 +161,8 @@ pub(super) fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) ->
             "Port {port} must be open and speak TLS: test it with {probe}."
         ]);
     }
-    if speaks_tls && !negotiation {
-        usual.extend(sni);
+    if speaks_tls && !settles_negotiation(handshake) {
+        usual.extend(sni_check(c));
         usual.extend(lines![
             "Cipher suites and versions must overlap edgecase's: TLS 1.3, or TLS 1.2 with ECDHE \
              and AES-GCM or ChaCha20-Poly1305."
@@ -158,8 +178,18 @@ pub(super) fn handshake_failed(handshake: &HandshakeFailure, c: &Context<'_>) ->
         "If the origin cannot serve TLS at all, ssl = \"flexible\" keeps HTTPS for visitors and \
          plain HTTP to the origin (the mode here is \"{ssl}\")."
     ]);
-    usual.retain(|line| !first.contains(line));
-    [first, usual].concat()
+    usual
+}
+
+/// Whether the cause's check already covers versions, cipher suites or groups.
+fn settles_negotiation(handshake: &HandshakeFailure) -> bool {
+    match handshake {
+        HandshakeFailure::ProtocolVersion(_)
+        | HandshakeFailure::NoSharedCipher(_)
+        | HandshakeFailure::NoSharedGroup(_) => true,
+        HandshakeFailure::Alert(description) => matches!(u8::from(*description), 40 | 70 | 71),
+        _ => false,
+    }
 }
 
 /// 526: the certificate was refused, by reason.
