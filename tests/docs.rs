@@ -6,8 +6,11 @@
 //!   (`#   [[route]]`, `#   # edge = 503`), so comment marks are stripped before reading a line;
 //!   a line counts only when it then starts with a table header or with `key =`, which prose
 //!   comments never do;
+//! - every route of the control API (`edgecase::admin::ROUTES`, which
+//!   `tests/control_api_routes.rs` holds to what the router answers) is in a table of
+//!   `docs/control-api.md`, and every route those tables name is served;
 //! - every relative link in `README.md` and `docs/*.md` points at a file that exists.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -140,4 +143,50 @@ fn every_relative_link_of_the_readme_and_docs_points_at_a_file() {
         }
     }
     assert!(broken.is_empty(), "broken links: {broken:#?}");
+}
+
+/// The routes named in the first column of `docs/control-api.md`'s tables: each code span
+/// there reads `METHODS /path`, methods joined by `/` (`GET/HEAD /metrics`), an example query
+/// (`?limit=N`) not part of the path.
+fn documented_routes(doc: &str) -> BTreeSet<(String, String)> {
+    let mut routes = BTreeSet::new();
+    for line in doc.lines().filter(|l| l.starts_with('|')) {
+        let first = line.split(" | ").next().unwrap_or_default();
+        for span in first.split('`').skip(1).step_by(2) {
+            let Some((methods, path)) = span.split_once(' ') else {
+                continue;
+            };
+            let is_methods =
+                !methods.is_empty() && methods.chars().all(|c| c.is_ascii_uppercase() || c == '/');
+            if !is_methods || !path.starts_with('/') {
+                continue;
+            }
+            let path = path.split('?').next().unwrap_or_default();
+            for method in methods.split('/') {
+                routes.insert((method.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn every_route_of_the_control_api_is_in_its_reference_and_no_other() {
+    let doc = read(&root().join("docs/control-api.md"));
+    let documented = documented_routes(&doc);
+    let served: BTreeSet<(String, String)> = edgecase::admin::ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    assert!(served.len() >= 30, "the route table reads as {served:?}");
+    let missing: Vec<_> = served.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "docs/control-api.md lacks (write `METHOD /path` in a table's first column): {missing:#?}"
+    );
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        unserved.is_empty(),
+        "docs/control-api.md names routes the control API does not serve: {unserved:#?}"
+    );
 }

@@ -18,8 +18,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use edgecase::config::Config;
-use support::https::{H2, HTTP_1_1, HttpsError, HttpsVisitor, TlsVersions};
-use support::origins::Origin;
+use support::https::{H2, HTTP_1_1, HttpsError, HttpsResponse, HttpsVisitor, TlsVersions};
+use support::origins::{Origin, RecordedRequest};
 use support::pki::{TempDir, TestCa};
 use support::visitor::{Response, get_with_host, raw_exchange, within};
 use support::{
@@ -84,6 +84,37 @@ impl TlsEdge {
     fn https(&self) -> SocketAddr {
         self.edge.https_addr()
     }
+
+    /// `GET path` over HTTPS from `visitor`, within [`GUARD`].
+    async fn get_as(&self, visitor: HttpsVisitor, path: &str) -> HttpsResponse {
+        within(GUARD, visitor.get(self.https(), path)).await
+    }
+
+    /// `GET path` over HTTPS from a visitor expecting `localhost` and offering `alpn`.
+    async fn get(&self, alpn: &[&[u8]], path: &str) -> HttpsResponse {
+        self.get_as(self.visitor("localhost").alpn(alpn), path)
+            .await
+    }
+
+    /// `GET path` over plain HTTP with `Host:` [`HOST`], within [`GUARD`].
+    async fn get_plain(&self, path: &str) -> Response {
+        within(GUARD, get_with_host(self.edge.addr(), HOST, path)).await
+    }
+}
+
+/// An origin answering [`ORIGIN_BODY`] and an edge in front of it in SSL mode `ssl`.
+async fn origin_and_edge(ssl: &str) -> (Origin, TlsEdge) {
+    let origin = Origin::ok(ORIGIN_BODY).await;
+    let edge = TlsEdge::start(&origin, ssl).await;
+    (origin, edge)
+}
+
+/// The last request the origin saw, once it has seen `n`.
+async fn forwarded(origin: &Origin, n: usize) -> RecordedRequest {
+    within(GUARD, origin.requests_seen(n)).await;
+    origin
+        .last_request()
+        .expect("the origin recorded the request")
 }
 
 /// The trace body as `(key, value)` pairs, after checking it is a 200 trace.
@@ -133,48 +164,28 @@ fn assert_passed_through(res: &Response) {
 
 #[tokio::test]
 async fn h2_over_tls_reaches_the_origin_and_answers_in_http2() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost")
-            .alpn(&[H2])
-            .get(edge.https(), "/h2"),
-    )
-    .await;
+    let res = edge.get(&[H2], "/h2").await;
 
     assert_eq!(res.tls.alpn.as_deref(), Some(H2));
     assert_eq!(res.response.version, Version::HTTP_2);
     assert_passed_through(&res.response);
-    within(GUARD, origin.request_seen()).await;
-    let seen = origin
-        .last_request()
-        .expect("the origin recorded the request");
+    let seen = forwarded(&origin, 1).await;
     assert_eq!(seen.uri.path(), "/h2");
     assert_eq!(seen.header("host"), Some(HOST));
 }
 
 #[tokio::test]
 async fn http1_over_tls_reaches_the_origin_and_answers_in_http1_1() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost")
-            .alpn(&[HTTP_1_1])
-            .get(edge.https(), "/h1?q=1"),
-    )
-    .await;
+    let res = edge.get(&[HTTP_1_1], "/h1?q=1").await;
 
     assert_eq!(res.tls.alpn.as_deref(), Some(HTTP_1_1));
     assert_eq!(res.response.version, Version::HTTP_11);
     assert_passed_through(&res.response);
-    within(GUARD, origin.request_seen()).await;
-    let seen = origin
-        .last_request()
-        .expect("the origin recorded the request");
+    let seen = forwarded(&origin, 1).await;
     assert_eq!(
         seen.uri.path_and_query().map(|p| p.as_str()),
         Some("/h1?q=1")
@@ -184,17 +195,10 @@ async fn http1_over_tls_reaches_the_origin_and_answers_in_http1_1() {
 
 #[tokio::test]
 async fn a_visitor_offering_h2_and_http1_gets_h2_in_either_order() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
     for offer in [[H2, HTTP_1_1], [HTTP_1_1, H2]] {
-        let res = within(
-            GUARD,
-            edge.visitor("localhost")
-                .alpn(&offer)
-                .get(edge.https(), "/"),
-        )
-        .await;
+        let res = edge.get(&offer, "/").await;
         assert_eq!(res.tls.alpn.as_deref(), Some(H2), "offered {offer:?}");
         assert_eq!(res.response.version, Version::HTTP_2, "offered {offer:?}");
         assert_passed_through(&res.response);
@@ -203,14 +207,9 @@ async fn a_visitor_offering_h2_and_http1_gets_h2_in_either_order() {
 
 #[tokio::test]
 async fn a_visitor_offering_no_alpn_is_served_http1_1() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost").alpn(&[]).get(edge.https(), "/"),
-    )
-    .await;
+    let res = edge.get(&[], "/").await;
 
     assert_eq!(res.tls.alpn, None);
     assert_eq!(res.response.version, Version::HTTP_11);
@@ -223,16 +222,9 @@ async fn a_visitor_offering_no_alpn_is_served_http1_1() {
 
 #[tokio::test]
 async fn trace_over_tls13_h2_with_sni_reports_https_tlsv1_3_sni_plaintext_x25519() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost")
-            .alpn(&[H2])
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let res = edge.get(&[H2], "/cdn-cgi/trace").await;
 
     assert_eq!(res.tls.version, Some(ProtocolVersion::TLSv1_3));
     assert_eq!(res.tls.kx_group, Some(NamedGroup::X25519));
@@ -254,16 +246,9 @@ async fn trace_over_tls13_h2_with_sni_reports_https_tlsv1_3_sni_plaintext_x25519
 
 #[tokio::test]
 async fn trace_over_http1_reports_http1_1() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost")
-            .alpn(&[HTTP_1_1])
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let res = edge.get(&[HTTP_1_1], "/cdn-cgi/trace").await;
 
     assert_trace(
         &res.response,
@@ -280,17 +265,16 @@ async fn trace_over_http1_reports_http1_1() {
 
 #[tokio::test]
 async fn trace_from_a_tls12_only_visitor_reports_tlsv1_2() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        edge.visitor("localhost")
-            .versions(TlsVersions::Tls12Only)
-            .alpn(&[H2])
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let res = edge
+        .get_as(
+            edge.visitor("localhost")
+                .versions(TlsVersions::Tls12Only)
+                .alpn(&[H2]),
+            "/cdn-cgi/trace",
+        )
+        .await;
 
     assert_eq!(res.tls.version, Some(ProtocolVersion::TLSv1_2));
     assert_trace(
@@ -307,17 +291,15 @@ async fn trace_from_a_tls12_only_visitor_reports_tlsv1_2() {
 
 #[tokio::test]
 async fn trace_from_a_visitor_without_sni_reports_sni_off() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
     // An IP-address server name: rustls sends no SNI and checks the IP SAN.
-    let res = within(
-        GUARD,
-        edge.visitor("127.0.0.1")
-            .alpn(&[HTTP_1_1])
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let res = edge
+        .get_as(
+            edge.visitor("127.0.0.1").alpn(&[HTTP_1_1]),
+            "/cdn-cgi/trace",
+        )
+        .await;
 
     assert_trace(
         &res.response,
@@ -334,22 +316,19 @@ async fn trace_from_a_visitor_without_sni_reports_sni_off() {
 
 #[tokio::test]
 async fn trace_reports_the_group_a_restricted_visitor_forced() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
     for (group, name, versions) in [
         (kx_group::SECP256R1, "secp256r1", TlsVersions::Tls13Only),
         (kx_group::SECP384R1, "secp384r1", TlsVersions::Tls13Only),
         (kx_group::SECP256R1, "secp256r1", TlsVersions::Tls12Only),
     ] {
-        let res = within(
-            GUARD,
-            edge.visitor("localhost")
-                .kx_group(group)
-                .versions(versions)
-                .get(edge.https(), "/cdn-cgi/trace"),
-        )
-        .await;
+        let res = edge
+            .get_as(
+                edge.visitor("localhost").kx_group(group).versions(versions),
+                "/cdn-cgi/trace",
+            )
+            .await;
         assert_eq!(res.tls.kx_group, Some(group.name()), "{versions:?}");
         assert_trace(&res.response, &[("visit_scheme", "https"), ("kex", name)]);
     }
@@ -357,14 +336,9 @@ async fn trace_reports_the_group_a_restricted_visitor_forced() {
 
 #[tokio::test]
 async fn trace_over_plain_http_on_a_tls_edge_reports_tls_off_sni_off_kex_none() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(
-        GUARD,
-        get_with_host(edge.edge.addr(), HOST, "/cdn-cgi/trace"),
-    )
-    .await;
+    let res = edge.get_plain("/cdn-cgi/trace").await;
 
     assert_trace(
         &res,
@@ -385,22 +359,12 @@ async fn trace_over_plain_http_on_a_tls_edge_reports_tls_off_sni_off_kex_none() 
 
 #[tokio::test]
 async fn requests_over_tls_reach_the_origin_marked_https_in_flexible_mode() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
     for (n, alpn) in [H2, HTTP_1_1].into_iter().enumerate() {
-        let res = within(
-            GUARD,
-            edge.visitor("localhost")
-                .alpn(&[alpn])
-                .get(edge.https(), "/"),
-        )
-        .await;
+        let res = edge.get(&[alpn], "/").await;
         assert_passed_through(&res.response);
-        within(GUARD, origin.requests_seen(n + 1)).await;
-        let seen = origin
-            .last_request()
-            .expect("the origin recorded the request");
+        let seen = forwarded(&origin, n + 1).await;
         assert_eq!(seen.header("x-forwarded-proto"), Some("https"), "{alpn:?}");
         assert_eq!(
             seen.header("cf-visitor"),
@@ -414,16 +378,12 @@ async fn requests_over_tls_reach_the_origin_marked_https_in_flexible_mode() {
 
 #[tokio::test]
 async fn requests_over_plain_http_on_a_tls_edge_reach_the_origin_marked_http() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
-    let res = within(GUARD, get_with_host(edge.edge.addr(), HOST, "/")).await;
+    let res = edge.get_plain("/").await;
 
     assert_passed_through(&res);
-    within(GUARD, origin.request_seen()).await;
-    let seen = origin
-        .last_request()
-        .expect("the origin recorded the request");
+    let seen = forwarded(&origin, 1).await;
     assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
     assert_eq!(seen.header("cf-visitor"), Some(r#"{"scheme":"http"}"#));
 }
@@ -434,18 +394,11 @@ async fn requests_over_plain_http_on_a_tls_edge_reach_the_origin_marked_http() {
 
 #[tokio::test]
 async fn ssl_off_redirects_https_visitors_to_http_with_301_keeping_path_and_query() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "off").await;
+    let (origin, edge) = origin_and_edge("off").await;
     let expected = format!("http://{HOST}:{}/a?b=1", edge.edge.addr().port());
 
     for alpn in [HTTP_1_1, H2] {
-        let res = within(
-            GUARD,
-            edge.visitor("localhost")
-                .alpn(&[alpn])
-                .get(edge.https(), "/a?b=1"),
-        )
-        .await;
+        let res = edge.get(&[alpn], "/a?b=1").await;
         let res = res.response;
         assert_eq!(
             res.status(),
@@ -466,8 +419,7 @@ async fn ssl_off_redirects_https_visitors_to_http_with_301_keeping_path_and_quer
 
 #[tokio::test]
 async fn ssl_off_redirect_names_the_host_without_the_visitors_port() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "off").await;
+    let (origin, edge) = origin_and_edge("off").await;
     let host_with_port = format!("{HOST}:{}", edge.https().port());
 
     let res = within(
@@ -492,23 +444,16 @@ async fn ssl_off_redirect_names_the_host_without_the_visitors_port() {
 
 #[tokio::test]
 async fn ssl_off_still_answers_the_trace_over_https_and_plain_http_still_reaches_the_origin() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "off").await;
+    let (origin, edge) = origin_and_edge("off").await;
 
-    let trace = within(
-        GUARD,
-        edge.visitor("localhost")
-            .alpn(&[HTTP_1_1])
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let trace = edge.get(&[HTTP_1_1], "/cdn-cgi/trace").await;
     assert_trace(
         &trace.response,
         &[("visit_scheme", "https"), ("tls", "TLSv1.3")],
     );
     assert!(origin.requests().is_empty(), "the trace was forwarded");
 
-    let plain = within(GUARD, get_with_host(edge.edge.addr(), HOST, "/a?b=1")).await;
+    let plain = edge.get_plain("/a?b=1").await;
     assert_passed_through(&plain);
     within(GUARD, origin.request_seen()).await;
 }
@@ -519,8 +464,7 @@ async fn ssl_off_still_answers_the_trace_over_https_and_plain_http_still_reaches
 
 #[tokio::test]
 async fn a_visitor_that_does_not_trust_the_edge_certificate_fails_alone() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
     let stranger = TestCa::new("a CA the edge's certificate does not chain to");
 
     let untrusting = HttpsVisitor::new(stranger.cert_der(), "localhost");
@@ -551,14 +495,13 @@ async fn a_visitor_that_does_not_trust_the_edge_certificate_fails_alone() {
         "{error:?}"
     );
 
-    let res = within(GUARD, edge.visitor("localhost").get(edge.https(), "/")).await;
+    let res = edge.get_as(edge.visitor("localhost"), "/").await;
     assert_passed_through(&res.response);
 }
 
 #[tokio::test]
 async fn visitors_that_send_nothing_or_half_a_hello_do_not_block_others() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (_origin, edge) = origin_and_edge("flexible").await;
 
     let silent = within(GUARD, TcpStream::connect(edge.https()))
         .await
@@ -572,29 +515,19 @@ async fn visitors_that_send_nothing_or_half_a_hello_do_not_block_others() {
         .expect("write half a ClientHello");
 
     for alpn in [H2, HTTP_1_1] {
-        let res = within(
-            GUARD,
-            edge.visitor("localhost")
-                .alpn(&[alpn])
-                .get(edge.https(), "/"),
-        )
-        .await;
+        let res = edge.get(&[alpn], "/").await;
         assert_passed_through(&res.response);
     }
-    let trace = within(
-        GUARD,
-        edge.visitor("127.0.0.1")
-            .get(edge.https(), "/cdn-cgi/trace"),
-    )
-    .await;
+    let trace = edge
+        .get_as(edge.visitor("127.0.0.1"), "/cdn-cgi/trace")
+        .await;
     assert_trace(&trace.response, &[("visit_scheme", "https")]);
     drop((silent, half));
 }
 
 #[tokio::test]
 async fn plain_http_sent_to_the_tls_port_is_dropped_and_others_are_served() {
-    let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = TlsEdge::start(&origin, "flexible").await;
+    let (origin, edge) = origin_and_edge("flexible").await;
 
     let outcome = within(
         GUARD,
@@ -616,7 +549,7 @@ async fn plain_http_sent_to_the_tls_port_is_dropped_and_others_are_served() {
         "plain HTTP on the TLS port was forwarded"
     );
 
-    let res = within(GUARD, edge.visitor("localhost").get(edge.https(), "/")).await;
+    let res = edge.get_as(edge.visitor("localhost"), "/").await;
     assert_passed_through(&res.response);
 }
 

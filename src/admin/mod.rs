@@ -2,13 +2,14 @@
 //! subset of Toxiproxy's HTTP API its clients use ([`toxiproxy`]), and what edgecase observed
 //! (`/metrics`, `/analytics`, `/har`: `observe`). Every change goes to the
 //! same [`crate::emulation::FaultRules`] the request handler consults, so it applies to the
-//! next request. A request that is refused changes nothing.
+//! next request. A request that is refused changes nothing. [`ROUTES`] lists every route.
 
 mod faults;
 mod guard;
 mod observe;
 mod proxies;
 mod reply;
+mod routes;
 mod scenarios;
 mod toxiproxy;
 
@@ -25,6 +26,7 @@ use crate::edge::EdgeState;
 use crate::edge::body::EdgeBody;
 use crate::edge::reload::ReloadError;
 use reply::{error, json};
+pub use routes::{ROUTES, Route};
 
 /// The largest request body the control API reads: rules are small.
 const MAX_BODY_BYTES: usize = 64 * 1024;
