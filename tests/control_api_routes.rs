@@ -103,6 +103,23 @@ async fn the_control_api_serves_exactly_the_routes_of_its_table() {
                     res.status()
                 ));
             }
+            // A 405 names exactly the methods the table lists for the path.
+            if res.status() == 405 {
+                let allow: BTreeSet<&str> = res
+                    .header("allow")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .collect();
+                let want: BTreeSet<&str> = ROUTES
+                    .iter()
+                    .filter(|r| r.path == *pattern)
+                    .map(|r| r.method)
+                    .collect();
+                if allow != want {
+                    wrong.push(format!("{method} {path}: allow {allow:?}, table {want:?}"));
+                }
+            }
         }
     }
     for path in UNKNOWN {

@@ -39,7 +39,7 @@ pub(super) fn route(call: &Call<'_>, headers: &HeaderMap) -> Response<Bytes> {
             Some(report) => json(StatusCode::OK, &report),
             None => refused(&ScenarioError::NotFound((*name).to_owned())),
         },
-        (_, ["scenarios", _]) => not_allowed("GET"),
+        (_, ["scenarios", _]) => not_allowed("GET, HEAD"),
         (&Method::POST, ["scenarios", name, "start"]) => match call.state.scenarios.start(name) {
             Ok(view) => json(StatusCode::OK, &view),
             Err(e) => refused(&e),

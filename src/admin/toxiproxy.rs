@@ -33,7 +33,7 @@ pub(super) async fn route(call: &Call<'_>) -> Response<Bytes> {
         (&Method::GET, ["proxies", name]) => proxies::read(call, name),
         (&Method::POST | &Method::PATCH, ["proxies", name]) => proxies::update(call, name).await,
         (&Method::DELETE, ["proxies", name]) => proxies::delete(call, name).await,
-        (_, ["proxies", _]) => not_allowed("GET, POST, DELETE"),
+        (_, ["proxies", _]) => not_allowed("GET, POST, PATCH, DELETE"),
         (method, ["proxies", name, "toxics", rest @ ..]) => {
             let Some(faults) = faults_of(call, name) else {
                 return error(StatusCode::NOT_FOUND, &format!("proxy not found: {name}"));
@@ -70,7 +70,7 @@ fn toxic_route(
         },
         Method::DELETE if faults.remove_toxic(name) => no_content(),
         Method::DELETE => error(StatusCode::NOT_FOUND, &format!("toxic not found: {name}")),
-        _ => not_allowed("GET, POST, DELETE"),
+        _ => not_allowed("GET, POST, PATCH, DELETE"),
     }
 }
 
