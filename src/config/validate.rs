@@ -14,7 +14,7 @@ use rustls::pki_types::ServerName;
 use super::address::{is_host_name, normalize_route_host, parse_listen};
 use super::duration::RawDuration;
 use super::error::{Problem, push_index, push_key};
-use super::raw::{RawConfig, RawIps};
+use super::raw::{RawConfig, RawIps, RawOrigin, RawRoute};
 use super::{
     Config, DEFAULT_LISTEN, DEFAULT_PROFILE, DEFAULT_SHUTDOWN_GRACE, DEFAULT_SSL_MODE,
     DEFAULT_SSL_PROBE_INTERVAL, DnsConfig, EdgeConfig, EdgeTls, Limits, MAX_ORIGIN_HEADER_BYTES,
@@ -55,18 +55,8 @@ pub(crate) fn build(
     };
 
     let pool = check.pool(&raw.origin);
-    let workers = raw.edge.workers.and_then(|n| {
-        let fits = usize::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_WORKERS).contains(n))
-            .ok_or_else(|| format!("{n} is not between 1 and {MAX_WORKERS} threads"));
-        check.some("edge.workers", fits)
-    });
-    let listen = match (&overrides.listen, &raw.edge.listen) {
-        (Some(flag), _) => check.some("edge.listen", flagged(parse_listen(flag), "--listen")),
-        (None, Some(text)) => check.some("edge.listen", parse_listen(text)),
-        (None, None) => None,
-    };
+    let workers = check.workers(raw.edge.workers);
+    let listen = check.listen(overrides.listen.as_deref(), raw.edge.listen.as_deref());
     let colo = raw
         .edge
         .colo
@@ -77,55 +67,20 @@ pub(crate) fn build(
         .as_ref()
         .and_then(|raw| check.duration("edge.shutdown_grace", raw, &GRACE_LIMIT));
 
-    let address = match (&overrides.origin, &raw.origin.address) {
-        (Some(flag), _) => check.some("origin.address", flagged(flag.parse(), "--origin")),
-        (None, Some(text)) => check.some("origin.address", text.parse::<OriginAddress>()),
-        (None, None) => None,
-    };
+    let address = check.address(overrides.origin.as_deref(), raw.origin.address.as_deref());
     let edge_tls = check.edge_tls(
         raw.edge.tls_listen,
         raw.edge.tls_cert,
         raw.edge.tls_key,
         listen.unwrap_or(DEFAULT_LISTEN),
     );
-    let ssl = raw
-        .origin
-        .ssl
-        .and_then(|word| check.some("origin.ssl", word.parse::<SslMode>()));
-    let ssl_probe_interval = raw
-        .origin
-        .ssl_probe_interval
-        .as_ref()
-        .and_then(|raw| check.duration("origin.ssl_probe_interval", raw, &PROBE_LIMIT));
-    let sni = raw
-        .origin
-        .sni
-        .and_then(|name| check.some("origin.sni", parse_sni(name)));
-    let tls_port = raw
-        .origin
-        .tls_port
-        .and_then(|port| check.some("origin.tls_port", parse_port(port)));
-    let trust = check.trust(raw.origin.ca, raw.origin.crl);
+    let origin = check.origin(address, raw.origin);
 
-    let profile = raw
-        .timeouts
-        .profile
-        .as_deref()
-        .and_then(|word| check.some("timeouts.profile", word.parse::<Profile>()));
-    let profile = profile.unwrap_or(DEFAULT_PROFILE);
+    let profile = check.profile(raw.timeouts.profile.as_deref());
     let t = &raw.timeouts;
     let timeouts = check.timeouts("timeouts", [&t.connect, &t.ack, &t.write, &t.read]);
 
-    let origin_header_bytes = raw.limits.origin_header_bytes.and_then(|bytes| {
-        let range = MIN_ORIGIN_HEADER_BYTES..=MAX_ORIGIN_HEADER_BYTES;
-        let fits = usize::try_from(bytes)
-            .ok()
-            .filter(|bytes| range.contains(bytes));
-        check.some(
-            "limits.origin_header_bytes",
-            fits.ok_or(HeaderBytesOutOfRange(bytes)),
-        )
-    });
+    let origin_header_bytes = check.origin_header_bytes(raw.limits.origin_header_bytes);
 
     let hosts = check.hosts(raw.dns.hosts.0);
     check.faults(&raw.faults);
@@ -147,51 +102,7 @@ pub(crate) fn build(
     let analytics = check.analytics(raw.analytics);
     let capture = check.capture(raw.capture);
     let pages = check.pages(raw.pages);
-    let routes = raw
-        .routes
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let mut key = String::from("route");
-            push_index(&mut key, index);
-            let host = raw
-                .host
-                .and_then(|text| check.some(&format!("{key}.host"), normalize_route_host(&text)));
-            let path_prefix = raw
-                .path_prefix
-                .and_then(|prefix| check.some(&format!("{key}.path_prefix"), rooted(prefix)))
-                .and_then(|prefix| {
-                    let normal = normalize::check_prefix(&prefix).map(|()| prefix);
-                    check.some(&format!("{key}.path_prefix"), normal)
-                });
-            let origin = raw.origin.and_then(|text| {
-                check.some(&format!("{key}.origin"), text.parse::<OriginAddress>())
-            });
-            let ssl = raw
-                .ssl
-                .and_then(|word| check.some(&format!("{key}.ssl"), word.parse::<SslMode>()));
-            let sni = raw
-                .sni
-                .and_then(|name| check.some(&format!("{key}.sni"), parse_sni(name)));
-            let tls_port = raw
-                .tls_port
-                .and_then(|port| check.some(&format!("{key}.tls_port"), parse_port(port)));
-            let t = &raw.timeouts;
-            let timeouts = check.timeouts(
-                &format!("{key}.timeouts"),
-                [&t.connect, &t.ack, &t.write, &t.read],
-            );
-            Route {
-                host,
-                path_prefix,
-                origin,
-                ssl,
-                sni,
-                tls_port,
-                timeouts,
-            }
-        })
-        .collect();
+    let routes = check.routes(raw.routes);
 
     if !check.problems.is_empty() {
         return Err(check.problems);
@@ -207,14 +118,7 @@ pub(crate) fn build(
             structured_errors: raw.edge.structured_errors.unwrap_or(true),
             workers,
         },
-        origin: OriginConfig {
-            address: address.unwrap_or(defaults.origin.address),
-            ssl: ssl.unwrap_or(DEFAULT_SSL_MODE),
-            sni,
-            tls_port,
-            ssl_probe_interval: ssl_probe_interval.unwrap_or(DEFAULT_SSL_PROBE_INTERVAL),
-            trust: trust.unwrap_or_default(),
-        },
+        origin,
         profile,
         timeouts: timeouts.over(profile.timeouts()),
         limits: Limits {
@@ -251,6 +155,129 @@ struct Check {
 }
 
 impl Check {
+    /// `[edge] listen`, or the `--listen` flag over it.
+    fn listen(&mut self, flag: Option<&str>, key: Option<&str>) -> Option<SocketAddr> {
+        match (flag, key) {
+            (Some(flag), _) => self.some("edge.listen", flagged(parse_listen(flag), "--listen")),
+            (None, Some(text)) => self.some("edge.listen", parse_listen(text)),
+            (None, None) => None,
+        }
+    }
+
+    /// `[origin] address`, or the `--origin` flag over it.
+    fn address(&mut self, flag: Option<&str>, key: Option<&str>) -> Option<OriginAddress> {
+        match (flag, key) {
+            (Some(flag), _) => self.some("origin.address", flagged(flag.parse(), "--origin")),
+            (None, Some(text)) => self.some("origin.address", text.parse::<OriginAddress>()),
+            (None, None) => None,
+        }
+    }
+
+    /// `[timeouts] profile`, classic when left out.
+    fn profile(&mut self, word: Option<&str>) -> Profile {
+        word.and_then(|word| self.some("timeouts.profile", word.parse::<Profile>()))
+            .unwrap_or(DEFAULT_PROFILE)
+    }
+
+    /// `[origin]`'s TLS keys (`ssl`, `ssl_probe_interval`, `sni`, `tls_port`, `ca`, `crl`),
+    /// with the address already checked; defaults for the keys left out.
+    fn origin(&mut self, address: Option<OriginAddress>, raw: RawOrigin) -> OriginConfig {
+        let ssl = raw
+            .ssl
+            .and_then(|word| self.some("origin.ssl", word.parse::<SslMode>()));
+        let ssl_probe_interval = raw
+            .ssl_probe_interval
+            .as_ref()
+            .and_then(|raw| self.duration("origin.ssl_probe_interval", raw, &PROBE_LIMIT));
+        let sni = raw
+            .sni
+            .and_then(|name| self.some("origin.sni", parse_sni(name)));
+        let tls_port = raw
+            .tls_port
+            .and_then(|port| self.some("origin.tls_port", parse_port(port)));
+        let trust = self.trust(raw.ca, raw.crl);
+        OriginConfig {
+            address: address.unwrap_or_else(|| Config::default().origin.address),
+            ssl: ssl.unwrap_or(DEFAULT_SSL_MODE),
+            sni,
+            tls_port,
+            ssl_probe_interval: ssl_probe_interval.unwrap_or(DEFAULT_SSL_PROBE_INTERVAL),
+            trust: trust.unwrap_or_default(),
+        }
+    }
+
+    /// `[edge] workers`: 1 to [`MAX_WORKERS`] threads.
+    fn workers(&mut self, raw: Option<i64>) -> Option<usize> {
+        raw.and_then(|n| {
+            let fits = usize::try_from(n)
+                .ok()
+                .filter(|n| (1..=MAX_WORKERS).contains(n))
+                .ok_or_else(|| format!("{n} is not between 1 and {MAX_WORKERS} threads"));
+            self.some("edge.workers", fits)
+        })
+    }
+
+    /// `[limits] origin_header_bytes`, within its range.
+    fn origin_header_bytes(&mut self, raw: Option<i64>) -> Option<usize> {
+        raw.and_then(|bytes| {
+            let range = MIN_ORIGIN_HEADER_BYTES..=MAX_ORIGIN_HEADER_BYTES;
+            let fits = usize::try_from(bytes)
+                .ok()
+                .filter(|bytes| range.contains(bytes));
+            self.some(
+                "limits.origin_header_bytes",
+                fits.ok_or(HeaderBytesOutOfRange(bytes)),
+            )
+        })
+    }
+
+    /// `[[route]]`: each table's keys, named `route[N].key`.
+    fn routes(&mut self, raw: Vec<RawRoute>) -> Vec<Route> {
+        raw.into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let mut key = String::from("route");
+                push_index(&mut key, index);
+                let host = raw.host.and_then(|text| {
+                    self.some(&format!("{key}.host"), normalize_route_host(&text))
+                });
+                let path_prefix = raw
+                    .path_prefix
+                    .and_then(|prefix| self.some(&format!("{key}.path_prefix"), rooted(prefix)))
+                    .and_then(|prefix| {
+                        let normal = normalize::check_prefix(&prefix).map(|()| prefix);
+                        self.some(&format!("{key}.path_prefix"), normal)
+                    });
+                let origin = raw.origin.and_then(|text| {
+                    self.some(&format!("{key}.origin"), text.parse::<OriginAddress>())
+                });
+                let ssl = raw
+                    .ssl
+                    .and_then(|word| self.some(&format!("{key}.ssl"), word.parse::<SslMode>()));
+                let sni = raw
+                    .sni
+                    .and_then(|name| self.some(&format!("{key}.sni"), parse_sni(name)));
+                let tls_port = raw
+                    .tls_port
+                    .and_then(|port| self.some(&format!("{key}.tls_port"), parse_port(port)));
+                let t = &raw.timeouts;
+                let timeouts = self.timeouts(
+                    &format!("{key}.timeouts"),
+                    [&t.connect, &t.ack, &t.write, &t.read],
+                );
+                Route {
+                    host,
+                    path_prefix,
+                    origin,
+                    ssl,
+                    sni,
+                    tls_port,
+                    timeouts,
+                }
+            })
+            .collect()
+    }
+
     /// `path` as written in the config, taken from the config file's directory if relative.
     fn file(&self, path: &str) -> PathBuf {
         self.base.join(path)
