@@ -294,7 +294,7 @@ async fn serve_accepting(
                 (Port::Admin, _) => {
                     // Only the admin listener accepts with `Port::Admin`.
                     if let Some(answer) = control_api {
-                        Box::pin(serve_admin(&servers, (state, answer), stream, closing)).await
+                        Box::pin(serve_admin(&servers, state, answer, stream, closing)).await
                     }
                 }
                 (_, None) => {
@@ -362,7 +362,8 @@ enum Port {
 /// Serves one control API connection (HTTP/1.1) with `answer`.
 async fn serve_admin(
     servers: &Servers,
-    (state, answer): (Arc<EdgeState>, ControlApi),
+    state: Arc<EdgeState>,
+    answer: ControlApi,
     stream: TcpStream,
     closing: Closing,
 ) {
