@@ -460,10 +460,7 @@ impl Default for Config {
                 workers: None,
             },
             origin: OriginConfig {
-                address: OriginAddress {
-                    host: DEFAULT_ORIGIN_HOST.to_owned(),
-                    port: DEFAULT_ORIGIN_PORT,
-                },
+                address: OriginAddress::default(),
                 ssl: DEFAULT_SSL_MODE,
                 sni: None,
                 tls_port: None,

@@ -132,34 +132,10 @@ struct Expected {
     origin_ip: bool,
 }
 
-#[tokio::test]
-async fn json_log_after_one_request_of_each_failure_class() {
-    let ok = Origin::ok(OK_BODY).await;
-    let refusing = Origin::refusing().await;
-    let blackhole = Origin::blackhole().await;
-    let silent = Origin::silent().await;
-    let empty = Origin::hangs_up().await;
-    let untrusted = TlsOrigin::ok(&self_signed(&["origin.test"])).await;
-    let dir = TempDir::new("log_json");
-    let access = dir.path().join("access.log");
-    let routes = format!(
-        "[[route]]\npath_prefix = \"/refused\"\norigin = \"{}\"\n\
-         [[route]]\npath_prefix = \"/blackhole\"\norigin = \"{}\"\n\
-         [[route]]\npath_prefix = \"/silent\"\norigin = \"{}\"\n\
-         [[route]]\npath_prefix = \"/empty\"\norigin = \"{}\"\n\
-         [[route]]\npath_prefix = \"/nodns\"\norigin = \"nowhere.test:80\"\n\
-         [[route]]\npath_prefix = \"/tls\"\norigin = \"{}\"\nssl = \"strict\"\n\
-         sni = \"origin.test\"\n",
-        refusing.addr(),
-        blackhole.addr(),
-        silent.addr(),
-        empty.addr(),
-        untrusted.addr(),
-    );
-    let log = format!("format = \"json\"\naccess = {}\n", toml_path(&access));
-    let edge = start(&edge_toml(ok.addr(), CONNECT_MS, READ_MS, &log, &routes)).await;
-
-    let cases = [
+/// One request of each failure class, in the order the test sends them: 200, 521, 522, 524,
+/// 520, 530, 526, each through the route of the origin that fails that way.
+fn failure_classes() -> [Expected; 7] {
+    [
         Expected {
             method: Method::GET,
             path: "/ok/page?x=1&y=two",
@@ -216,101 +192,97 @@ async fn json_log_after_one_request_of_each_failure_class() {
             cause: Some("self_signed"),
             origin_ip: true,
         },
-    ];
+    ]
+}
 
-    let before = now_nanos();
-    let mut responses = Vec::new();
-    for case in &cases {
-        let res = visit(edge.addr(), case.method.clone(), case.path).await;
-        assert_eq!(
-            res.status().as_u16(),
-            case.status,
-            "{} {}: {}",
-            case.method,
-            case.path,
-            res.text()
-        );
-        responses.push(res);
-    }
-    let rays: Vec<String> = responses.iter().map(ray_of).collect();
-    let lines = log_lines_for(&access, &rays).await;
-    let after = now_nanos();
+/// What every line of the sequence must hold: exactly the Logpush field names, the request as
+/// sent, the answer as received, and unixnano timestamps in order, between `before` and `after`.
+#[track_caller]
+fn assert_line_fields(
+    case: &Expected,
+    res: &Response,
+    line: &Value,
+    fields: &BTreeSet<&str>,
+    (before, after): (u128, u128),
+) {
+    let what = format!("{} {}: {line}", case.method, case.path);
+    let keys: BTreeSet<&str> = line
+        .as_object()
+        .expect("a line is one JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(&keys, fields, "the Logpush field names, no more: {what}");
 
-    let fields: BTreeSet<&str> = LOGPUSH_FIELDS.into_iter().collect();
-    for ((case, res), line) in cases.iter().zip(&responses).zip(&lines) {
-        let what = format!("{} {}: {line}", case.method, case.path);
-        let keys: BTreeSet<&str> = line
-            .as_object()
-            .expect("a line is one JSON object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(keys, fields, "the Logpush field names, no more: {what}");
+    let ray = ray_of(res);
+    assert_eq!(line["RayID"], ray_hex(&ray), "{what}");
+    assert_eq!(
+        whole(line, "EdgeResponseStatus"),
+        u64::from(case.status),
+        "{what}"
+    );
+    assert_eq!(
+        whole(line, "OriginResponseStatus"),
+        case.origin_status,
+        "{what}"
+    );
+    assert_eq!(line["EdgecaseCause"].as_str(), case.cause, "{what}");
+    let origin_ip = line["OriginIP"].as_str().expect("OriginIP is text");
+    assert_eq!(
+        origin_ip,
+        if case.origin_ip { "127.0.0.1" } else { "" },
+        "{what}"
+    );
+    assert_eq!(line["ClientRequestURI"], case.path, "{what}");
+    assert_eq!(line["ClientRequestMethod"], case.method.as_str(), "{what}");
+    assert_eq!(line["ClientRequestHost"], HOST, "{what}");
+    assert_eq!(line["ClientRequestUserAgent"], USER_AGENT, "{what}");
+    assert_eq!(line["ClientRequestProtocol"], "HTTP/1.1", "{what}");
+    assert_eq!(line["ClientRequestScheme"], "http", "{what}");
+    assert_eq!(line["ClientRequestBytes"], 0, "{what}");
+    assert_eq!(line["ClientIP"], "127.0.0.1", "{what}");
+    assert_eq!(line["EdgeServerIP"], "127.0.0.1", "{what}");
+    assert_eq!(line["EdgeColoCode"], "CDG", "{what}");
+    assert_eq!(
+        Some(&ray[17..]),
+        line["EdgeColoCode"].as_str(),
+        "the colo of the cf-ray: {what}"
+    );
+    assert_eq!(
+        whole(line, "EdgeResponseBytes"),
+        res.body.len() as u64,
+        "the body bytes the visitor got: {what}"
+    );
+    assert_eq!(line["EdgecaseEnding"], "complete", "{what}");
+    assert_eq!(line["EdgecaseFaultRule"], Value::Null, "{what}");
+    assert_eq!(line["EdgecaseRetried"], false, "{what}");
+    assert_eq!(line["CacheCacheStatus"], "dynamic", "{what}");
 
-        let ray = ray_of(res);
-        assert_eq!(line["RayID"], ray_hex(&ray), "{what}");
-        assert_eq!(
-            whole(line, "EdgeResponseStatus"),
-            u64::from(case.status),
-            "{what}"
-        );
-        assert_eq!(
-            whole(line, "OriginResponseStatus"),
-            case.origin_status,
-            "{what}"
-        );
-        assert_eq!(line["EdgecaseCause"].as_str(), case.cause, "{what}");
-        let origin_ip = line["OriginIP"].as_str().expect("OriginIP is text");
-        assert_eq!(
-            origin_ip,
-            if case.origin_ip { "127.0.0.1" } else { "" },
-            "{what}"
-        );
-        assert_eq!(line["ClientRequestURI"], case.path, "{what}");
-        assert_eq!(line["ClientRequestMethod"], case.method.as_str(), "{what}");
-        assert_eq!(line["ClientRequestHost"], HOST, "{what}");
-        assert_eq!(line["ClientRequestUserAgent"], USER_AGENT, "{what}");
-        assert_eq!(line["ClientRequestProtocol"], "HTTP/1.1", "{what}");
-        assert_eq!(line["ClientRequestScheme"], "http", "{what}");
-        assert_eq!(line["ClientRequestBytes"], 0, "{what}");
-        assert_eq!(line["ClientIP"], "127.0.0.1", "{what}");
-        assert_eq!(line["EdgeServerIP"], "127.0.0.1", "{what}");
-        assert_eq!(line["EdgeColoCode"], "CDG", "{what}");
-        assert_eq!(
-            Some(&ray[17..]),
-            line["EdgeColoCode"].as_str(),
-            "the colo of the cf-ray: {what}"
-        );
-        assert_eq!(
-            whole(line, "EdgeResponseBytes"),
-            res.body.len() as u64,
-            "the body bytes the visitor got: {what}"
-        );
-        assert_eq!(line["EdgecaseEnding"], "complete", "{what}");
-        assert_eq!(line["EdgecaseFaultRule"], Value::Null, "{what}");
-        assert_eq!(line["EdgecaseRetried"], false, "{what}");
-        assert_eq!(line["CacheCacheStatus"], "dynamic", "{what}");
+    // unixnano timestamps, in order, within the test's own window.
+    let start = line["EdgeStartTimestamp"]
+        .as_u64()
+        .map(u128::from)
+        .unwrap_or_else(|| panic!("EdgeStartTimestamp in ns: {what}"));
+    let end = line["EdgeEndTimestamp"]
+        .as_u64()
+        .map(u128::from)
+        .unwrap_or_else(|| panic!("EdgeEndTimestamp in ns: {what}"));
+    assert!(
+        before <= start && start <= end && end <= after,
+        "{before} {after}: {what}"
+    );
+    let ttfb = millis(line, "EdgeTimeToFirstByteMs");
+    assert!(
+        end - start >= ttfb.as_nanos(),
+        "the response ends after its head: {what}"
+    );
+}
 
-        // unixnano timestamps, in order, within the test's own window.
-        let start = line["EdgeStartTimestamp"]
-            .as_u64()
-            .map(u128::from)
-            .unwrap_or_else(|| panic!("EdgeStartTimestamp in ns: {what}"));
-        let end = line["EdgeEndTimestamp"]
-            .as_u64()
-            .map(u128::from)
-            .unwrap_or_else(|| panic!("EdgeEndTimestamp in ns: {what}"));
-        assert!(
-            before <= start && start <= end && end <= after,
-            "{before} {after}: {what}"
-        );
-        let ttfb = millis(line, "EdgeTimeToFirstByteMs");
-        assert!(
-            end - start >= ttfb.as_nanos(),
-            "the response ends after its head: {what}"
-        );
-    }
-
+/// The timings each failure class must log, `lines` in the order of [`failure_classes`]: a
+/// clean exchange's phases add up, a refusal is at once, a 522 spends the connect timeout, a 524
+/// the read timeout waiting for the head, and the rest fail at once.
+#[track_caller]
+fn assert_phase_timings(lines: &[Value]) {
     let [
         ok_line,
         refused,
@@ -319,7 +291,7 @@ async fn json_log_after_one_request_of_each_failure_class() {
         empty_line,
         dns,
         tls,
-    ] = &lines[..]
+    ] = lines
     else {
         panic!("one line per case");
     };
@@ -407,6 +379,61 @@ async fn json_log_after_one_request_of_each_failure_class() {
         millis(tls, "OriginTLSHandshakeDurationMs") < ms(CONNECT_MS),
         "the handshake failed at once: {tls}"
     );
+}
+
+#[tokio::test]
+async fn json_log_after_one_request_of_each_failure_class() {
+    let ok = Origin::ok(OK_BODY).await;
+    let refusing = Origin::refusing().await;
+    let blackhole = Origin::blackhole().await;
+    let silent = Origin::silent().await;
+    let empty = Origin::hangs_up().await;
+    let untrusted = TlsOrigin::ok(&self_signed(&["origin.test"])).await;
+    let dir = TempDir::new("log_json");
+    let access = dir.path().join("access.log");
+    let routes = format!(
+        "[[route]]\npath_prefix = \"/refused\"\norigin = \"{}\"\n\
+         [[route]]\npath_prefix = \"/blackhole\"\norigin = \"{}\"\n\
+         [[route]]\npath_prefix = \"/silent\"\norigin = \"{}\"\n\
+         [[route]]\npath_prefix = \"/empty\"\norigin = \"{}\"\n\
+         [[route]]\npath_prefix = \"/nodns\"\norigin = \"nowhere.test:80\"\n\
+         [[route]]\npath_prefix = \"/tls\"\norigin = \"{}\"\nssl = \"strict\"\n\
+         sni = \"origin.test\"\n",
+        refusing.addr(),
+        blackhole.addr(),
+        silent.addr(),
+        empty.addr(),
+        untrusted.addr(),
+    );
+    let log = format!("format = \"json\"\naccess = {}\n", toml_path(&access));
+    let edge = start(&edge_toml(ok.addr(), CONNECT_MS, READ_MS, &log, &routes)).await;
+
+    let cases = failure_classes();
+
+    let before = now_nanos();
+    let mut responses = Vec::new();
+    for case in &cases {
+        let res = visit(edge.addr(), case.method.clone(), case.path).await;
+        assert_eq!(
+            res.status().as_u16(),
+            case.status,
+            "{} {}: {}",
+            case.method,
+            case.path,
+            res.text()
+        );
+        responses.push(res);
+    }
+    let rays: Vec<String> = responses.iter().map(ray_of).collect();
+    let lines = log_lines_for(&access, &rays).await;
+    let after = now_nanos();
+
+    let fields: BTreeSet<&str> = LOGPUSH_FIELDS.into_iter().collect();
+    for ((case, res), line) in cases.iter().zip(&responses).zip(&lines) {
+        assert_line_fields(case, res, line, &fields, (before, after));
+    }
+
+    assert_phase_timings(&lines);
     drop(edge);
 }
 

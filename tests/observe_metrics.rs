@@ -51,26 +51,10 @@ fn histogram_count(metrics: &Exposition, name: &str) -> f64 {
     count
 }
 
-#[tokio::test]
-async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
-    let ok = Origin::ok("fine").await;
-    let refusing = Origin::refusing().await;
-    let silent = Origin::silent().await;
-    let routes = format!(
-        "[[route]]\npath_prefix = \"/refused\"\norigin = \"{}\"\n\
-         [[route]]\npath_prefix = \"/silent\"\norigin = \"{}\"\n",
-        refusing.addr(),
-        silent.addr()
-    );
-    let toml = edge_toml(ok.addr(), CONNECT_MS, HOLD_MS, "access = \"off\"", &routes);
-    let edge = start(&toml).await;
-
-    // Before any request: the format, and every unlabelled series at zero. (A labelled
-    // family has no line at all until its first series exists.)
-    let res = admin_get(&edge, "/metrics").await;
-    assert_eq!(res.status(), 200, "{}", res.text());
-    assert_eq!(res.header("content-type"), Some(PROMETHEUS_TEXT));
-    let metrics = Exposition::parse(&res.text());
+/// A scrape before any request: every family has its type, and every unlabelled series is at
+/// zero. (A labelled family has no line at all until its first series exists.)
+#[track_caller]
+fn assert_fresh(metrics: &Exposition) {
     for (name, kind) in [
         ("edgecase_log_lines_dropped_total", "counter"),
         ("edgecase_har_entries_dropped_total", "counter"),
@@ -94,9 +78,71 @@ async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
     assert_eq!(metrics.scalar("edgecase_log_lines_dropped_total"), 0.0);
     assert_eq!(metrics.scalar("edgecase_har_entries_dropped_total"), 0.0);
     assert_eq!(
-        histogram_count(&metrics, "edgecase_request_duration_seconds"),
+        histogram_count(metrics, "edgecase_request_duration_seconds"),
         0.0
     );
+}
+
+/// The histograms after the sequence of 7 requests, `new_connections` of them opened (the
+/// refused attempts included).
+#[track_caller]
+fn assert_histograms(metrics: &Exposition, new_connections: f64) {
+    // Every request has a duration; new connections (the refused attempts
+    // included) a resolution and a TCP handshake; only answered exchanges a first byte.
+    assert_eq!(
+        histogram_count(metrics, "edgecase_request_duration_seconds"),
+        7.0
+    );
+    let held_for = metrics.scalar("edgecase_request_duration_seconds_sum");
+    assert!(
+        held_for >= Duration::from_millis(HOLD_MS).as_secs_f64(),
+        "the 524 alone lasted the read timeout: {held_for}"
+    );
+    assert_eq!(
+        histogram_count(metrics, "edgecase_origin_connect_seconds"),
+        new_connections,
+        "one TCP handshake (or attempt) per new connection"
+    );
+    assert_eq!(
+        histogram_count(metrics, "edgecase_origin_dns_seconds"),
+        new_connections,
+        "one resolution per new connection"
+    );
+    assert_eq!(
+        histogram_count(metrics, "edgecase_origin_tls_handshake_seconds"),
+        0.0,
+        "no TLS origin"
+    );
+    assert_eq!(
+        histogram_count(metrics, "edgecase_origin_time_to_first_byte_seconds"),
+        4.0,
+        "the 200s waited for a response head, and so did the 524 (until the read timeout)"
+    );
+    assert!(
+        metrics.scalar("edgecase_origin_connect_seconds_sum") < 1.0,
+        "loopback handshakes and refusals are quick"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
+    let ok = Origin::ok("fine").await;
+    let refusing = Origin::refusing().await;
+    let silent = Origin::silent().await;
+    let routes = format!(
+        "[[route]]\npath_prefix = \"/refused\"\norigin = \"{}\"\n\
+         [[route]]\npath_prefix = \"/silent\"\norigin = \"{}\"\n",
+        refusing.addr(),
+        silent.addr()
+    );
+    let toml = edge_toml(ok.addr(), CONNECT_MS, HOLD_MS, "access = \"off\"", &routes);
+    let edge = start(&toml).await;
+
+    // Before any request: the format, and every series at zero.
+    let res = admin_get(&edge, "/metrics").await;
+    assert_eq!(res.status(), 200, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some(PROMETHEUS_TEXT));
+    assert_fresh(&Exposition::parse(&res.text()));
 
     // 3 × 200 on one pooled connection.
     for _ in 0..3 {
@@ -194,42 +240,8 @@ async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
         );
     }
 
-    // Histograms: every request has a duration; new connections (the refused attempts
-    // included) a resolution and a TCP handshake; only answered exchanges a first byte.
-    assert_eq!(
-        histogram_count(&metrics, "edgecase_request_duration_seconds"),
-        7.0
-    );
-    let held_for = metrics.scalar("edgecase_request_duration_seconds_sum");
-    assert!(
-        held_for >= Duration::from_millis(HOLD_MS).as_secs_f64(),
-        "the 524 alone lasted the read timeout: {held_for}"
-    );
-    let new_connections = (ok.connections() + 2 + silent.connections()) as f64;
-    assert_eq!(
-        histogram_count(&metrics, "edgecase_origin_connect_seconds"),
-        new_connections,
-        "one TCP handshake (or attempt) per new connection"
-    );
-    assert_eq!(
-        histogram_count(&metrics, "edgecase_origin_dns_seconds"),
-        new_connections,
-        "one resolution per new connection"
-    );
-    assert_eq!(
-        histogram_count(&metrics, "edgecase_origin_tls_handshake_seconds"),
-        0.0,
-        "no TLS origin"
-    );
-    assert_eq!(
-        histogram_count(&metrics, "edgecase_origin_time_to_first_byte_seconds"),
-        4.0,
-        "the 200s waited for a response head, and so did the 524 (until the read timeout)"
-    );
-    assert!(
-        metrics.scalar("edgecase_origin_connect_seconds_sum") < 1.0,
-        "loopback handshakes and refusals are quick"
-    );
+    let new_connections = ok.connections() + 2 + silent.connections();
+    assert_histograms(&metrics, new_connections as f64);
 }
 
 #[tokio::test]

@@ -37,15 +37,14 @@ pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
                 },
                 Method::DELETE if faults.remove(id) => no_content(),
                 Method::DELETE => error(StatusCode::NOT_FOUND, &format!("no fault rule {id}")),
-                _ => not_allowed("GET, DELETE"),
+                _ => not_allowed(call),
             }
         }
         (&Method::GET, ["requests"]) => match query(call.query) {
             Ok(query) => json(StatusCode::OK, &call.state.observers.recent.query(&query)),
             Err(why) => error(StatusCode::BAD_REQUEST, &why),
         },
-        (_, ["faults"]) => not_allowed("GET, POST, DELETE"),
-        (_, ["requests"]) => not_allowed("GET"),
+        (_, ["faults" | "requests"]) => not_allowed(call),
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
 }

@@ -95,7 +95,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
             Method::GET | Method::HEAD => {
                 json(StatusCode::OK, &serde_json::json!({"status": "ok"}))
             }
-            _ => not_allowed("GET, HEAD"),
+            _ => not_allowed(&call),
         },
         Some("faults" | "requests") => faults::route(&call),
         Some("scenarios") => scenarios::route(&call, &headers),
@@ -108,7 +108,7 @@ async fn route(state: &EdgeState, request: Request<Incoming>) -> Response<Bytes>
                 }
                 Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
             },
-            _ => not_allowed("POST"),
+            _ => not_allowed(&call),
         },
         Some("metrics" | "analytics" | "analytics.json" | "har") if segments.len() == 1 => {
             observe::route(&call)
@@ -126,15 +126,16 @@ struct Call<'a> {
     body: &'a [u8],
 }
 
-/// 405 for a known path with the wrong method, with `allow` listing the right ones.
-fn not_allowed(allow: &'static str) -> Response<Bytes> {
+/// 405 for a known path with the wrong method, `Allow` listing the methods [`ROUTES`] has for it.
+fn not_allowed(call: &Call<'_>) -> Response<Bytes> {
+    let allow = routes::allow(call.segments);
     let mut response = error(
         StatusCode::METHOD_NOT_ALLOWED,
         &format!("method not allowed here; use {allow}"),
     );
-    response
-        .headers_mut()
-        .insert(header::ALLOW, http::HeaderValue::from_static(allow));
+    if let Ok(value) = http::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
     response
 }
 

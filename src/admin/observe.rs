@@ -13,7 +13,7 @@ use crate::observe::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 
 pub(super) fn route(call: &Call<'_>) -> Response<Bytes> {
     if !matches!(*call.method, Method::GET | Method::HEAD) {
-        return not_allowed("GET, HEAD");
+        return not_allowed(call);
     }
     let observers = &call.state.observers;
     match call.segments {

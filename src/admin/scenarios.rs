@@ -29,7 +29,7 @@ pub(super) fn route(call: &Call<'_>, headers: &HeaderMap) -> Response<Bytes> {
                 Err(e) => refused(&e),
             }
         }
-        (_, ["scenarios"]) => not_allowed("GET, POST"),
+        (_, ["scenarios"]) => not_allowed(call),
         (&Method::GET | &Method::HEAD, ["scenarios", name]) => match scenarios.report(name) {
             Some(report) if wants_html(headers) => body(
                 page::render(&report).into(),
@@ -39,7 +39,7 @@ pub(super) fn route(call: &Call<'_>, headers: &HeaderMap) -> Response<Bytes> {
             Some(report) => json(StatusCode::OK, &report),
             None => refused(&ScenarioError::NotFound((*name).to_owned())),
         },
-        (_, ["scenarios", _]) => not_allowed("GET, HEAD"),
+        (_, ["scenarios", _]) => not_allowed(call),
         (&Method::POST, ["scenarios", name, "start"]) => match call.state.scenarios.start(name) {
             Ok(view) => json(StatusCode::OK, &view),
             Err(e) => refused(&e),
@@ -48,7 +48,7 @@ pub(super) fn route(call: &Call<'_>, headers: &HeaderMap) -> Response<Bytes> {
             Ok(view) => json(StatusCode::OK, &view),
             Err(e) => refused(&e),
         },
-        (_, ["scenarios", _, "start" | "stop"]) => not_allowed("POST"),
+        (_, ["scenarios", _, "start" | "stop"]) => not_allowed(call),
         _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
     }
 }

@@ -27,13 +27,11 @@ pub(super) async fn route(call: &Call<'_>) -> Response<Bytes> {
         (&Method::POST, ["populate"]) => proxies::populate(call).await,
         (&Method::GET, ["proxies"]) => proxies::list(call),
         (&Method::POST, ["proxies"]) => proxies::create(call),
-        (_, ["version"]) => not_allowed("GET"),
-        (_, ["reset" | "populate"]) => not_allowed("POST"),
-        (_, ["proxies"]) => not_allowed("GET, POST"),
+        (_, ["version" | "reset" | "populate" | "proxies"]) => not_allowed(call),
         (&Method::GET, ["proxies", name]) => proxies::read(call, name),
         (&Method::POST | &Method::PATCH, ["proxies", name]) => proxies::update(call, name).await,
         (&Method::DELETE, ["proxies", name]) => proxies::delete(call, name).await,
-        (_, ["proxies", _]) => not_allowed("GET, POST, PATCH, DELETE"),
+        (_, ["proxies", _]) => not_allowed(call),
         (method, ["proxies", name, "toxics", rest @ ..]) => {
             let Some(faults) = faults_of(call, name) else {
                 return error(StatusCode::NOT_FOUND, &format!("proxy not found: {name}"));
@@ -44,7 +42,7 @@ pub(super) async fn route(call: &Call<'_>) -> Response<Bytes> {
                     Ok(input) => toxic_answer(faults.add_toxic(input)),
                     Err(why) => error(StatusCode::BAD_REQUEST, &why),
                 },
-                (_, []) => not_allowed("GET, POST"),
+                (_, []) => not_allowed(call),
                 (method, [toxic]) => toxic_route(call, &faults, method, toxic),
                 _ => error(StatusCode::NOT_FOUND, "no such endpoint"),
             }
@@ -70,7 +68,7 @@ fn toxic_route(
         },
         Method::DELETE if faults.remove_toxic(name) => no_content(),
         Method::DELETE => error(StatusCode::NOT_FOUND, &format!("toxic not found: {name}")),
-        _ => not_allowed("GET, POST, PATCH, DELETE"),
+        _ => not_allowed(call),
     }
 }
 

@@ -19,6 +19,17 @@ pub struct OriginAddress {
     pub port: u16,
 }
 
+/// [`DEFAULT_ORIGIN_HOST`](super::DEFAULT_ORIGIN_HOST):[`DEFAULT_ORIGIN_PORT`](super::DEFAULT_ORIGIN_PORT),
+/// the origin when `origin.address` is not set.
+impl Default for OriginAddress {
+    fn default() -> Self {
+        OriginAddress {
+            host: super::DEFAULT_ORIGIN_HOST.to_owned(),
+            port: super::DEFAULT_ORIGIN_PORT,
+        }
+    }
+}
+
 impl OriginAddress {
     /// The host as an IP address when it is a literal one; `None` for a name that needs resolving.
     pub fn ip(&self) -> Option<IpAddr> {

@@ -107,7 +107,6 @@ pub(crate) fn build(
     if !check.problems.is_empty() {
         return Err(check.problems);
     }
-    let defaults = Config::default();
     Ok(Config {
         edge: EdgeConfig {
             listen: listen.unwrap_or(DEFAULT_LISTEN),
@@ -125,7 +124,7 @@ pub(crate) fn build(
             origin_header_bytes: origin_header_bytes.unwrap_or(profile.origin_header_bytes()),
         },
         dns: DnsConfig {
-            system: raw.dns.system.unwrap_or(defaults.dns.system),
+            system: raw.dns.system.unwrap_or(DnsConfig::default().system),
             hosts,
         },
         routes,
@@ -197,7 +196,7 @@ impl Check {
             .and_then(|port| self.some("origin.tls_port", parse_port(port)));
         let trust = self.trust(raw.ca, raw.crl);
         OriginConfig {
-            address: address.unwrap_or_else(|| Config::default().origin.address),
+            address: address.unwrap_or_default(),
             ssl: ssl.unwrap_or(DEFAULT_SSL_MODE),
             sni,
             tls_port,

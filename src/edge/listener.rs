@@ -258,26 +258,11 @@ async fn serve_accepting(
         let _ = stream.set_nodelay(true);
         let mut visit = Visit {
             peer,
-            local: if secure {
-                tls_local.unwrap_or(local)
-            } else {
-                local
-            },
+            local: tls_local.filter(|_| secure).unwrap_or(local),
             tls: None,
             overloaded: false,
         };
-        // Past `max_connections` a visitor is still answered (503), never queued; the permit
-        // lives as long as the connection's task.
-        let permit = match (&connection_limit, port) {
-            (Some(limit), Port::Http | Port::Https) => match limit.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    visit.overloaded = true;
-                    None
-                }
-            },
-            _ => None,
-        };
+        let permit = admit(connection_limit.as_ref(), port, &mut visit);
         let state = state.clone();
         let servers = servers.clone();
         let closing = closing.clone();
@@ -285,41 +270,15 @@ async fn serve_accepting(
         let control_api = admin.as_ref().map(|admin| admin.answer);
         while connections.try_join_next().is_some() {}
         let counted = open_connections.count();
+        let accepted = Accepted {
+            port,
+            stream,
+            visit,
+        };
         connections.spawn(async move {
             let _permit = permit;
             let _counted = counted;
-            // The admin and TLS paths are boxed so that a plain visitor's task, held for as
-            // long as its request waits on the origin, is sized for the plain path only.
-            match (port, acceptor) {
-                (Port::Admin, _) => {
-                    // Only the admin listener accepts with `Port::Admin`.
-                    if let Some(answer) = control_api {
-                        Box::pin(serve_admin(&servers, state, answer, stream, closing)).await
-                    }
-                }
-                (_, None) => {
-                    // hyper's header clock starts once it has the connection, so the first
-                    // bytes (which also tell the protocol) are waited for here: a visitor that
-                    // sends nothing is dropped.
-                    let header_timeout = state.config().visitor.client_header_timeout;
-                    let mut closing = closing;
-                    let first = tokio::time::timeout(header_timeout, Protocol::sniff(&stream));
-                    match closing.unless_closing(first).await {
-                        Some(Ok(Ok(Some(protocol)))) => {
-                            let serving = Serving {
-                                servers: &servers,
-                                protocol,
-                                closing,
-                            };
-                            serve_visitor(serving, state, visit, stream).await
-                        }
-                        _ => debug!(peer = %visit.peer, "visitor sent nothing; dropped"),
-                    }
-                }
-                (_, Some(acceptor)) => {
-                    Box::pin(serve_tls(&servers, state, visit, stream, acceptor, closing)).await
-                }
-            }
+            serve_connection(accepted, &servers, state, acceptor, control_api, closing).await
         });
     }
     trimming.abort();
@@ -327,6 +286,89 @@ async fn serve_accepting(
     drop(https);
     drop(admin);
     drop(closed);
+    drain(connections, close_all, grace).await;
+    Ok(())
+}
+
+/// One accepted connection, before its protocol is known.
+struct Accepted {
+    port: Port,
+    stream: TcpStream,
+    visit: Visit,
+}
+
+/// Serves one connection to its end, by the port it came in on: the control API, plain HTTP, or
+/// TLS when `acceptor` is given. The admin and TLS paths are boxed so that a plain visitor's
+/// task, held for as long as its request waits on the origin, is sized for the plain path only.
+async fn serve_connection(
+    accepted: Accepted,
+    servers: &Servers,
+    state: Arc<EdgeState>,
+    acceptor: Option<TlsAcceptor>,
+    control_api: Option<ControlApi>,
+    closing: Closing,
+) {
+    let Accepted {
+        port,
+        stream,
+        visit,
+    } = accepted;
+    match (port, acceptor) {
+        (Port::Admin, _) => {
+            // Only the admin listener accepts with `Port::Admin`.
+            if let Some(answer) = control_api {
+                Box::pin(serve_admin(servers, state, answer, stream, closing)).await
+            }
+        }
+        (_, None) => serve_plain(servers, state, visit, stream, closing).await,
+        (_, Some(acceptor)) => {
+            Box::pin(serve_tls(servers, state, visit, stream, acceptor, closing)).await
+        }
+    }
+}
+
+/// Past `max_connections` a visitor is still answered (503), never queued: no permit, and the
+/// visit is marked overloaded. The permit lives as long as the connection's task; the control
+/// API is never counted.
+fn admit(
+    limit: Option<&Arc<Semaphore>>,
+    port: Port,
+    visit: &mut Visit,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let limit = limit.filter(|_| port != Port::Admin)?;
+    let permit = limit.clone().try_acquire_owned().ok();
+    visit.overloaded = permit.is_none();
+    permit
+}
+
+/// A plain-port visitor: HTTP/1.1 or h2c, told apart by its first bytes. hyper's header clock
+/// starts once it has the connection, so those bytes are waited for here: a visitor that sends
+/// nothing within `client_header_timeout` (or before shutdown) is dropped.
+async fn serve_plain(
+    servers: &Servers,
+    state: Arc<EdgeState>,
+    visit: Visit,
+    stream: TcpStream,
+    mut closing: Closing,
+) {
+    let header_timeout = state.config().visitor.client_header_timeout;
+    let first = tokio::time::timeout(header_timeout, Protocol::sniff(&stream));
+    match closing.unless_closing(first).await {
+        Some(Ok(Ok(Some(protocol)))) => {
+            let serving = Serving {
+                servers,
+                protocol,
+                closing,
+            };
+            serve_visitor(serving, state, visit, stream).await
+        }
+        _ => debug!(peer = %visit.peer, "visitor sent nothing; dropped"),
+    }
+}
+
+/// Shutdown once the sockets are closed: every open connection is told to finish (`close_all`),
+/// and the ones still open after `grace` are closed.
+async fn drain(mut connections: JoinSet<()>, close_all: CloseAll, grace: Duration) {
     while connections.try_join_next().is_some() {}
     let in_flight = connections.len();
     info!(in_flight, grace = ?grace, "shutting down: no longer accepting");
@@ -340,7 +382,6 @@ async fn serve_accepting(
         );
         connections.shutdown().await;
     }
-    Ok(())
 }
 
 /// How long a proxy deleted (or rebound) through the control API lets its requests in flight

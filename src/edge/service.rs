@@ -198,17 +198,10 @@ async fn respond(
 
     // 2. Which fault, if any, this request meets.
     let (mut parts, body) = request.into_parts();
-    // Never forwarded, whether or not header faults are on.
-    let asked = parts.headers.remove(FAULT_HEADER);
-    let mut decision = None;
-    if config.emulation.header_faults
-        && let Some(value) = asked
-    {
-        match fault_header::parse(value.as_bytes()) {
-            Ok(action) => decision = Some(Decision { rule: None, action }),
-            Err(why) => return bad_fault_header(&answering, why, log),
-        }
-    }
+    let mut decision = match asked_fault(config, &mut parts.headers) {
+        Ok(asked) => asked,
+        Err(why) => return bad_fault_header(&answering, why, log),
+    };
     let mut target = config.target(&normalized);
     if let Some(railgun) = &config.railgun {
         target.timeouts.read = railgun.lan_timeout;
@@ -218,17 +211,9 @@ async fn respond(
         return Local::page(response, "ssl_off_redirect").finish(&answering, log);
     }
     if decision.is_none() {
-        let facts = RequestFacts {
-            host: &normalized.host,
-            path: &normalized.path,
-            method: &parts.method,
-            headers: &parts.headers,
-        };
-        // A running phase's rules come before every other rule.
-        decision = phase
-            .as_ref()
-            .and_then(|phase| phase.rules.decide(&facts))
-            .or_else(|| state.faults.decide(&facts));
+        // Only past the refusals and the redirect: a rule limited in number spends one on this
+        // request, and a percentage draws.
+        decision = rule_decision(state, phase.as_deref(), &normalized, &parts);
     }
     log.fault = decision.as_ref().and_then(|d| d.rule);
     let link = match emulate(decision.map(|d| d.action), config, &target, &host).await {
@@ -434,6 +419,39 @@ fn early_hints(headers: &http::HeaderMap) -> Vec<u8> {
     }
     head.extend_from_slice(b"\r\n");
     head
+}
+
+/// The fault asked for in the request's `cf-edgecase-fault` header, when `header_faults` is on;
+/// the header is taken out either way, so it never reaches the origin. `Err` says what is wrong
+/// with a header that does not parse.
+fn asked_fault(config: &Config, headers: &mut HeaderMap) -> Result<Option<Decision>, String> {
+    let asked = headers.remove(FAULT_HEADER);
+    match asked {
+        Some(value) if config.emulation.header_faults => {
+            let action = fault_header::parse(value.as_bytes())?;
+            Ok(Some(Decision { rule: None, action }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The first configured or API rule that `request` meets; a running scenario phase's rules come
+/// before every other rule.
+fn rule_decision(
+    state: &EdgeState,
+    phase: Option<&PhaseRun>,
+    normalized: &Normalized,
+    request: &http::request::Parts,
+) -> Option<Decision> {
+    let facts = RequestFacts {
+        host: &normalized.host,
+        path: &normalized.path,
+        method: &request.method,
+        headers: &request.headers,
+    };
+    phase
+        .and_then(|phase| phase.rules.decide(&facts))
+        .or_else(|| state.faults.decide(&facts))
 }
 
 /// A `cf-edgecase-fault` header edgecase cannot read: 400, saying why, origin untouched.

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::config::OriginTimeouts;
 use crate::failure::{Malformed, OriginFailure, Unknown};
 use crate::origin::body::RequestBody;
-use crate::origin::h1::head::{HeadError, max_origin_headers};
+use crate::origin::h1::head::{BodyFraming, HeadError, ResponseHead, max_origin_headers};
 use crate::origin::h1::request::UploadError;
 use crate::origin::h1::{Decoder, HeadFailure, OnInterim, Upload};
 use crate::origin::io::WriteStalled;
@@ -100,39 +100,48 @@ pub async fn exchange(
         }
     };
     facts.wait = Some(read_started.elapsed());
-    // HTTP stops at 599, and a switch nobody asked for is garbage too. Both are the unknown
-    // error Cloudflare gives a malformed head.
-    let status = head.status.as_u16();
-    if status >= 600 || (status == 101 && !upgrading) {
-        wire.close_after();
-        return Err(OriginFailure::Unknown(Unknown::BadStatus { status }));
-    }
-    let framing = match head.framing(to_head) {
+    let framing = match checked(&head, upgrading, to_head, head_limit) {
         Ok(framing) => framing,
-        Err(e) => {
+        Err(failure) => {
             wire.close_after();
-            return Err(head_failure(e, head_limit));
+            return Err(failure);
         }
     };
     if !head.keeps_alive() {
         wire.close_after();
     }
     if let Some(latency) = latency {
+        // An emulated slow origin: the head is held back, and past the read timeout it is a 524.
         let ready_at = read_started + latency;
+        tokio::time::sleep_until(ready_at.min(read_deadline)).await;
+        facts.wait = Some(read_started.elapsed());
         if ready_at > read_deadline {
-            tokio::time::sleep_until(read_deadline).await;
-            facts.wait = Some(read_started.elapsed());
             wire.close_after();
             return Err(OriginFailure::ReadTimeout { after: read });
         }
-        tokio::time::sleep_until(ready_at).await;
-        facts.wait = Some(read_started.elapsed());
     }
     let mut response = Response::new(Decoder::new(framing, head_limit));
     *response.status_mut() = head.status;
     *response.version_mut() = head.version;
     *response.headers_mut() = head.headers;
     Ok(response)
+}
+
+/// How the body of a response with `head` is framed, or why the head is not an answer at all.
+/// HTTP stops at 599, and a switch nobody asked for is garbage too: both are the unknown error
+/// Cloudflare gives a malformed head.
+fn checked(
+    head: &ResponseHead,
+    upgrading: bool,
+    to_head: bool,
+    head_limit: usize,
+) -> Result<BodyFraming, OriginFailure> {
+    let status = head.status.as_u16();
+    if status >= 600 || (status == 101 && !upgrading) {
+        return Err(OriginFailure::Unknown(Unknown::BadStatus { status }));
+    }
+    head.framing(to_head)
+        .map_err(|e| head_failure(e, head_limit))
 }
 
 /// Whether a failure on a reused connection means the origin had closed it while idle, so the

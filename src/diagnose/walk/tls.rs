@@ -29,12 +29,11 @@ impl Walk<'_> {
         tls: &TlsTarget,
     ) -> Option<OriginTlsStream> {
         let timeouts = self.timeouts();
-        let sni = name_of(tls);
         let started = Instant::now();
         let secured = self.client.secure(stream, tls, &timeouts).await;
         let took = started.elapsed();
         let mut details = TlsDetails {
-            sni: sni.clone(),
+            sni: name_of(tls),
             validated: tls.validate,
             version: None,
             cipher_suite: None,
@@ -47,44 +46,12 @@ impl Walk<'_> {
         let secured = match secured {
             Ok(secured) => secured,
             Err(failure) => {
-                let mut seen = vec![format!("handshake with {sni} failed: {failure}")];
-                if let OriginFailure::InvalidCertificate(invalid) = &failure {
-                    details.trusted = Some(false);
-                    details.untrusted_reason = Some(invalid.reason.tag());
-                    // The certificate itself, from a handshake that does not judge it.
-                    let lenient = TlsTarget {
-                        name: tls.name.clone(),
-                        validate: false,
-                    };
-                    if let Some(shown) = self.handshake_with(peer, &lenient).await {
-                        details.certificate = shown;
-                    }
-                }
-                seen.extend(certificate_lines(&details));
-                self.fail(
-                    StageName::Tls,
-                    took,
-                    seen,
-                    Details::Tls(Box::new(details)),
-                    failure,
-                );
+                self.handshake_failed(failure, details, peer, tls, took)
+                    .await;
                 return None;
             }
         };
-        let connection = &secured.get_ref().1;
-        details.version = connection.protocol_version().map(crate::tls::version_name);
-        details.cipher_suite = connection
-            .negotiated_cipher_suite()
-            .map(|suite| format!("{:?}", suite.suite()));
-        details.key_exchange = connection
-            .negotiated_key_exchange_group()
-            .map(|group| format!("{:?}", group.name()));
-        details.alpn = connection
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        details.certificate = connection
-            .peer_certificates()
-            .and_then(|chain| certificate::describe(chain, SystemTime::now()));
+        negotiated(secured.get_ref().1, &mut details);
         if tls.validate {
             details.trusted = Some(true);
         } else {
@@ -122,6 +89,38 @@ impl Walk<'_> {
             check,
         );
         Some(secured)
+    }
+
+    /// The TLS stage failed: what the handshake said, and for a certificate it refused, the
+    /// certificate itself, from a second handshake that does not judge it.
+    async fn handshake_failed(
+        &mut self,
+        failure: OriginFailure,
+        mut details: TlsDetails,
+        peer: SocketAddr,
+        tls: &TlsTarget,
+        took: std::time::Duration,
+    ) {
+        let mut seen = vec![format!("handshake with {} failed: {failure}", details.sni)];
+        if let OriginFailure::InvalidCertificate(invalid) = &failure {
+            details.trusted = Some(false);
+            details.untrusted_reason = Some(invalid.reason.tag());
+            let lenient = TlsTarget {
+                name: tls.name.clone(),
+                validate: false,
+            };
+            if let Some(shown) = self.handshake_with(peer, &lenient).await {
+                details.certificate = shown;
+            }
+        }
+        seen.extend(certificate_lines(&details));
+        self.fail(
+            StageName::Tls,
+            took,
+            seen,
+            Details::Tls(Box::new(details)),
+            failure,
+        );
     }
 
     /// The certificate `peer` shows in a handshake under `tls`, on a connection of its own.
@@ -182,4 +181,21 @@ impl Walk<'_> {
             Err(_) => None,
         }
     }
+}
+
+/// What the handshake settled on (version, suite, group, ALPN) and the certificate shown.
+fn negotiated(connection: &rustls::ClientConnection, details: &mut TlsDetails) {
+    details.version = connection.protocol_version().map(crate::tls::version_name);
+    details.cipher_suite = connection
+        .negotiated_cipher_suite()
+        .map(|suite| format!("{:?}", suite.suite()));
+    details.key_exchange = connection
+        .negotiated_key_exchange_group()
+        .map(|group| format!("{:?}", group.name()));
+    details.alpn = connection
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    details.certificate = connection
+        .peer_certificates()
+        .and_then(|chain| certificate::describe(chain, SystemTime::now()));
 }
