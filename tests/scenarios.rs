@@ -9,6 +9,7 @@ mod admin;
 mod support;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::{Method, Request};
@@ -60,10 +61,10 @@ fn seconds_of_day(stamp: &Value) -> f64 {
     h * 3600.0 + m * 60.0 + s
 }
 
-/// `b - a` in ms, across midnight too.
+/// `b - a` in whole ms (the stamps' precision, so float noise never counts), across midnight too.
 fn ms_between(a: &Value, b: &Value) -> f64 {
     let d = seconds_of_day(b) - seconds_of_day(a);
-    (if d < -43_200.0 { d + 86_400.0 } else { d }) * 1000.0
+    ((if d < -43_200.0 { d + 86_400.0 } else { d }) * 1000.0).round()
 }
 
 #[tokio::test]
@@ -84,17 +85,7 @@ async fn each_phase_answers_as_written_and_the_report_counts_what_the_client_saw
     assert!((900..=1000).contains(&left), "{started}");
 
     // A client sending steadily until the scenario is over, and a little after.
-    let begun = Instant::now();
-    let mut seen: Vec<(String, u16)> = Vec::new();
-    while begun.elapsed() < ms(3150) {
-        let res = within(GUARD, get(edgecase.edge, "/")).await;
-        let ray = res
-            .header("cf-ray")
-            .expect("every answer has a ray")
-            .to_owned();
-        seen.push((ray, res.status().as_u16()));
-        tokio::time::sleep(ms(10)).await;
-    }
+    let seen = steady_client(edgecase.edge, ms(3150)).await;
     let report = json_of(&edgecase.get("/scenarios/brownout").await);
     assert_eq!(report["name"], "brownout", "{report}");
     assert_eq!(report["state"], "done", "{report}");
@@ -122,36 +113,12 @@ async fn each_phase_answers_as_written_and_the_report_counts_what_the_client_saw
 
     // Which phase each of the client's requests arrived in, by its ray.
     let records = array_of(&edgecase.get("/requests?limit=1000").await);
-    let phase_of: BTreeMap<String, Value> = records
-        .iter()
-        .map(|r| {
-            (
-                r["ray"].as_str().unwrap_or_default().to_owned(),
-                r["phase"].clone(),
-            )
-        })
-        .collect();
-    let mut by_phase: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut after = 0;
-    for (ray, status) in &seen {
-        let phase = phase_of
-            .get(ray)
-            .unwrap_or_else(|| panic!("ray {ray} in /requests"));
-        match phase.as_str() {
-            Some(phase) => {
-                *by_phase
-                    .entry(phase.to_owned())
-                    .or_default()
-                    .entry(status.to_string())
-                    .or_default() += 1;
-            }
-            None => {
-                assert_eq!(*status, 200, "after the scenario the edge is healthy again");
-                after += 1;
-            }
-        }
-    }
-    assert!(after >= 1, "the client went on past the end");
+    let (by_phase, after) = tally_by_phase(&records, &seen);
+    assert!(
+        after.iter().all(|&status| status == 200),
+        "after the scenario the edge is healthy again: {after:?}"
+    );
+    assert!(!after.is_empty(), "the client went on past the end");
     let statuses = |name: &str| by_phase.get(name).cloned().unwrap_or_default();
     assert_eq!(statuses("healthy").keys().collect::<Vec<_>>(), ["200"]);
     assert_eq!(
@@ -220,6 +187,52 @@ async fn each_phase_answers_as_written_and_the_report_counts_what_the_client_saw
         assert!(page.text().contains(name), "{name} on the page");
     }
     edgecase.stop().await;
+}
+
+/// Sends `GET /` to `edge` every 10 ms for `how_long`: each answer's ray and status, in order.
+async fn steady_client(edge: SocketAddr, how_long: Duration) -> Vec<(String, u16)> {
+    let begun = Instant::now();
+    let mut seen = Vec::new();
+    while begun.elapsed() < how_long {
+        let res = within(GUARD, get(edge, "/")).await;
+        let ray = res
+            .header("cf-ray")
+            .expect("every answer has a ray")
+            .to_owned();
+        seen.push((ray, res.status().as_u16()));
+        tokio::time::sleep(ms(10)).await;
+    }
+    seen
+}
+
+/// The client's answers `seen` counted by the phase `/requests` (`records`) says each arrived
+/// in, then by status; and the statuses of those that arrived in no phase (after the end).
+fn tally_by_phase(
+    records: &[Value],
+    seen: &[(String, u16)],
+) -> (BTreeMap<String, BTreeMap<String, u64>>, Vec<u16>) {
+    let phase_of: BTreeMap<&str, &Value> = records
+        .iter()
+        .map(|r| (r["ray"].as_str().unwrap_or_default(), &r["phase"]))
+        .collect();
+    let mut by_phase: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut after = Vec::new();
+    for (ray, status) in seen {
+        let phase = phase_of
+            .get(ray.as_str())
+            .unwrap_or_else(|| panic!("ray {ray} in /requests"));
+        match phase.as_str() {
+            Some(phase) => {
+                *by_phase
+                    .entry(phase.to_owned())
+                    .or_default()
+                    .entry(status.to_string())
+                    .or_default() += 1;
+            }
+            None => after.push(*status),
+        }
+    }
+    (by_phase, after)
 }
 
 fn client_count(
