@@ -85,10 +85,21 @@ pub fn test_config_with(origin: SocketAddr, extra: &str) -> Config {
 /// A hermetic config serving HTTPS too (for [`spawn_edge_tls`]) with the certificate and key
 /// at `cert` and `key`, forwarding to `origin` in SSL mode `ssl`; static DNS, test timeouts.
 pub fn tls_test_config(origin: SocketAddr, cert: &Path, key: &Path, ssl: &str) -> Config {
+    tls_test_config_with(origin, cert, key, ssl, "")
+}
+
+/// The hermetic [`tls_test_config`] with `extra` TOML appended (e.g. a `[limits]` table).
+pub fn tls_test_config_with(
+    origin: SocketAddr,
+    cert: &Path,
+    key: &Path,
+    ssl: &str,
+    extra: &str,
+) -> Config {
     let text = format!(
         "[edge]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
          tls_cert = \"{}\"\ntls_key = \"{}\"\nshutdown_grace = \"2s\"\n\
-         [origin]\naddress = \"{origin}\"\nssl = \"{ssl}\"\n{}",
+         [origin]\naddress = \"{origin}\"\nssl = \"{ssl}\"\n{}{extra}",
         cert.display(),
         key.display(),
         hermetic_tables()
