@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use support::https::{H2, HttpsVisitor};
 use support::origins::Origin;
 use support::pki::{TempDir, TestCa};
-use support::visitor::{Response, get_h2, read_body, within};
+use support::visitor::{Response, drive, get_h2, whole_response, within};
 use support::{
     GUARD, assert_ray_format, ms, spawn_edge, spawn_edge_tls, test_config, test_config_with,
     tls_test_config,
@@ -57,10 +57,7 @@ where
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
             .await
             .expect("the h2 handshake with the edge");
-    tokio::spawn(async move {
-        // Its error, if any, is the one each `send_request` reports.
-        let _ = connection.await;
-    });
+    drive(connection);
     let started = Instant::now();
     let mut streams = JoinSet::new();
     for i in 0..n {
@@ -76,18 +73,7 @@ where
                 .send_request(request)
                 .await
                 .unwrap_or_else(|e| panic!("stream {i} got no response head: {e}"));
-            let elapsed = sent.elapsed();
-            let (parts, body) = response.into_parts();
-            let (body, body_error) = read_body(body).await;
-            let response = Response {
-                status: parts.status,
-                version: parts.version,
-                headers: parts.headers,
-                body,
-                body_error,
-                elapsed,
-            };
-            (i, response)
+            (i, whole_response(response, sent.elapsed()).await)
         });
     }
     let responses = within(GUARD, streams.join_all()).await;
