@@ -4,6 +4,7 @@
 mod support;
 
 use std::io;
+use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -83,26 +84,38 @@ async fn request_in_flight_completes_after_shutdown_and_new_connections_are_refu
     assert_eq!(origin.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn idle_edge_shuts_down_at_once() {
+/// An origin answering `hello` and the edge (hermetic test config) in front of it.
+async fn edge_before_a_hello_origin() -> (Origin, Edge) {
     let origin = Origin::ok("hello").await;
     let edge = spawn_edge(test_config(origin.addr())).await;
+    (origin, edge)
+}
+
+/// Shuts `edge` down, waiting (bounded) for `serve` to return: what it returned, and how
+/// long that took.
+async fn timed_shutdown(edge: Edge) -> (io::Result<()>, Duration) {
+    let started = Instant::now();
+    let served = within(GUARD, edge.shutdown()).await;
+    (served, started.elapsed())
+}
+
+#[tokio::test]
+async fn idle_edge_shuts_down_at_once() {
+    let (_origin, edge) = edge_before_a_hello_origin().await;
     let res = within(GUARD, get(edge.addr(), "/")).await;
     assert_eq!(res.status(), 200);
 
-    let started = Instant::now();
-    let served = within(GUARD, edge.shutdown()).await;
+    let (served, took) = timed_shutdown(edge).await;
 
     served.expect("serve returns Ok");
-    assert_took(started.elapsed(), ms(0), ms(150));
+    assert_took(took, ms(0), ms(150));
 }
 
 /// A visitor that connected and sent nothing (or is mid TLS handshake) has no request to let
 /// finish: the shutdown does not wait for it.
 #[tokio::test]
 async fn a_connection_that_never_sent_a_byte_does_not_hold_shutdown() {
-    let origin = Origin::ok("hello").await;
-    let edge = spawn_edge(test_config(origin.addr())).await;
+    let (_origin, edge) = edge_before_a_hello_origin().await;
     let silent = within(GUARD, TcpStream::connect(edge.addr()))
         .await
         .expect("connect to the edge");
@@ -110,11 +123,10 @@ async fn a_connection_that_never_sent_a_byte_does_not_hold_shutdown() {
     let res = within(GUARD, get(edge.addr(), "/")).await;
     assert_eq!(res.status(), 200);
 
-    let started = Instant::now();
-    let served = within(GUARD, edge.shutdown()).await;
+    let (served, took) = timed_shutdown(edge).await;
 
     served.expect("serve returns Ok");
-    assert_took(started.elapsed(), ms(0), ms(150));
+    assert_took(took, ms(0), ms(150));
     drop(silent);
 }
 
