@@ -104,6 +104,14 @@ async fn multi_test_on_two_addresses(order: &[&str]) -> (Origin, Origin, Diagnos
     (ok, refusing, config)
 }
 
+/// The connect stage's details in `d`, and the `addresses` it lists (one per address tried).
+#[track_caller]
+fn connect_attempts(d: &Diagnosed) -> (&Value, &[Value]) {
+    let connect = &d.stage("connect")["details"];
+    let attempts = connect["addresses"].as_array().expect("addresses");
+    (connect, attempts)
+}
+
 /// Asserts one entry of the connect stage's `addresses`: the address tried, how it went, and
 /// whether the edge's own connect tried it (`false`: checked on the side). `all` is the
 /// diagnosis, for the failure message.
@@ -129,9 +137,8 @@ async fn first_address_refusing_and_second_working_warns_at_the_connect_stage() 
     d.assert_origin_answer(200);
     d.assert_warning("connect");
     let all = d.both();
-    let connect = &d.stage("connect")["details"];
+    let (connect, attempts) = connect_attempts(&d);
     assert_eq!(connect["connected"], ok.addr().to_string(), "{all}");
-    let attempts = connect["addresses"].as_array().expect("addresses");
     assert_eq!(attempts.len(), 2, "{all}");
     assert_attempt(&attempts[0], refusing.addr(), "refused", true, &all);
     assert_eq!(attempts[0]["status"], 521, "{all}");
@@ -154,9 +161,8 @@ async fn second_address_refusing_is_checked_on_the_side_and_warns() {
     d.assert_origin_answer(200);
     d.assert_warning("connect");
     let all = d.both();
-    let connect = &d.stage("connect")["details"];
+    let (connect, attempts) = connect_attempts(&d);
     assert_eq!(connect["connected"], ok.addr().to_string(), "{all}");
-    let attempts = connect["addresses"].as_array().expect("addresses");
     assert_eq!(attempts.len(), 2, "{all}");
     assert_attempt(&attempts[0], ok.addr(), "connected", true, &all);
     assert_attempt(&attempts[1], refusing.addr(), "refused", false, &all);
@@ -187,10 +193,7 @@ async fn first_address_unanswered_uses_up_the_connect_timeout_and_the_second_is_
     d.assert_edge_error("connect", 522, None, "connect_timeout");
     let all = d.both();
     assert_took(millis(&d.stage("connect")["ms"]), ms(SHORT_MS), SLACK);
-    let attempts = d.stage("connect")["details"]["addresses"]
-        .as_array()
-        .expect("addresses")
-        .clone();
+    let (_, attempts) = connect_attempts(&d);
     assert_eq!(attempts.len(), 2, "{all}");
     assert_attempt(
         &attempts[0],
