@@ -66,6 +66,47 @@ fn assert_rejected(outcome: &Outcome, file: &Path, keys: &[&str]) -> Vec<String>
     lines
 }
 
+/// Asserts a rejected run (exit 2, no panic) that explains itself in exactly one stderr
+/// line, and returns that line.
+#[track_caller]
+fn assert_one_line_rejection(outcome: &Outcome) -> &str {
+    assert_exit_code(outcome, EXIT_BAD_CONFIG);
+    assert_no_panic(outcome);
+    let line = outcome.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    line
+}
+
+/// Starts the binary on a port the kernel chooses, forwarding to `origin` (its address as a
+/// flag, the way a user types it).
+fn spawn_forwarding_to(origin: &str) -> Running {
+    Running::spawn(&["--listen", "127.0.0.1:0", "--origin", origin])
+}
+
+/// Asserts a graceful stop: exit 0, no panic, and the "shutting down" line on stderr.
+#[track_caller]
+fn assert_shut_down_gracefully(outcome: &Outcome) {
+    assert_exit_code(outcome, 0);
+    assert_no_panic(outcome);
+    assert!(
+        outcome.stderr.contains("shutting down"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+/// Asserts attempt `attempt` of a signal race exited 0, not killed by the signal.
+#[track_caller]
+fn assert_race_exit_0(outcome: &Outcome, attempt: usize) {
+    assert_eq!(
+        outcome.status.code(),
+        Some(0),
+        "attempt {attempt}: {:?}; stderr:\n{}",
+        outcome.status,
+        outcome.stderr
+    );
+}
+
 /// Writes `toml` into a fresh dir for `test`, runs `--check` on it and asserts it is rejected
 /// with one line for each of `keys`. Returns the problem lines.
 async fn check_rejects(test: &str, toml: &str, keys: &[&str]) -> Vec<String> {
@@ -211,40 +252,31 @@ async fn missing_config_file_exits_2_naming_the_file() {
     let dir = TempDir::new("missing_file");
     let file = dir.path().join("absent.toml");
     let outcome = run(&["--config", path_arg(&file), "--listen", "127.0.0.1:0"]).await;
-    assert_exit_code(&outcome, EXIT_BAD_CONFIG);
-    assert_no_panic(&outcome);
-    let line = outcome.stderr.trim();
+    let line = assert_one_line_rejection(&outcome);
     assert!(
         line.starts_with(&format!("edgecase: {}: ", file.display())),
         "names the file: {line}"
     );
     assert!(line.contains("cannot read"), "says why: {line}");
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
     assert!(!outcome.stderr.contains(LISTENING_ON), "{}", outcome.stderr);
 }
 
 #[tokio::test]
 async fn invalid_listen_flag_exits_2_naming_edge_listen_and_the_flag() {
     let outcome = run(&["--listen", "nonsense", "--check"]).await;
-    assert_exit_code(&outcome, EXIT_BAD_CONFIG);
-    assert_no_panic(&outcome);
-    let line = outcome.stderr.trim();
+    let line = assert_one_line_rejection(&outcome);
     assert!(line.starts_with("edgecase: edge.listen: "), "{line}");
     assert!(line.contains("\"nonsense\""), "{line}");
     assert!(line.contains("--listen"), "{line}");
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
 }
 
 #[tokio::test]
 async fn invalid_origin_flag_exits_2_naming_origin_address_and_the_flag() {
     let outcome = run(&["--origin", "nohost", "--check"]).await;
-    assert_exit_code(&outcome, EXIT_BAD_CONFIG);
-    assert_no_panic(&outcome);
-    let line = outcome.stderr.trim();
+    let line = assert_one_line_rejection(&outcome);
     assert!(line.starts_with("edgecase: origin.address: "), "{line}");
     assert!(line.contains("\"nohost\""), "{line}");
     assert!(line.contains("--origin"), "{line}");
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,7 +287,7 @@ async fn invalid_origin_flag_exits_2_naming_origin_address_and_the_flag() {
 async fn runs_in_front_of_a_refusing_origin_answering_521_and_trace_then_sigterm_exits_0() {
     let origin = Origin::refusing().await;
     let origin_arg = origin.addr().to_string();
-    let mut edgecase = Running::spawn(&["--listen", "127.0.0.1:0", "--origin", &origin_arg]);
+    let mut edgecase = spawn_forwarding_to(&origin_arg);
     let (line, addr) = edgecase.listening().await;
     assert_eq!(addr.ip().to_string(), "127.0.0.1");
     assert_ne!(addr.port(), 0, "the line shows the port the kernel chose");
@@ -275,13 +307,7 @@ async fn runs_in_front_of_a_refusing_origin_answering_521_and_trace_then_sigterm
     assert_ray_format(trace.header("cf-ray").expect("the trace has a cf-ray"));
 
     let outcome = edgecase.stop_with(libc::SIGTERM).await;
-    assert_exit_code(&outcome, 0);
-    assert_no_panic(&outcome);
-    assert!(
-        outcome.stderr.contains("shutting down"),
-        "{}",
-        outcome.stderr
-    );
+    assert_shut_down_gracefully(&outcome);
 }
 
 /// The threads of process `pid`.
@@ -330,20 +356,14 @@ async fn check_rejects_zero_workers_naming_edge_workers() {
 async fn sigint_like_ctrl_c_shuts_down_with_exit_0() {
     let origin = Origin::refusing().await;
     let origin_arg = origin.addr().to_string();
-    let mut edgecase = Running::spawn(&["--listen", "127.0.0.1:0", "--origin", &origin_arg]);
+    let mut edgecase = spawn_forwarding_to(&origin_arg);
     let (_, addr) = edgecase.listening().await;
     // One answered request: the accept loop (which installs the signal handlers) is running.
     let trace = within(GUARD, get(addr, "/cdn-cgi/trace")).await;
     assert_eq!(trace.status(), 200);
 
     let outcome = edgecase.stop_with(libc::SIGINT).await;
-    assert_exit_code(&outcome, 0);
-    assert_no_panic(&outcome);
-    assert!(
-        outcome.stderr.contains("shutting down"),
-        "{}",
-        outcome.stderr
-    );
+    assert_shut_down_gracefully(&outcome);
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "nothing listens on {addr} after the exit"
@@ -360,17 +380,11 @@ async fn sigterm_right_after_the_listening_line_exits_0() {
     let origin = Origin::refusing().await;
     let origin_arg = origin.addr().to_string();
     for attempt in 1..=SIGNAL_RACE_TRIES {
-        let mut edgecase = Running::spawn(&["--listen", "127.0.0.1:0", "--origin", &origin_arg]);
+        let mut edgecase = spawn_forwarding_to(&origin_arg);
         // A supervisor that waits for the start-up line and then stops the service.
         edgecase.listening().await;
         let outcome = edgecase.stop_with(libc::SIGTERM).await;
-        assert_eq!(
-            outcome.status.code(),
-            Some(0),
-            "attempt {attempt}: {:?}; stderr:\n{}",
-            outcome.status,
-            outcome.stderr
-        );
+        assert_race_exit_0(&outcome, attempt);
     }
 }
 
@@ -662,13 +676,7 @@ async fn demo_sigterm_right_after_its_table_exits_0() {
         // The last line of the table: a user who has read it presses Ctrl-C.
         demo.stdout_line_containing("Try:").await;
         let outcome = demo.stop_with(libc::SIGTERM).await;
-        assert_eq!(
-            outcome.status.code(),
-            Some(0),
-            "attempt {attempt}: {:?}; stderr:\n{}",
-            outcome.status,
-            outcome.stderr
-        );
+        assert_race_exit_0(&outcome, attempt);
     }
 }
 

@@ -94,30 +94,56 @@ async fn two_addresses() -> (Origin, Origin) {
     panic!("no port free on both 127.0.0.2 and 127.0.0.3 in 20 tries");
 }
 
-#[tokio::test]
-async fn first_address_refusing_and_second_working_warns_at_the_connect_stage() {
+/// The [`two_addresses`] origins behind the name `multi.test`, which the static map resolves
+/// to `order` (`127.0.0.2` works, `127.0.0.3` refuses), and the config that says so:
+/// `(working, refusing, config)`.
+async fn multi_test_on_two_addresses(order: &[&str]) -> (Origin, Origin, DiagnoseConfig) {
     let (ok, refusing) = two_addresses().await;
     let port = ok.addr().port();
-    let config = DiagnoseConfig::new(format!("multi.test:{port}"))
-        .host("multi.test", &["127.0.0.3", "127.0.0.2"]);
+    let config = DiagnoseConfig::new(format!("multi.test:{port}")).host("multi.test", order);
+    (ok, refusing, config)
+}
+
+/// The connect stage's details in `d`, and the `addresses` it lists (one per address tried).
+#[track_caller]
+fn connect_attempts(d: &Diagnosed) -> (&Value, &[Value]) {
+    let connect = &d.stage("connect")["details"];
+    let attempts = connect["addresses"].as_array().expect("addresses");
+    (connect, attempts)
+}
+
+/// Asserts one entry of the connect stage's `addresses`: the address tried, how it went, and
+/// whether the edge's own connect tried it (`false`: checked on the side). `all` is the
+/// diagnosis, for the failure message.
+#[track_caller]
+fn assert_attempt(
+    attempt: &Value,
+    address: SocketAddr,
+    outcome: &str,
+    tried_by_edge: bool,
+    all: &str,
+) {
+    assert_eq!(attempt["address"], address.to_string(), "{all}");
+    assert_eq!(attempt["outcome"], outcome, "{all}");
+    assert_eq!(attempt["tried_by_edge"], tried_by_edge, "{all}");
+}
+
+#[tokio::test]
+async fn first_address_refusing_and_second_working_warns_at_the_connect_stage() {
+    let (ok, refusing, config) = multi_test_on_two_addresses(&["127.0.0.3", "127.0.0.2"]).await;
 
     let d = diagnose_origin(&config).await;
 
     d.assert_origin_answer(200);
     d.assert_warning("connect");
     let all = d.both();
-    let connect = &d.stage("connect")["details"];
+    let (connect, attempts) = connect_attempts(&d);
     assert_eq!(connect["connected"], ok.addr().to_string(), "{all}");
-    let attempts = connect["addresses"].as_array().expect("addresses");
     assert_eq!(attempts.len(), 2, "{all}");
-    assert_eq!(attempts[0]["address"], refusing.addr().to_string(), "{all}");
-    assert_eq!(attempts[0]["outcome"], "refused", "{all}");
+    assert_attempt(&attempts[0], refusing.addr(), "refused", true, &all);
     assert_eq!(attempts[0]["status"], 521, "{all}");
-    assert_eq!(attempts[0]["tried_by_edge"], true, "{all}");
-    assert_eq!(attempts[1]["address"], ok.addr().to_string(), "{all}");
-    assert_eq!(attempts[1]["outcome"], "connected", "{all}");
+    assert_attempt(&attempts[1], ok.addr(), "connected", true, &all);
     assert_eq!(attempts[1]["status"], Value::Null, "{all}");
-    assert_eq!(attempts[1]["tried_by_edge"], true, "{all}");
     let seen = d.row("connect").seen_text();
     assert!(seen.contains(&refusing.addr().to_string()), "{all}");
     assert!(seen.contains(&ok.addr().to_string()), "{all}");
@@ -128,27 +154,19 @@ async fn first_address_refusing_and_second_working_warns_at_the_connect_stage() 
 
 #[tokio::test]
 async fn second_address_refusing_is_checked_on_the_side_and_warns() {
-    let (ok, refusing) = two_addresses().await;
-    let port = ok.addr().port();
-    let config = DiagnoseConfig::new(format!("multi.test:{port}"))
-        .host("multi.test", &["127.0.0.2", "127.0.0.3"]);
+    let (ok, refusing, config) = multi_test_on_two_addresses(&["127.0.0.2", "127.0.0.3"]).await;
 
     let d = diagnose_origin(&config).await;
 
     d.assert_origin_answer(200);
     d.assert_warning("connect");
     let all = d.both();
-    let connect = &d.stage("connect")["details"];
+    let (connect, attempts) = connect_attempts(&d);
     assert_eq!(connect["connected"], ok.addr().to_string(), "{all}");
-    let attempts = connect["addresses"].as_array().expect("addresses");
     assert_eq!(attempts.len(), 2, "{all}");
-    assert_eq!(attempts[0]["address"], ok.addr().to_string(), "{all}");
-    assert_eq!(attempts[0]["outcome"], "connected", "{all}");
-    assert_eq!(attempts[0]["tried_by_edge"], true, "{all}");
-    assert_eq!(attempts[1]["address"], refusing.addr().to_string(), "{all}");
-    assert_eq!(attempts[1]["outcome"], "refused", "{all}");
+    assert_attempt(&attempts[0], ok.addr(), "connected", true, &all);
+    assert_attempt(&attempts[1], refusing.addr(), "refused", false, &all);
     assert_eq!(attempts[1]["status"], 521, "{all}");
-    assert_eq!(attempts[1]["tried_by_edge"], false, "{all}");
     assert!(
         d.row("connect").seen_text().contains("checked on the side"),
         "{all}"
@@ -175,21 +193,16 @@ async fn first_address_unanswered_uses_up_the_connect_timeout_and_the_second_is_
     d.assert_edge_error("connect", 522, None, "connect_timeout");
     let all = d.both();
     assert_took(millis(&d.stage("connect")["ms"]), ms(SHORT_MS), SLACK);
-    let attempts = d.stage("connect")["details"]["addresses"]
-        .as_array()
-        .expect("addresses")
-        .clone();
+    let (_, attempts) = connect_attempts(&d);
     assert_eq!(attempts.len(), 2, "{all}");
-    assert_eq!(
-        attempts[0]["address"],
-        blackhole.addr().to_string(),
-        "{all}"
+    assert_attempt(
+        &attempts[0],
+        blackhole.addr(),
+        "connect_timeout",
+        true,
+        &all,
     );
-    assert_eq!(attempts[0]["outcome"], "connect_timeout", "{all}");
-    assert_eq!(attempts[0]["tried_by_edge"], true, "{all}");
-    assert_eq!(attempts[1]["address"], ok.addr().to_string(), "{all}");
-    assert_eq!(attempts[1]["outcome"], "connected", "{all}");
-    assert_eq!(attempts[1]["tried_by_edge"], false, "{all}");
+    assert_attempt(&attempts[1], ok.addr(), "connected", false, &all);
     assert!(
         d.row("connect").seen_text().contains("checked on the side"),
         "{all}"

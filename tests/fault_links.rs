@@ -14,9 +14,12 @@ use http::Request;
 use http_body_util::Empty;
 use tokio::time::Instant;
 
-use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
+use edgecase::{EdgeHandle, FaultSpec};
 
-use support::faults::{CAUSE, assert_cause, record_of, record_of_ray, start};
+use support::faults::{
+    AT_ONCE, CAUSE, SHORT_MS, SLACK, assert_cause, edge_for, record_of, record_of_ray, start,
+    visit_host,
+};
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, read_body, send_streaming, within};
 use support::{GUARD, assert_branded_host_error, assert_took, ms};
@@ -24,37 +27,17 @@ use support::{GUARD, assert_branded_host_error, assert_took, ms};
 /// The Host every test sends.
 const HOST: &str = "links.example.test";
 
-/// Connect and read timeouts where a test expects them never to fire.
-const LONG: Duration = Duration::from_secs(2);
-
-/// A timeout or delay a test waits for.
-const SHORT_MS: u64 = 300;
-
-/// Slack for timing assertions (2 cores, tests in parallel).
-const SLACK: Duration = Duration::from_millis(250);
-
 /// The title of the 520 page.
 const UNKNOWN_ERROR: &str = "Web server is returning an unknown error";
-
-/// What "at once" means for an answer no timer holds back.
-const AT_ONCE: Duration = Duration::from_millis(500);
 
 /// A body of `n` bytes for [`Origin::ok`] (leaked: it lives as long as the test binary).
 fn body_of(n: usize) -> &'static str {
     Box::leak("0123456789".repeat(n / 10).into_boxed_str())
 }
 
-/// An edge in front of `origin` that explains its causes, with timeouts that do not fire.
-fn edge_for(origin: &Origin) -> EdgeBuilder {
-    EdgeBuilder::new()
-        .origin(origin.addr().to_string())
-        .connect_timeout(LONG)
-        .read_timeout(LONG)
-        .explain(true)
-}
-
+/// `GET /` with `Host: HOST` on a fresh connection.
 async fn visit(edge: &EdgeHandle) -> Response {
-    within(GUARD, get_with_host(edge.addr(), HOST, "/")).await
+    visit_host(edge, HOST, "/").await
 }
 
 /// The edge's record of the request that got `res`: (cause, rule id), waiting (bounded) for it.

@@ -15,7 +15,9 @@ use tokio::time::Instant;
 
 use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
 
-use support::faults::{CAUSE, record_of, start};
+use support::faults::{
+    CAUSE, assert_origin_untouched, assert_proxied, edge_for, seen, start, visit_host,
+};
 use support::origins::Origin;
 use support::visitor::{Response, get_with_host, send, within};
 use support::{GUARD, ms};
@@ -23,47 +25,9 @@ use support::{GUARD, ms};
 /// The Host every test sends; branded pages show it in their title.
 const HOST: &str = "match.example.test";
 
-/// Connect and read timeouts where a test expects them never to fire.
-const LONG: Duration = Duration::from_secs(2);
-
-/// An edge in front of `origin` that explains its causes, with timeouts that do not fire.
-fn edge_for(origin: &Origin) -> EdgeBuilder {
-    EdgeBuilder::new()
-        .origin(origin.addr().to_string())
-        .connect_timeout(LONG)
-        .read_timeout(LONG)
-        .explain(true)
-}
-
 /// `GET path` with `Host: HOST` on a fresh connection.
 async fn visit(edge: &EdgeHandle, path: &str) -> Response {
-    within(GUARD, get_with_host(edge.addr(), HOST, path)).await
-}
-
-/// What the edge recorded about one request.
-#[derive(Debug)]
-struct Seen {
-    status: u16,
-    cause: Option<String>,
-    fault: Option<u64>,
-    origin_contacted: bool,
-}
-
-/// The edge's record of the request that got `res`, waiting (bounded) for it to be written.
-async fn seen(edge: &EdgeHandle, res: &Response) -> Seen {
-    let record = record_of(edge, res).await;
-    Seen {
-        status: record.status,
-        cause: record.cause,
-        fault: record.fault,
-        origin_contacted: record.origin.is_some(),
-    }
-}
-
-#[track_caller]
-fn assert_origin_untouched(origin: &Origin) {
-    assert_eq!(origin.connections(), 0, "the origin was connected to");
-    assert!(origin.requests().is_empty(), "the origin saw a request");
+    visit_host(edge, HOST, path).await
 }
 
 /// `request` with `Host: HOST` unless it has one.
@@ -76,13 +40,6 @@ fn request(method: &str, path: &str) -> http::request::Builder {
         .method(method)
         .uri(path)
         .header("host", HOST)
-}
-
-#[track_caller]
-fn assert_proxied(res: &Response) {
-    assert_eq!(res.status(), 200, "body: {}", res.text());
-    assert_eq!(res.text(), "origin body");
-    assert_eq!(res.header(CAUSE), None, "a proxied answer has no cause");
 }
 
 #[track_caller]

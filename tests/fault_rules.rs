@@ -11,40 +11,22 @@ mod support;
 
 use std::time::Duration;
 
-use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
+use edgecase::{EdgeHandle, FaultSpec};
 
-use support::faults::{assert_cause, record_of, start};
+use support::faults::{
+    AT_ONCE, SHORT_MS, SLACK, assert_cause, assert_origin_untouched, edge_for, seen, start,
+    visit_host,
+};
 use support::origins::Origin;
-use support::visitor::{Response, get_with_host, raw_exchange, within};
+use support::visitor::{Response, raw_exchange, within};
 use support::{GUARD, assert_error_page, assert_took, hop_box, ms};
 
 /// The Host every test sends; branded pages show it in their title.
 const HOST: &str = "faults.example.test";
 
-/// Connect and read timeouts where a test expects them never to fire.
-const LONG: Duration = Duration::from_secs(2);
-
-/// Connect and read timeouts where a test waits for them (a default fault delay).
-const SHORT_MS: u64 = 300;
-
-/// Slack for timing assertions (2 cores, tests in parallel).
-const SLACK: Duration = Duration::from_millis(250);
-
-/// What "at once" means for a fault whose delay is 0: well under [`LONG`].
-const AT_ONCE: Duration = Duration::from_millis(500);
-
-/// An edge in front of `origin` that explains its causes, with timeouts that do not fire.
-fn edge_for(origin: &Origin) -> EdgeBuilder {
-    EdgeBuilder::new()
-        .origin(origin.addr().to_string())
-        .connect_timeout(LONG)
-        .read_timeout(LONG)
-        .explain(true)
-}
-
 /// `GET path` with `Host: HOST` on a fresh connection.
 async fn visit(edge: &EdgeHandle, path: &str) -> Response {
-    within(GUARD, get_with_host(edge.addr(), HOST, path)).await
+    visit_host(edge, HOST, path).await
 }
 
 /// Starts an edge in front of a healthy origin whose only rule is `spec`, and visits `/` once.
@@ -55,26 +37,6 @@ async fn emulate(spec: FaultSpec) -> (Origin, EdgeHandle, Response) {
     (origin, edge, res)
 }
 
-/// What the edge recorded about one request.
-#[derive(Debug)]
-struct Seen {
-    status: u16,
-    cause: Option<String>,
-    fault: Option<u64>,
-    origin_contacted: bool,
-}
-
-/// The edge's record of the request that got `res`, waiting (bounded) for it to be written.
-async fn seen(edge: &EdgeHandle, res: &Response) -> Seen {
-    let record = record_of(edge, res).await;
-    Seen {
-        status: record.status,
-        cause: record.cause,
-        fault: record.fault,
-        origin_contacted: record.origin.is_some(),
-    }
-}
-
 #[track_caller]
 fn assert_at_once(res: &Response) {
     assert!(
@@ -82,12 +44,6 @@ fn assert_at_once(res: &Response) {
         "a fault without delay took {:?}",
         res.elapsed
     );
-}
-
-#[track_caller]
-fn assert_origin_untouched(origin: &Origin) {
-    assert_eq!(origin.connections(), 0, "the origin was connected to");
-    assert!(origin.requests().is_empty(), "the origin saw a request");
 }
 
 #[track_caller]

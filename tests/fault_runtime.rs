@@ -6,8 +6,6 @@
 //! the library's start / request / graceful shutdown.
 mod support;
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Empty;
@@ -15,9 +13,11 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use edgecase::{EdgeBuilder, EdgeHandle, FaultSpec};
+use edgecase::{EdgeHandle, FaultSpec};
 
-use support::faults::{CAUSE, record_of, start};
+use support::faults::{
+    AT_ONCE, CAUSE, SHORT_MS, SLACK, assert_proxied, edge_for, record_of, start, visit_host,
+};
 use support::origins::Origin;
 use support::visitor::{Response, get, get_with_host, send, within};
 use support::{GUARD, assert_branded_host_error, assert_error_page, assert_took, ms};
@@ -28,29 +28,9 @@ const HOST: &str = "runtime.example.test";
 /// The request header that asks for a fault when header faults are on.
 const FAULT_HEADER: &str = "cf-edgecase-fault";
 
-/// Connect and read timeouts where a test expects them never to fire.
-const LONG: Duration = Duration::from_secs(2);
-
-/// A timeout or delay a test waits for.
-const SHORT_MS: u64 = 300;
-
-/// Slack for timing assertions (2 cores, tests in parallel).
-const SLACK: Duration = Duration::from_millis(250);
-
-/// What "at once" means for an answer no timer holds back.
-const AT_ONCE: Duration = Duration::from_millis(500);
-
-/// An edge in front of `origin` that explains its causes, with timeouts that do not fire.
-fn edge_for(origin: &Origin) -> EdgeBuilder {
-    EdgeBuilder::new()
-        .origin(origin.addr().to_string())
-        .connect_timeout(LONG)
-        .read_timeout(LONG)
-        .explain(true)
-}
-
+/// `GET /` with `Host: HOST` on a fresh connection.
 async fn visit(edge: &EdgeHandle) -> Response {
-    within(GUARD, get_with_host(edge.addr(), HOST, "/")).await
+    visit_host(edge, HOST, "/").await
 }
 
 /// `GET /` with `cf-edgecase-fault: value`.
@@ -66,13 +46,6 @@ async fn visit_asking(edge: &EdgeHandle, value: &str) -> Response {
 /// The rule id the edge recorded for the request that got `res`, waiting (bounded) for it.
 async fn recorded_fault(edge: &EdgeHandle, res: &Response) -> Option<u64> {
     record_of(edge, res).await.fault
-}
-
-#[track_caller]
-fn assert_proxied(res: &Response) {
-    assert_eq!(res.status(), 200, "body: {}", res.text());
-    assert_eq!(res.text(), "origin body");
-    assert_eq!(res.header(CAUSE), None);
 }
 
 #[track_caller]

@@ -22,14 +22,13 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use edgecase::config::Config;
 use support::https::{H2, HttpsVisitor};
 use support::origins::Origin;
 use support::pki::{TempDir, TestCa};
-use support::visitor::{Response, get_h2, read_body, within};
+use support::visitor::{Response, drive, get_h2, whole_response, within};
 use support::{
-    ACK_MS, CONNECT_MS, GUARD, READ_MS, WRITE_MS, assert_ray_format, ms, spawn_edge,
-    spawn_edge_tls, test_config,
+    GUARD, assert_ray_format, ms, spawn_edge, spawn_edge_tls, test_config, test_config_with,
+    tls_test_config,
 };
 
 /// What the origins answer.
@@ -48,20 +47,6 @@ const FLOOD: usize = 5000;
 /// `[limits] h2_max_concurrent_streams` says otherwise.
 const DEFAULT_MAX_STREAMS: usize = 256;
 
-/// The hermetic test config (see [`test_config`]) with `extra` appended (e.g. a `[limits]`
-/// table).
-fn config_with(origin: SocketAddr, extra: &str) -> Config {
-    let text = format!(
-        "[edge]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\
-         [origin]\naddress = \"{origin}\"\n\
-         [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
-         write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-         [dns]\nsystem = false\n\
-         [log]\naccess = \"off\"\n{extra}"
-    );
-    Config::from_toml_str(&text).unwrap_or_else(|e| panic!("the test config is valid: {e}\n{text}"))
-}
-
 /// Sends `n` GETs (`{base}/stream/{i}`) at once on one HTTP/2 connection over `io` and reads
 /// every response whole; returns them with their index, and how long they all took.
 async fn concurrent_gets<T>(io: T, base: &str, n: usize) -> (Vec<(usize, Response)>, Duration)
@@ -72,10 +57,7 @@ where
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
             .await
             .expect("the h2 handshake with the edge");
-    tokio::spawn(async move {
-        // Its error, if any, is the one each `send_request` reports.
-        let _ = connection.await;
-    });
+    drive(connection);
     let started = Instant::now();
     let mut streams = JoinSet::new();
     for i in 0..n {
@@ -91,18 +73,7 @@ where
                 .send_request(request)
                 .await
                 .unwrap_or_else(|e| panic!("stream {i} got no response head: {e}"));
-            let elapsed = sent.elapsed();
-            let (parts, body) = response.into_parts();
-            let (body, body_error) = read_body(body).await;
-            let response = Response {
-                status: parts.status,
-                version: parts.version,
-                headers: parts.headers,
-                body,
-                body_error,
-                elapsed,
-            };
-            (i, response)
+            (i, whole_response(response, sent.elapsed()).await)
         });
     }
     let responses = within(GUARD, streams.join_all()).await;
@@ -208,7 +179,7 @@ async fn the_edge_advertises_256_concurrent_streams_by_default() {
 #[tokio::test]
 async fn h2_max_concurrent_streams_from_limits_is_advertised_in_settings() {
     let origin = Origin::ok(ORIGIN_BODY).await;
-    let edge = spawn_edge(config_with(
+    let edge = spawn_edge(test_config_with(
         origin.addr(),
         "[limits]\nh2_max_concurrent_streams = 10\n",
     ))
@@ -299,19 +270,7 @@ async fn tls_edge(origin: &Origin) -> (support::Edge, TestCa, TempDir) {
     let identity = ca.issue(&["localhost", "127.0.0.1"]);
     let dir = TempDir::new("h2-visitors");
     let (cert, key) = identity.write_to(&dir, "edge");
-    let text = format!(
-        "[edge]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
-         tls_cert = \"{}\"\ntls_key = \"{}\"\nshutdown_grace = \"2s\"\n\
-         [origin]\naddress = \"{}\"\nssl = \"flexible\"\n\
-         [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
-         write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-         [dns]\nsystem = false\n[log]\naccess = \"off\"\n",
-        cert.display(),
-        key.display(),
-        origin.addr(),
-    );
-    let config = Config::from_toml_str(&text)
-        .unwrap_or_else(|e| panic!("the TLS test config is valid: {e}\n{text}"));
+    let config = tls_test_config(origin.addr(), &cert, &key, "flexible");
     (spawn_edge_tls(config).await, ca, dir)
 }
 

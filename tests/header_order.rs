@@ -17,12 +17,11 @@ use http::Request;
 use http_body_util::Empty;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use edgecase::config::Config;
 use support::https::{H2, HTTP_1_1, HttpsVisitor};
 use support::origins::Origin;
 use support::pki::{TempDir, TestCa};
 use support::visitor::{Response, raw_exchange, try_send_h2, within};
-use support::{ACK_MS, CONNECT_MS, GUARD, READ_MS, WRITE_MS, ms, spawn_edge, spawn_edge_tls};
+use support::{Edge, GUARD, ms, spawn_edge, spawn_edge_tls, tls_test_config};
 
 /// The Host the tests ask for.
 const HOST: &str = "site.test";
@@ -163,6 +162,27 @@ fn assert_framed(head: &RawHead) {
     assert!(date.ends_with(" GMT") && date.len() == 29, "{date:?}");
 }
 
+/// The in-process edge with the hermetic test config, forwarding to `origin`.
+async fn edge_before(origin: &Origin) -> Edge {
+    spawn_edge(support::test_config(origin.addr())).await
+}
+
+/// Asserts an HTTP/1.1 head has `status`, the fields `expected` in that order with
+/// `connection` last, and Cloudflare-like framing and date.
+#[track_caller]
+fn assert_h1_head(head: &RawHead, status: u16, expected: &[&'static str]) {
+    assert_eq!(head.status, status, "{head:?}");
+    assert_eq!(head.names(), with_connection(expected));
+    assert_framed(head);
+}
+
+/// Asserts an h2 response has `status` and exactly the fields `expected`, in that order.
+#[track_caller]
+fn assert_h2_head(res: &Response, status: u16, expected: &[&str]) {
+    assert_eq!(res.status(), status);
+    assert_eq!(h2_names(res), expected);
+}
+
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_522_page_heads_in_cloudflares_order_over_http1_and_h2() {
@@ -172,14 +192,11 @@ async fn a_522_page_heads_in_cloudflares_order_over_http1_and_h2() {
     let edge = spawn_edge(config).await;
 
     let head = h1(edge.addr(), "/", "").await;
-    assert_eq!(head.status, 522, "{head:?}");
-    assert_eq!(head.names(), with_connection(&PAGE_WITH_RETRY));
+    assert_h1_head(&head, 522, &PAGE_WITH_RETRY);
     assert_eq!(head.value("connection"), Some("close"));
-    assert_framed(&head);
 
     let res = h2(edge.addr(), "/", None).await;
-    assert_eq!(res.status(), 522);
-    assert_eq!(h2_names(&res), PAGE_WITH_RETRY);
+    assert_h2_head(&res, 522, &PAGE_WITH_RETRY);
     assert_eq!(
         res.header("content-length"),
         Some(res.body.len().to_string().as_str())
@@ -189,51 +206,42 @@ async fn a_522_page_heads_in_cloudflares_order_over_http1_and_h2() {
 #[tokio::test]
 async fn a_1xxx_page_heads_in_cloudflares_order_over_http1_and_h2() {
     let origin = Origin::ok("origin").await;
-    let edge = spawn_edge(support::test_config(origin.addr())).await;
+    let edge = edge_before(&origin).await;
 
     let head = h1(edge.addr(), "/cdn-cgi/error/1016", "").await;
-    assert_eq!(head.status, 530, "{head:?}");
-    assert_eq!(head.names(), with_connection(&PAGE));
-    assert_framed(&head);
+    assert_h1_head(&head, 530, &PAGE);
 
     let res = h2(edge.addr(), "/cdn-cgi/error/1016", None).await;
-    assert_eq!(res.status(), 530);
-    assert_eq!(h2_names(&res), PAGE);
+    assert_h2_head(&res, 530, &PAGE);
 }
 
 #[tokio::test]
 async fn a_json_error_heads_in_cloudflares_order_over_http1_and_h2() {
     let origin = Origin::refusing().await;
-    let edge = spawn_edge(support::test_config(origin.addr())).await;
+    let edge = edge_before(&origin).await;
 
     let head = h1(edge.addr(), "/", "accept: application/json\r\n").await;
-    assert_eq!(head.status, 521, "{head:?}");
+    assert_h1_head(&head, 521, &PAGE_WITH_RETRY);
     assert_eq!(
         head.value("content-type"),
         Some("application/json; charset=UTF-8")
     );
-    assert_eq!(head.names(), with_connection(&PAGE_WITH_RETRY));
-    assert_framed(&head);
 
     let res = h2(edge.addr(), "/", Some("application/json")).await;
-    assert_eq!(res.status(), 521);
-    assert_eq!(h2_names(&res), PAGE_WITH_RETRY);
+    assert_h2_head(&res, 521, &PAGE_WITH_RETRY);
 }
 
 #[tokio::test]
 async fn the_trace_heads_in_cloudflares_order_with_its_expires() {
     let origin = Origin::ok("origin").await;
-    let edge = spawn_edge(support::test_config(origin.addr())).await;
+    let edge = edge_before(&origin).await;
 
     let head = h1(edge.addr(), "/cdn-cgi/trace", "").await;
-    assert_eq!(head.status, 200, "{head:?}");
-    assert_eq!(head.names(), with_connection(&TRACE));
+    assert_h1_head(&head, 200, &TRACE);
     assert_eq!(head.value("expires"), Some("Thu, 01 Jan 1970 00:00:01 GMT"));
-    assert_framed(&head);
 
     let res = h2(edge.addr(), "/cdn-cgi/trace", None).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(h2_names(&res), TRACE);
+    assert_h2_head(&res, 200, &TRACE);
     assert_eq!(res.header("expires"), Some("Thu, 01 Jan 1970 00:00:01 GMT"));
     assert!(origin.requests().is_empty(), "the trace was forwarded");
 }
@@ -241,13 +249,11 @@ async fn the_trace_heads_in_cloudflares_order_with_its_expires() {
 #[tokio::test]
 async fn a_framing_refusal_heads_in_cloudflares_order_with_connection_last() {
     let origin = Origin::ok("origin").await;
-    let edge = spawn_edge(support::test_config(origin.addr())).await;
+    let edge = edge_before(&origin).await;
 
     // Two Host fields: refused 400 by edgecase itself, the connection closed after it.
     let head = h1(edge.addr(), "/", "host: other.test\r\n").await;
-    assert_eq!(head.status, 400, "{head:?}");
-    assert_eq!(head.names(), with_connection(&PAGE));
-    assert_framed(&head);
+    assert_h1_head(&head, 400, &PAGE);
     assert!(
         origin.requests().is_empty(),
         "the refused request was forwarded"
@@ -261,18 +267,7 @@ async fn the_ssl_off_redirect_keeps_its_empty_length_in_place_over_http1_and_h2(
     let identity = ca.issue(&["localhost", HOST]);
     let dir = TempDir::new("header-order");
     let (cert, key) = identity.write_to(&dir, "edge");
-    let text = format!(
-        "[edge]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
-         tls_cert = \"{}\"\ntls_key = \"{}\"\nshutdown_grace = \"2s\"\n\
-         [origin]\naddress = \"{}\"\nssl = \"off\"\n\
-         [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
-         write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-         [dns]\nsystem = false\n[log]\naccess = \"off\"\n",
-        cert.display(),
-        key.display(),
-        origin.addr(),
-    );
-    let config = Config::from_toml_str(&text).expect("the TLS test config is valid");
+    let config = tls_test_config(origin.addr(), &cert, &key, "off");
     let edge = spawn_edge_tls(config).await;
     let visitor = HttpsVisitor::new(ca.cert_der(), "localhost").host(HOST);
     let redirect = ["date", "content-length", "cf-ray", "server", "location"];
@@ -297,7 +292,6 @@ async fn the_ssl_off_redirect_keeps_its_empty_length_in_place_over_http1_and_h2(
 
     let res = within(GUARD, visitor.alpn(&[H2]).get(edge.https_addr(), "/p")).await;
     let res = res.response;
-    assert_eq!(res.status(), 301);
-    assert_eq!(h2_names(&res), redirect);
+    assert_h2_head(&res, 301, &redirect);
     assert!(origin.requests().is_empty(), "the redirect was forwarded");
 }

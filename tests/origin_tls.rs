@@ -273,15 +273,21 @@ async fn plain_visitors_in_off_and_flexible_send_plain_http_even_to_a_tls_port()
 
 // --- full ---------------------------------------------------------------------------------
 
+/// A plain origin answering `plain origin` on `[origin] address`, a TLS origin with a
+/// self-signed certificate for [`HOST`], and the edge's config in SSL mode `ssl` naming the TLS
+/// one's port as `tls_port`.
+async fn plain_and_tls_origins(ssl: &str) -> (Origin, TlsOrigin, Setup) {
+    let plain = Origin::ok("plain origin").await;
+    let tls = TlsOrigin::ok(&self_signed(&[HOST])).await;
+    let setup = Setup::new(plain.addr().port(), ssl).tls_port(tls.port());
+    (plain, tls, setup)
+}
+
 #[tokio::test]
 async fn full_serves_plain_visitors_from_the_address_port_and_https_visitors_over_tls_port() {
     let edge_ca = TestCa::new("Edge CA");
-    let plain = Origin::ok("plain origin").await;
-    let tls = TlsOrigin::ok(&self_signed(&[HOST])).await;
-    let edge = Setup::new(plain.addr().port(), "full")
-        .tls_port(tls.port())
-        .spawn_tls(&edge_ca)
-        .await;
+    let (plain, tls, setup) = plain_and_tls_origins("full").await;
+    let edge = setup.spawn_tls(&edge_ca).await;
 
     let res = get_plain(&edge).await;
     assert_passthrough(&res, "plain origin");
@@ -433,12 +439,8 @@ async fn full_strict_accepts_a_certificate_the_crl_does_not_list() {
 
 #[tokio::test]
 async fn full_strict_sends_plain_visitors_plain_without_tls() {
-    let plain = Origin::ok("plain origin").await;
-    let tls = TlsOrigin::ok(&self_signed(&[HOST])).await;
-    let edge = Setup::new(plain.addr().port(), "full_strict")
-        .tls_port(tls.port())
-        .spawn()
-        .await;
+    let (_plain, tls, setup) = plain_and_tls_origins("full_strict").await;
+    let edge = setup.spawn().await;
 
     let res = get_plain(&edge).await;
 

@@ -21,7 +21,7 @@ use http_body_util::Empty;
 use serde_json::json;
 use tokio::time::Instant;
 
-use admin::{CONTROL_ON, EDGE_ON, addr_after, array_of, config, error_of, json_of};
+use admin::{array_of, config, edge_and_control_addrs, error_of, json_of};
 use support::binary::{Running, assert_exit_code, assert_no_panic, path_arg};
 use support::origins::Origin;
 use support::pki::TempDir;
@@ -56,16 +56,11 @@ impl Reloadable {
         let dir = TempDir::new(test);
         let file = dir.write("edgecase.toml", text);
         let mut running = Running::spawn(&["--config", path_arg(&file)]);
-        let (mut edge, mut control) = (None, None);
-        while edge.is_none() || control.is_none() {
-            let line = running.stderr_line_containing(" on http://").await;
-            edge = edge.or(addr_after(&line, EDGE_ON));
-            control = control.or(addr_after(&line, CONTROL_ON));
-        }
+        let (edge, admin) = edge_and_control_addrs(&mut running).await;
         Reloadable {
             running,
-            edge: edge.expect("the loop ends once both are known"),
-            admin: control.expect("the loop ends once both are known"),
+            edge,
+            admin,
             file,
             _dir: dir,
         }

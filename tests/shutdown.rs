@@ -3,13 +3,22 @@
 //! `edge.shutdown_grace` does not hold the shutdown past the grace, and its connection is closed.
 mod support;
 
+use std::io;
+use std::time::Duration;
+
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use edgecase::config::Config;
 use support::origins::Origin;
-use support::visitor::{Response, get, still_pending_after, try_send, within};
-use support::{ACK_MS, CONNECT_MS, GUARD, WRITE_MS, assert_took, ms, spawn_edge, test_config};
+use support::visitor::{Response, VisitorError, get, still_pending_after, try_send, within};
+use support::{
+    ACK_MS, CONNECT_MS, Edge, GUARD, WRITE_MS, assert_took, ms, spawn_edge, test_config,
+};
+
+/// What the visitor of a request stuck at a silent origin ends up with.
+type StuckOutcome = Result<Response, VisitorError>;
 
 /// How long [`Origin::delayed`] waits before answering the request in flight.
 const ORIGIN_DELAY_MS: u64 = 300;
@@ -75,26 +84,38 @@ async fn request_in_flight_completes_after_shutdown_and_new_connections_are_refu
     assert_eq!(origin.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn idle_edge_shuts_down_at_once() {
+/// An origin answering `hello` and the edge (hermetic test config) in front of it.
+async fn edge_before_a_hello_origin() -> (Origin, Edge) {
     let origin = Origin::ok("hello").await;
     let edge = spawn_edge(test_config(origin.addr())).await;
+    (origin, edge)
+}
+
+/// Shuts `edge` down, waiting (bounded) for `serve` to return: what it returned, and how
+/// long that took.
+async fn timed_shutdown(edge: Edge) -> (io::Result<()>, Duration) {
+    let started = Instant::now();
+    let served = within(GUARD, edge.shutdown()).await;
+    (served, started.elapsed())
+}
+
+#[tokio::test]
+async fn idle_edge_shuts_down_at_once() {
+    let (_origin, edge) = edge_before_a_hello_origin().await;
     let res = within(GUARD, get(edge.addr(), "/")).await;
     assert_eq!(res.status(), 200);
 
-    let started = Instant::now();
-    let served = within(GUARD, edge.shutdown()).await;
+    let (served, took) = timed_shutdown(edge).await;
 
     served.expect("serve returns Ok");
-    assert_took(started.elapsed(), ms(0), ms(150));
+    assert_took(took, ms(0), ms(150));
 }
 
 /// A visitor that connected and sent nothing (or is mid TLS handshake) has no request to let
 /// finish: the shutdown does not wait for it.
 #[tokio::test]
 async fn a_connection_that_never_sent_a_byte_does_not_hold_shutdown() {
-    let origin = Origin::ok("hello").await;
-    let edge = spawn_edge(test_config(origin.addr())).await;
+    let (_origin, edge) = edge_before_a_hello_origin().await;
     let silent = within(GUARD, TcpStream::connect(edge.addr()))
         .await
         .expect("connect to the edge");
@@ -102,26 +123,19 @@ async fn a_connection_that_never_sent_a_byte_does_not_hold_shutdown() {
     let res = within(GUARD, get(edge.addr(), "/")).await;
     assert_eq!(res.status(), 200);
 
-    let started = Instant::now();
-    let served = within(GUARD, edge.shutdown()).await;
+    let (served, took) = timed_shutdown(edge).await;
 
     served.expect("serve returns Ok");
-    assert_took(started.elapsed(), ms(0), ms(150));
+    assert_took(took, ms(0), ms(150));
     drop(silent);
 }
 
 #[tokio::test]
 async fn request_stuck_on_a_silent_origin_does_not_hold_shutdown_past_the_grace() {
-    let origin = Origin::silent().await;
-    let edge = spawn_edge(short_grace_config(&origin)).await;
-    let addr = edge.addr();
-    let _stuck = tokio::spawn(async move { try_send(addr, empty_get("/stuck")).await });
-    within(GUARD, origin.request_seen()).await;
+    let (_origin, _stuck, edge) = request_stuck_at_a_silent_origin().await;
 
     let started = Instant::now();
-    let served = within(GUARD, edge.begin_shutdown())
-        .await
-        .expect("serve did not panic");
+    let served = begin_and_await_shutdown(edge).await;
 
     served.expect("serve returns Ok when the grace runs out");
     assert_took(started.elapsed(), ms(GRACE_MS), ms(150));
@@ -129,16 +143,10 @@ async fn request_stuck_on_a_silent_origin_does_not_hold_shutdown_past_the_grace(
 
 #[tokio::test]
 async fn request_stuck_past_the_grace_has_its_connection_closed() {
-    let origin = Origin::silent().await;
-    let edge = spawn_edge(short_grace_config(&origin)).await;
-    let addr = edge.addr();
-    let stuck = tokio::spawn(async move { try_send(addr, empty_get("/stuck")).await });
-    within(GUARD, origin.request_seen()).await;
+    let (_origin, stuck, edge) = request_stuck_at_a_silent_origin().await;
 
     let started = Instant::now();
-    let served = within(GUARD, edge.begin_shutdown())
-        .await
-        .expect("serve did not panic");
+    let served = begin_and_await_shutdown(edge).await;
     served.expect("serve returns Ok when the grace runs out");
 
     // The config promises that connections still open when the grace runs out are closed: the
@@ -154,6 +162,25 @@ async fn request_stuck_past_the_grace_has_its_connection_closed() {
     assert_took(started.elapsed(), ms(GRACE_MS), ms(300));
 }
 
+/// A silent origin, an edge with the short grace in front of it, and a `GET /stuck` the
+/// origin has received and will never answer (its task yields the visitor's outcome).
+async fn request_stuck_at_a_silent_origin() -> (Origin, JoinHandle<StuckOutcome>, Edge) {
+    let origin = Origin::silent().await;
+    let edge = spawn_edge(short_grace_config(&origin)).await;
+    let addr = edge.addr();
+    let stuck = tokio::spawn(async move { try_send(addr, empty_get("/stuck")).await });
+    within(GUARD, origin.request_seen()).await;
+    (origin, stuck, edge)
+}
+
+/// Signals `edge` to shut down and waits (bounded) for `serve` to return what it returned.
+async fn begin_and_await_shutdown(edge: Edge) -> io::Result<()> {
+    within(GUARD, edge.begin_shutdown())
+        .await
+        .expect("serve did not panic")
+}
+
+/// A GET `path` with no body.
 fn empty_get(path: &str) -> http::Request<http_body_util::Empty<bytes::Bytes>> {
     http::Request::get(path)
         .body(http_body_util::Empty::new())

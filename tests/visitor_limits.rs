@@ -23,7 +23,7 @@ use support::raw::{
     ORIGIN_BODY, RawResponse, RawVisitor, RecordingOrigin, TomlConfig, exchange, raise_fd_limit,
 };
 use support::visitor::{RawEnd, RawOutcome, within};
-use support::{GUARD, assert_ray_format, assert_took, ms, spawn_edge};
+use support::{Edge, GUARD, assert_ray_format, assert_took, ms, spawn_edge};
 
 /// The Host every request names.
 const HOST: &str = "site.test";
@@ -43,6 +43,18 @@ fn limited(origin: &RecordingOrigin) -> TomlConfig {
         .limit(&format!("request_header_field_bytes = {FIELD}"))
         .limit(&format!("url_bytes = {URL}"))
         .limit(&format!("request_body_bytes = {BODY}"))
+}
+
+/// A [`RecordingOrigin`] and an edge in front of it with the small [`limited`] limits.
+async fn limited_edge() -> (RecordingOrigin, Edge) {
+    let origin = RecordingOrigin::start().await;
+    let edge = spawn_edge(limited(&origin).build()).await;
+    (origin, edge)
+}
+
+/// Writes `request` to `edge` on a fresh connection and reads the one response (bounded).
+async fn send_to(edge: &Edge, request: &[u8]) -> RawResponse {
+    within(GUARD, exchange(edge.addr(), request)).await
 }
 
 /// How many bytes of `head` count against `request_header_bytes`: all of them, from the
@@ -166,11 +178,10 @@ fn assert_refused(res: &RawResponse, status: u16, words: &str, origin: &Recordin
 
 #[tokio::test]
 async fn head_at_the_total_limit_is_forwarded() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let head = padded_get("/total", TOTAL, FIELD);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     let seen = assert_forwarded(&res, &origin);
     assert_eq!(seen.target, "/total");
@@ -182,11 +193,10 @@ async fn head_at_the_total_limit_is_forwarded() {
 
 #[tokio::test]
 async fn head_one_byte_over_the_total_limit_gets_classic_400_header_too_large() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let head = padded_get("/total", TOTAL + 1, FIELD);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     assert_refused(&res, 400, "Request Header Or Cookie Too Large", &origin);
 }
@@ -202,7 +212,7 @@ async fn current_profile_head_at_the_total_limit_is_forwarded() {
     // Current has no smaller per-line limit: one line may take most of the head.
     let head = padded_get("/total", TOTAL, TOTAL - 100);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     assert_forwarded(&res, &origin);
 }
@@ -217,17 +227,16 @@ async fn current_profile_head_one_byte_over_the_total_limit_gets_413() {
     let edge = spawn_edge(config).await;
     let head = padded_get("/total", TOTAL + 1, 200);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     assert_refused(&res, 413, "413", &origin);
 }
 
 #[tokio::test]
 async fn header_line_at_the_field_limit_is_forwarded() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
 
-    let res = within(GUARD, exchange(edge.addr(), &get_with_cookie_line(FIELD))).await;
+    let res = send_to(&edge, &get_with_cookie_line(FIELD)).await;
 
     let seen = assert_forwarded(&res, &origin);
     let cookie = seen
@@ -238,25 +247,19 @@ async fn header_line_at_the_field_limit_is_forwarded() {
 
 #[tokio::test]
 async fn header_line_one_byte_over_the_field_limit_gets_400_header_too_large() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
 
-    let res = within(
-        GUARD,
-        exchange(edge.addr(), &get_with_cookie_line(FIELD + 1)),
-    )
-    .await;
+    let res = send_to(&edge, &get_with_cookie_line(FIELD + 1)).await;
 
     assert_refused(&res, 400, "Request Header Or Cookie Too Large", &origin);
 }
 
 #[tokio::test]
 async fn url_at_the_limit_is_forwarded() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let (target, head) = get_with_target_of(URL);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     let seen = assert_forwarded(&res, &origin);
     assert_eq!(seen.target, target);
@@ -264,26 +267,24 @@ async fn url_at_the_limit_is_forwarded() {
 
 #[tokio::test]
 async fn url_one_byte_over_the_limit_gets_414() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let (_, head) = get_with_target_of(URL + 1);
 
-    let res = within(GUARD, exchange(edge.addr(), &head)).await;
+    let res = send_to(&edge, &head).await;
 
     assert_refused(&res, 414, "414", &origin);
 }
 
 #[tokio::test]
 async fn body_with_content_length_at_the_limit_is_forwarded_whole() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let body = patterned(BODY);
     let mut request =
         format!("POST /body HTTP/1.1\r\nhost: {HOST}\r\ncontent-length: {BODY}\r\n\r\n")
             .into_bytes();
     request.extend_from_slice(&body);
 
-    let res = within(GUARD, exchange(edge.addr(), &request)).await;
+    let res = send_to(&edge, &request).await;
 
     let seen = assert_forwarded(&res, &origin);
     assert_eq!(seen.body, body);
@@ -291,26 +292,24 @@ async fn body_with_content_length_at_the_limit_is_forwarded_whole() {
 
 #[tokio::test]
 async fn content_length_one_byte_over_the_body_limit_gets_413_before_the_body_is_sent() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     // Only the head: the edge must answer from the announced length alone.
     let head = format!(
         "POST /body HTTP/1.1\r\nhost: {HOST}\r\ncontent-length: {}\r\n\r\n",
         BODY + 1
     );
 
-    let res = within(GUARD, exchange(edge.addr(), head.as_bytes())).await;
+    let res = send_to(&edge, head.as_bytes()).await;
 
     assert_refused(&res, 413, "413", &origin);
 }
 
 #[tokio::test]
 async fn chunked_body_at_the_limit_is_forwarded_whole() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let body = patterned(BODY);
 
-    let res = within(GUARD, exchange(edge.addr(), &chunked_post(&body, 300))).await;
+    let res = send_to(&edge, &chunked_post(&body, 300)).await;
 
     let seen = assert_forwarded(&res, &origin);
     assert_eq!(seen.body, body);
@@ -318,11 +317,10 @@ async fn chunked_body_at_the_limit_is_forwarded_whole() {
 
 #[tokio::test]
 async fn chunked_body_growing_one_byte_over_the_limit_gets_413_and_no_request_completes() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(limited(&origin).build()).await;
+    let (origin, edge) = limited_edge().await;
     let body = patterned(BODY + 1);
 
-    let res = within(GUARD, exchange(edge.addr(), &chunked_post(&body, 300))).await;
+    let res = send_to(&edge, &chunked_post(&body, 300)).await;
 
     assert_eq!(res.status, 413, "{}{}", res.head, res.text());
     assert_eq!(res.header("server"), Some("cloudflare"));
@@ -365,6 +363,7 @@ const HEADER_TIMEOUT_SLACK: Duration = Duration::from_millis(500);
 /// (a connect returning, a response arriving).
 const CLOCK_SKEW: Duration = Duration::from_millis(100);
 
+/// The `[limits] client_header_timeout` of the timeout tests ([`HEADER_TIMEOUT`]).
 fn header_timeout_config(origin: &RecordingOrigin) -> TomlConfig {
     TomlConfig::new(origin.addr()).limit(&format!(
         "client_header_timeout = \"{}ms\"",
@@ -372,17 +371,23 @@ fn header_timeout_config(origin: &RecordingOrigin) -> TomlConfig {
     ))
 }
 
-#[tokio::test]
-async fn visitor_stopping_mid_head_is_dropped_after_client_header_timeout_without_an_answer() {
+/// A [`RecordingOrigin`] and an edge in front of it with [`header_timeout_config`].
+async fn header_timeout_edge() -> (RecordingOrigin, Edge) {
     let origin = RecordingOrigin::start().await;
     let edge = spawn_edge(header_timeout_config(&origin).build()).await;
+    (origin, edge)
+}
+
+#[tokio::test]
+async fn visitor_stopping_mid_head_is_dropped_after_client_header_timeout_without_an_answer() {
+    let (origin, edge) = header_timeout_edge().await;
     let started = Instant::now();
     let mut slow = RawVisitor::connect(edge.addr()).await;
     slow.send(format!("GET /slow HTTP/1.1\r\nhost: {HOST}\r\nx-half: ").as_bytes())
         .await;
 
     // Meanwhile another visitor is served as usual.
-    let res = within(GUARD, exchange(edge.addr(), &plain_get("/normal"))).await;
+    let res = send_to(&edge, &plain_get("/normal")).await;
     assert_eq!(res.status, 200);
     assert!(
         started.elapsed() < HEADER_TIMEOUT,
@@ -400,8 +405,7 @@ async fn visitor_stopping_mid_head_is_dropped_after_client_header_timeout_withou
 
 #[tokio::test]
 async fn visitor_sending_nothing_is_dropped_after_client_header_timeout() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(header_timeout_config(&origin).build()).await;
+    let (origin, edge) = header_timeout_edge().await;
     let started = Instant::now();
     let silent = RawVisitor::connect(edge.addr()).await;
 
@@ -414,8 +418,7 @@ async fn visitor_sending_nothing_is_dropped_after_client_header_timeout() {
 
 #[tokio::test]
 async fn keep_alive_visitor_stopping_mid_second_head_is_dropped_a_timeout_after_the_response() {
-    let origin = RecordingOrigin::start().await;
-    let edge = spawn_edge(header_timeout_config(&origin).build()).await;
+    let (origin, edge) = header_timeout_edge().await;
     let mut visitor = RawVisitor::connect(edge.addr()).await;
     visitor.send(&plain_get("/first")).await;
     let first = within(GUARD, visitor.response())

@@ -17,14 +17,11 @@ use rustls::{CertificateError, NamedGroup, ProtocolVersion};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use edgecase::config::Config;
 use support::https::{H2, HTTP_1_1, HttpsError, HttpsResponse, HttpsVisitor, TlsVersions};
 use support::origins::{Origin, RecordedRequest};
 use support::pki::{TempDir, TestCa};
 use support::visitor::{Response, get_with_host, raw_exchange, within};
-use support::{
-    ACK_MS, CONNECT_MS, Edge, GUARD, READ_MS, WRITE_MS, assert_ray_format, spawn_edge_tls,
-};
+use support::{Edge, GUARD, assert_ray_format, spawn_edge_tls, tls_test_config_with};
 
 /// The Host the tests visit; the edge's certificate covers it.
 const HOST: &str = "site.test";
@@ -52,19 +49,7 @@ impl TlsEdge {
         let identity = ca.issue(&["localhost", "127.0.0.1", HOST]);
         let dir = TempDir::new("visitor-tls");
         let (cert, key) = identity.write_to(&dir, "edge");
-        let text = format!(
-            "[edge]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
-             tls_cert = \"{}\"\ntls_key = \"{}\"\nshutdown_grace = \"2s\"\n\
-             [origin]\naddress = \"{}\"\nssl = \"{ssl}\"\n\
-             [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
-             write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
-             [dns]\nsystem = false\n{extra}",
-            cert.display(),
-            key.display(),
-            origin.addr(),
-        );
-        let config = Config::from_toml_str(&text)
-            .unwrap_or_else(|e| panic!("the TLS test config is valid: {e}\n{text}"));
+        let config = tls_test_config_with(origin.addr(), &cert, &key, ssl, extra);
         TlsEdge {
             edge: spawn_edge_tls(config).await,
             ca,

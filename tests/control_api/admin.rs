@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::support::GUARD;
 use crate::support::binary::{Running, assert_exit_code, assert_no_panic, path_arg};
+use crate::support::observe::json_body;
 use crate::support::pki::TempDir;
 use crate::support::visitor::{Response, get, send, within};
 
@@ -48,6 +49,19 @@ pub fn config(origin: SocketAddr, admin: &str, rest: &str) -> String {
     )
 }
 
+/// Reads `running`'s stderr until both start-up lines have shown (in either order, or both in
+/// one line) and returns the edge's and the control API's addresses from them.
+pub async fn edge_and_control_addrs(running: &mut Running) -> (SocketAddr, SocketAddr) {
+    let (mut edge, mut control) = (None, None);
+    while edge.is_none() || control.is_none() {
+        let line = running.stderr_line_containing(" on http://").await;
+        edge = edge.or(addr_after(&line, EDGE_ON));
+        control = control.or(addr_after(&line, CONTROL_ON));
+    }
+    let both = "the loop ends once both are known";
+    (edge.expect(both), control.expect(both))
+}
+
 /// The address after `marker` in `line`, up to the URL's `/`.
 #[track_caller]
 pub fn addr_after(line: &str, marker: &str) -> Option<SocketAddr> {
@@ -72,18 +86,12 @@ impl Edgecase {
         let dir = TempDir::new(test);
         let file = dir.write("edgecase.toml", text);
         let mut running = Running::spawn(&["--config", path_arg(&file)]);
-        let (mut edge, mut control) = (None, None);
-        while edge.is_none() || control.is_none() {
-            let line = running.stderr_line_containing(" on http://").await;
-            edge = edge.or(addr_after(&line, EDGE_ON));
-            control = control.or(addr_after(&line, CONTROL_ON));
-        }
-        let admin = control.expect("the loop ends once both are known");
+        let (edge, admin) = edge_and_control_addrs(&mut running).await;
         assert!(admin.ip().is_loopback(), "{admin}");
         assert_ne!(admin.port(), 0, "the line shows the port the kernel chose");
         Edgecase {
             running,
-            edge: edge.expect("the loop ends once both are known"),
+            edge,
             admin,
             _dir: dir,
         }
@@ -159,16 +167,10 @@ impl Edgecase {
     }
 }
 
-/// The body as JSON, checking the content type.
+/// The body as JSON, checking the content type (the same check as `observe::json_body`).
 #[track_caller]
 pub fn json_of(res: &Response) -> Value {
-    let content_type = res.header("content-type").unwrap_or_default();
-    assert!(
-        content_type.starts_with("application/json"),
-        "content-type {content_type:?}; body: {}",
-        res.text()
-    );
-    serde_json::from_slice(&res.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", res.text()))
+    json_body(res)
 }
 
 /// A 200 answer whose body is a JSON array.

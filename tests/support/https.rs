@@ -18,7 +18,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{HeaderValue, Request, Uri, Version, header};
+use http::{HeaderValue, Request, header};
 use http_body::Body;
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -27,7 +27,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, NamedGroup, ProtocolVersion, RootCertStore, SupportedProtocolVersion};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -271,19 +270,14 @@ impl HttpsVisitor {
     {
         let (tls, negotiated) = self.connect(addr).await?;
         let io = TokioIo::new(tls);
-        let (started, response) = if negotiated.is_h2() {
-            self.as_h2(&mut request);
+        let (response, elapsed) = if negotiated.is_h2() {
+            visitor::as_h2(&mut request, "https", || self.authority());
             let (mut sender, connection) =
                 hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
                     .await
                     .map_err(HttpsError::Handshake)?;
-            tokio::spawn(async move {
-                // Its error, if any, is the one `send_request` or the body reports.
-                let _ = connection.await;
-            });
-            let started = Instant::now();
-            let response = sender.send_request(request).await;
-            (started, response)
+            visitor::drive(connection);
+            visitor::timed(sender.send_request(request)).await
         } else {
             if !request.headers().contains_key(header::HOST) {
                 let host = HeaderValue::from_str(&self.authority())
@@ -293,26 +287,12 @@ impl HttpsVisitor {
             let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
                 .await
                 .map_err(HttpsError::Handshake)?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            let started = Instant::now();
-            let response = sender.send_request(request).await;
-            (started, response)
+            visitor::drive(connection);
+            visitor::timed(sender.send_request(request)).await
         };
         let response = response.map_err(HttpsError::Request)?;
-        let elapsed = started.elapsed();
-        let (parts, body) = response.into_parts();
-        let (body, body_error) = visitor::read_body(body).await;
         Ok(HttpsResponse {
-            response: Response {
-                status: parts.status,
-                version: parts.version,
-                headers: parts.headers,
-                body,
-                body_error,
-                elapsed,
-            },
+            response: visitor::whole_response(response, elapsed).await,
             tls: negotiated,
         })
     }
@@ -327,31 +307,6 @@ impl HttpsVisitor {
                 other => panic!("unexpected server name {other:?}"),
             },
         }
-    }
-
-    /// Rewrites an origin-form request for h2: absolute `https` URI, version HTTP/2.
-    fn as_h2<B>(&self, request: &mut Request<B>) {
-        if request.uri().scheme().is_none() {
-            let authority = match request.headers_mut().remove(header::HOST) {
-                Some(host) => host
-                    .to_str()
-                    .expect("a Host header a test wrote is ASCII")
-                    .to_owned(),
-                None => self.authority(),
-            };
-            let path = request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned();
-            *request.uri_mut() = Uri::builder()
-                .scheme("https")
-                .authority(authority)
-                .path_and_query(path)
-                .build()
-                .expect("scheme, authority and path make a URI");
-        }
-        *request.version_mut() = Version::HTTP_2;
     }
 }
 

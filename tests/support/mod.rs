@@ -19,6 +19,7 @@ pub mod visitor;
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -68,15 +69,54 @@ pub fn ms(n: u64) -> Duration {
 
 /// A hermetic config forwarding to `origin`: static DNS only, test timeouts.
 pub fn test_config(origin: SocketAddr) -> Config {
+    test_config_with(origin, "")
+}
+
+/// The hermetic [`test_config`] with `extra` TOML appended (e.g. a `[limits]` table).
+pub fn test_config_with(origin: SocketAddr, extra: &str) -> Config {
     let text = format!(
         "[edge]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\
-         [origin]\naddress = \"{origin}\"\n\
-         [timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
+         [origin]\naddress = \"{origin}\"\n{}{extra}",
+        hermetic_tables()
+    );
+    Config::from_toml_str(&text).unwrap_or_else(|e| panic!("the test config is valid: {e}\n{text}"))
+}
+
+/// A hermetic config serving HTTPS too (for [`spawn_edge_tls`]) with the certificate and key
+/// at `cert` and `key`, forwarding to `origin` in SSL mode `ssl`; static DNS, test timeouts.
+pub fn tls_test_config(origin: SocketAddr, cert: &Path, key: &Path, ssl: &str) -> Config {
+    tls_test_config_with(origin, cert, key, ssl, "")
+}
+
+/// The hermetic [`tls_test_config`] with `extra` TOML appended (e.g. a `[limits]` table).
+pub fn tls_test_config_with(
+    origin: SocketAddr,
+    cert: &Path,
+    key: &Path,
+    ssl: &str,
+    extra: &str,
+) -> Config {
+    let text = format!(
+        "[edge]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
+         tls_cert = \"{}\"\ntls_key = \"{}\"\nshutdown_grace = \"2s\"\n\
+         [origin]\naddress = \"{origin}\"\nssl = \"{ssl}\"\n{}{extra}",
+        cert.display(),
+        key.display(),
+        hermetic_tables()
+    );
+    Config::from_toml_str(&text)
+        .unwrap_or_else(|e| panic!("the TLS test config is valid: {e}\n{text}"))
+}
+
+/// The tables every hermetic test config ends with: the test timeouts, no system DNS, no
+/// access log.
+fn hermetic_tables() -> String {
+    format!(
+        "[timeouts]\nconnect = \"{CONNECT_MS}ms\"\nack = \"{ACK_MS}ms\"\n\
          write = \"{WRITE_MS}ms\"\nread = \"{READ_MS}ms\"\n\
          [dns]\nsystem = false\n\
          [log]\naccess = \"off\"\n"
-    );
-    Config::from_toml_str(&text).expect("the test config is valid")
+    )
 }
 
 /// The edge running in-process; shut down (gracefully) when dropped or by [`Edge::shutdown`].

@@ -13,14 +13,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use edgecase::config::Config;
 
 use super::visitor::{RawEnd, RawOutcome};
-use super::{ACK_MS, CONNECT_MS, READ_MS, WRITE_MS};
+use super::{ACK_MS, CONNECT_MS, READ_MS, WRITE_MS, bind_loopback};
 
 /// The longest request head the recording origin reads, in bytes: far above any limit the
 /// tests configure, so the origin never refuses what the edge forwards.
@@ -123,20 +123,30 @@ pub struct OriginRequest {
 impl OriginRequest {
     /// The first value of header `name` (lowercase), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 
     /// Every value of header `name` (lowercase), one per line, in order.
     pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        every_value(&self.headers, name)
     }
+}
+
+/// The first value of header `name` among `headers` (lowercased names, in wire order).
+fn first_value<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every value of header `name` among `headers` (lowercased names, in wire order).
+fn every_value<'h>(headers: &'h [(String, String)], name: &str) -> Vec<&'h str> {
+    headers
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// What the recording origin saw, shared between its tasks and the test.
@@ -193,12 +203,7 @@ impl RecordingOrigin {
     /// As [`RecordingOrigin::start`], with `extra` (whole header lines, each ending in CRLF)
     /// in the response head.
     pub async fn answering(extra: &str) -> RecordingOrigin {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
+        let (listener, addr) = bind_loopback().await;
         let response: Arc<[u8]> = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n{extra}\r\n\
              {ORIGIN_BODY}",
@@ -429,19 +434,12 @@ pub struct RawResponse {
 impl RawResponse {
     /// The first value of header `name` (lowercase), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        first_value(&self.headers, name)
     }
 
     /// Every value of header `name` (lowercase), one per line, in order.
     pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        every_value(&self.headers, name)
     }
 
     /// The body as text (invalid UTF-8 replaced).

@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::LazyConfigAcceptor;
 
+use super::bind_loopback;
 use super::origins::{MAX_REQUEST_HEAD_BYTES, ORIGIN_SERVER, RecordedRequest};
 use super::pki::Identity;
 
@@ -142,10 +143,75 @@ impl Default for TlsOptions {
     }
 }
 
-/// What a [`TlsOrigin`] saw.
+/// A port on 127.0.0.1 whose accept loop counts each connection and hands it to a task that
+/// records what it saw in a log `L`; the loop is aborted when the port is dropped. Its two
+/// kinds are [`TlsOrigin`] and [`RawTlsOrigin`].
 #[derive(Debug)]
-struct TlsLog {
-    connections: Recorded<SocketAddr>,
+pub struct RecordingPort<L> {
+    addr: SocketAddr,
+    connections: Arc<Recorded<SocketAddr>>,
+    log: Arc<L>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl<L> Drop for RecordingPort<L> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl<L: Send + Sync + 'static> RecordingPort<L> {
+    /// Accepts on `listener`, recording each peer, and runs `handle` on every connection with
+    /// the shared `log`.
+    fn serve<H, Fut>(listener: TcpListener, log: L, handle: H) -> Self
+    where
+        H: Fn(TcpStream, Arc<L>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let connections = Arc::new(Recorded::new());
+        let log = Arc::new(log);
+        let (task_connections, task_log) = (connections.clone(), log.clone());
+        let task = spawn_accept_loop(listener, move |stream, peer| {
+            task_connections.push(peer);
+            handle(stream, task_log.clone())
+        });
+        RecordingPort {
+            addr,
+            connections,
+            log,
+            task: Some(task),
+        }
+    }
+
+    /// Where the port listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port number (for `tls_port`).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// How many TCP connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.count()
+    }
+
+    /// Resolves once at least `n` TCP connections have been accepted.
+    pub async fn connections_seen(&self, n: usize) {
+        self.connections.wait_for(n).await;
+    }
+}
+
+/// What a [`TlsOrigin`] saw (its connections aside: the [`RecordingPort`] counts those).
+#[derive(Debug)]
+pub struct TlsLog {
     /// The SNI of every ClientHello read, completed handshake or not.
     hellos: Recorded<Option<String>>,
     handshakes: Recorded<Handshake>,
@@ -161,22 +227,9 @@ struct TlsLog {
 ///
 /// A connection whose first byte is not a TLS handshake record (a plain HTTP request) is
 /// recorded in [`TlsOrigin::plain_requests`] and closed without a byte in answer.
-#[derive(Debug)]
-pub struct TlsOrigin {
-    addr: SocketAddr,
-    log: Arc<TlsLog>,
-    task: Option<JoinHandle<()>>,
-}
+pub type TlsOrigin = RecordingPort<TlsLog>;
 
-impl Drop for TlsOrigin {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-impl TlsOrigin {
+impl RecordingPort<TlsLog> {
     /// Serves `identity` for any SNI, TLS 1.2 and 1.3, answering [`TLS_ORIGIN_BODY`].
     pub async fn ok(identity: &Identity) -> TlsOrigin {
         TlsOrigin::with_options(identity, TlsOptions::default()).await
@@ -184,52 +237,24 @@ impl TlsOrigin {
 
     /// Serves `identity` as `options` say.
     pub async fn with_options(identity: &Identity, options: TlsOptions) -> TlsOrigin {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let (listener, _) = bind_loopback().await;
         TlsOrigin::on(listener, identity, options)
     }
 
     /// Serves `identity` as `options` say on `listener` (an address chosen beforehand).
     pub fn on(listener: TcpListener, identity: &Identity, options: TlsOptions) -> TlsOrigin {
         let config = server_config(identity, &options);
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let log = Arc::new(TlsLog {
-            connections: Recorded::new(),
+        let log = TlsLog {
             hellos: Recorded::new(),
             handshakes: Recorded::new(),
             failed: Recorded::new(),
             plain: Recorded::new(),
             requests: Recorded::new(),
-        });
+        };
         let body = options.body;
-        let task_log = log.clone();
-        let task = spawn_accept_loop(listener, move |stream, peer| {
-            task_log.connections.push(peer);
-            serve_tls(stream, task_log.clone(), config.clone(), body)
-        });
-        TlsOrigin {
-            addr,
-            log,
-            task: Some(task),
-        }
-    }
-
-    /// Where the origin listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The port it listens on (for `tls_port`).
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// How many TCP connections it has accepted.
-    pub fn connections(&self) -> usize {
-        self.log.connections.count()
+        RecordingPort::serve(listener, log, move |stream, log| {
+            serve_tls(stream, log, config.clone(), body)
+        })
     }
 
     /// The SNI of every ClientHello read so far, in order (`None`: no SNI).
@@ -260,11 +285,6 @@ impl TlsOrigin {
     /// The most recent request served over TLS.
     pub fn last_request(&self) -> Option<RecordedRequest> {
         self.log.requests.all().pop()
-    }
-
-    /// Resolves once at least `n` TCP connections have been accepted.
-    pub async fn connections_seen(&self, n: usize) {
-        self.log.connections.wait_for(n).await;
     }
 
     /// Resolves once at least `n` ClientHellos have been read.
@@ -412,32 +432,18 @@ enum AfterHello {
     Answer(Arc<[u8]>),
 }
 
-/// What a [`RawTlsOrigin`] saw.
+/// What a [`RawTlsOrigin`] saw (its connections aside: the [`RecordingPort`] counts those).
 #[derive(Debug)]
-struct RawLog {
-    connections: Recorded<SocketAddr>,
+pub struct RawLog {
     /// The first record of each connection, header included.
     first_records: Recorded<Vec<u8>>,
 }
 
 /// A port that reads the client's first TLS record (the ClientHello) and then misbehaves in
 /// one way. Records connections and those first records.
-#[derive(Debug)]
-pub struct RawTlsOrigin {
-    addr: SocketAddr,
-    log: Arc<RawLog>,
-    task: Option<JoinHandle<()>>,
-}
+pub type RawTlsOrigin = RecordingPort<RawLog>;
 
-impl Drop for RawTlsOrigin {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-impl RawTlsOrigin {
+impl RecordingPort<RawLog> {
     /// Reads the ClientHello, then closes cleanly (FIN) without a byte.
     pub async fn closes_after_hello() -> RawTlsOrigin {
         RawTlsOrigin::start(AfterHello::Close).await
@@ -475,41 +481,13 @@ impl RawTlsOrigin {
     }
 
     async fn start(after: AfterHello) -> RawTlsOrigin {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let log = Arc::new(RawLog {
-            connections: Recorded::new(),
+        let (listener, _) = bind_loopback().await;
+        let log = RawLog {
             first_records: Recorded::new(),
-        });
-        let task_log = log.clone();
-        let task = spawn_accept_loop(listener, move |stream, peer| {
-            task_log.connections.push(peer);
-            misbehave(stream, task_log.clone(), after.clone())
-        });
-        RawTlsOrigin {
-            addr,
-            log,
-            task: Some(task),
-        }
-    }
-
-    /// Where the port listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The port number (for `tls_port`).
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// How many TCP connections it has accepted.
-    pub fn connections(&self) -> usize {
-        self.log.connections.count()
+        };
+        RecordingPort::serve(listener, log, move |stream, log| {
+            misbehave(stream, log, after.clone())
+        })
     }
 
     /// The first record (header included) read on each connection so far.
@@ -520,11 +498,6 @@ impl RawTlsOrigin {
     /// Resolves once at least `n` first records have been read.
     pub async fn hellos_seen(&self, n: usize) {
         self.log.first_records.wait_for(n).await;
-    }
-
-    /// Resolves once at least `n` TCP connections have been accepted.
-    pub async fn connections_seen(&self, n: usize) {
-        self.log.connections.wait_for(n).await;
     }
 }
 

@@ -194,19 +194,10 @@ where
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(VisitorError::Handshake)?;
-    tokio::spawn(async move {
-        // Its error, if any, is the one `send_request` or the body reports.
-        let _ = connection.await;
-    });
-    let started = Instant::now();
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(VisitorError::Request)?;
-    Ok(StreamingResponse {
-        response,
-        elapsed: started.elapsed(),
-    })
+    drive(connection);
+    let (response, elapsed) = timed(sender.send_request(request)).await;
+    let response = response.map_err(VisitorError::Request)?;
+    Ok(StreamingResponse { response, elapsed })
 }
 
 /// `GET path` over h2c with prior knowledge on a fresh connection, `:authority` set to `addr`.
@@ -230,27 +221,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
-    if request.uri().scheme().is_none() {
-        let authority = match request.headers_mut().remove(header::HOST) {
-            Some(host) => host
-                .to_str()
-                .expect("a Host header a test wrote is ASCII")
-                .to_owned(),
-            None => addr.to_string(),
-        };
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
-        *request.uri_mut() = Uri::builder()
-            .scheme("http")
-            .authority(authority)
-            .path_and_query(path)
-            .build()
-            .expect("scheme, authority and path make a URI");
-    }
-    *request.version_mut() = Version::HTTP_2;
+    as_h2(&mut request, "http", || addr.to_string());
     let stream = TcpStream::connect(addr)
         .await
         .map_err(VisitorError::Connect)?;
@@ -258,16 +229,60 @@ where
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await
             .map_err(VisitorError::Handshake)?;
+    drive(connection);
+    let (response, elapsed) = timed(sender.send_request(request)).await;
+    let response = response.map_err(VisitorError::Request)?;
+    Ok(whole_response(response, elapsed).await)
+}
+
+/// Rewrites an origin-form `request` for h2: an absolute `scheme` URI whose authority is the
+/// request's `Host` header (then removed) or else `default_authority()`, version HTTP/2.
+pub fn as_h2<B>(
+    request: &mut Request<B>,
+    scheme: &str,
+    default_authority: impl FnOnce() -> String,
+) {
+    if request.uri().scheme().is_none() {
+        let authority = match request.headers_mut().remove(header::HOST) {
+            Some(host) => host
+                .to_str()
+                .expect("a Host header a test wrote is ASCII")
+                .to_owned(),
+            None => default_authority(),
+        };
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        *request.uri_mut() = Uri::builder()
+            .scheme(scheme)
+            .authority(authority)
+            .path_and_query(path)
+            .build()
+            .expect("scheme, authority and path make a URI");
+    }
+    *request.version_mut() = Version::HTTP_2;
+}
+
+/// Drives a client `connection` in the background. Its error, if any, is the one
+/// `send_request` or the body reports.
+pub fn drive<C>(connection: C)
+where
+    C: IntoFuture + Send + 'static,
+    C::IntoFuture: Send,
+    C::Output: Send,
+{
     tokio::spawn(async move {
         let _ = connection.await;
     });
+}
+
+/// Awaits `sending` (a request sent, its head awaited), and how long that took.
+pub async fn timed<F: Future>(sending: F) -> (F::Output, Duration) {
     let started = Instant::now();
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(VisitorError::Request)?;
-    let elapsed = started.elapsed();
-    Ok(read_whole(StreamingResponse { response, elapsed }).await)
+    let output = sending.await;
+    (output, started.elapsed())
 }
 
 /// Reads `body` to its end; returns the bytes received and the error that ended it early, if
@@ -288,7 +303,13 @@ pub async fn read_body(mut body: Incoming) -> (Bytes, Option<hyper::Error>) {
 }
 
 async fn read_whole(streaming: StreamingResponse) -> Response {
-    let (parts, body) = streaming.response.into_parts();
+    whole_response(streaming.response, streaming.elapsed).await
+}
+
+/// `response` with its body read to the end (see [`read_body`]); `elapsed` is how long its
+/// head took.
+pub async fn whole_response(response: http::Response<Incoming>, elapsed: Duration) -> Response {
+    let (parts, body) = response.into_parts();
     let (body, body_error) = read_body(body).await;
     Response {
         status: parts.status,
@@ -296,7 +317,7 @@ async fn read_whole(streaming: StreamingResponse) -> Response {
         headers: parts.headers,
         body,
         body_error,
-        elapsed: streaming.elapsed,
+        elapsed,
     }
 }
 
