@@ -29,12 +29,22 @@ fn writes(log: &Events) -> Vec<u32> {
 
 /// A sink whose writer records into the returned log and fails on items `fails` picks.
 fn recording_sink(capacity: usize, fails: fn(u32) -> bool) -> (Sink<u32>, Events) {
+    recording_sink_pacing(capacity, BATCH_PAUSE, fails)
+}
+
+/// [`recording_sink`] with the writer resting `pause` after each batch.
+fn recording_sink_pacing(
+    capacity: usize,
+    pause: Duration,
+    fails: fn(u32) -> bool,
+) -> (Sink<u32>, Events) {
     let log = Events::default();
     let write_log = Arc::clone(&log);
     let flush_log = Arc::clone(&log);
-    let sink = Sink::spawn(
+    let sink = Sink::spawn_pacing(
         "test sink",
         capacity,
+        pause,
         move |item| {
             if fails(item) {
                 return Err(io::Error::other("disk on fire"));
@@ -131,6 +141,46 @@ fn flush_follows_each_time_the_queue_runs_empty() {
     assert_eq!(
         events(&log),
         [Event::Write(1), Event::Flush, Event::Write(2), Event::Flush]
+    );
+}
+
+#[test]
+fn items_sent_while_the_writer_rests_go_out_as_one_batch() {
+    // A long rest, so the test's sends surely land inside it on a busy machine.
+    let (sink, log) = recording_sink_pacing(64, Duration::from_millis(300), |_| false);
+    assert!(sink.send(1));
+    let deadline = Instant::now() + PATIENCE;
+    while events(&log) != [Event::Write(1), Event::Flush] {
+        assert!(Instant::now() < deadline, "no flush: {:?}", events(&log));
+        thread::yield_now();
+    }
+    // The writer now rests: these wait in the queue, and no send wakes it.
+    for item in 2..=5 {
+        assert!(sink.send(item));
+    }
+    assert_eq!(
+        events(&log),
+        [Event::Write(1), Event::Flush],
+        "nothing written during the rest"
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while events(&log).len() < 7 {
+        assert!(Instant::now() < deadline, "no batch: {:?}", events(&log));
+        thread::sleep(Duration::from_millis(5));
+    }
+    sink.close(PATIENCE);
+    assert_eq!(
+        events(&log),
+        [
+            Event::Write(1),
+            Event::Flush,
+            Event::Write(2),
+            Event::Write(3),
+            Event::Write(4),
+            Event::Write(5),
+            Event::Flush
+        ],
+        "one flush for the batch"
     );
 }
 
