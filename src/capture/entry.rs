@@ -208,11 +208,11 @@ fn url(finished: &Finished) -> String {
     let scheme = if finished.https { "https" } else { "http" };
     let authority = header_text(&finished.request_headers, HOST)
         .filter(|host| !host.is_empty())
-        .map_or(Cow::Borrowed(finished.host.as_str()), Cow::Owned);
+        .map_or(Cow::Borrowed(&*finished.host), Cow::Owned);
     let path = finished
         .path
         .split_once('#')
-        .map_or(finished.path.as_str(), |(path, _)| path);
+        .map_or(&*finished.path, |(path, _)| path);
     let slash = if path.starts_with('/') { "" } else { "/" };
     format!("{scheme}://{authority}{slash}{path}")
 }

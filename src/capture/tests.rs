@@ -57,8 +57,8 @@ fn proxied_ok() -> Finished {
         version: Version::HTTP_2,
         https: true,
         client_tls: Some("TLSv1.3"),
-        host: "example.com".to_owned(),
-        path: "/search?q=edge&lang=fr&flag#top".to_owned(),
+        host: "example.com".into(),
+        path: "/search?q=edge&lang=fr&flag#top".into(),
         client: "203.0.113.7:50123".parse().expect("a socket address"),
         edge: "127.0.0.1:8443".parse().expect("a socket address"),
         request_headers: headers(&[
@@ -110,8 +110,8 @@ fn connect_timeout() -> Finished {
         version: Version::HTTP_11,
         https: false,
         client_tls: None,
-        host: "example.com".to_owned(),
-        path: "/api/orders".to_owned(),
+        host: "example.com".into(),
+        path: "/api/orders".into(),
         client: "198.51.100.4:40000".parse().expect("a socket address"),
         edge: "127.0.0.1:8080".parse().expect("a socket address"),
         request_headers: headers(&[(CONTENT_TYPE, "application/json")]).into(),
@@ -365,7 +365,7 @@ fn status_text_is_the_reason_phrase_the_visitor_got() {
 #[test]
 fn query_strings_keep_their_raw_pairs_and_drop_the_fragment() {
     let mut finished = proxied_ok();
-    finished.path = "/p?a=1&&b=x%20y&c=d=e&=v#f=g".to_owned();
+    finished.path = "/p?a=1&&b=x%20y&c=d=e&=v#f=g".into();
     let query: Vec<_> = entry(&finished)
         .request
         .query_string
@@ -383,7 +383,7 @@ fn query_strings_keep_their_raw_pairs_and_drop_the_fragment() {
 fn a_request_without_host_header_uses_the_host_name() {
     let mut finished = proxied_ok();
     finished.request_headers = HeaderMap::new().into();
-    finished.path = "/".to_owned();
+    finished.path = "/".into();
     assert_eq!(entry(&finished).request.url, "https://example.com/");
 }
 

@@ -36,10 +36,11 @@ pub struct AccessLog {
     pub version: Version,
     /// The visitor's connection.
     pub visit: Visit,
-    /// The Host the visitor asked for.
-    pub host: String,
-    /// The path and query.
-    pub path: String,
+    /// The Host the visitor asked for (shared: the clone for an unanswered request, the
+    /// answering and the record all use this one allocation).
+    pub host: Arc<str>,
+    /// The path and query (shared, like `host`).
+    pub path: Arc<str>,
     /// The visitor's request headers, as received.
     pub request_headers: Arc<HeaderMap>,
     /// Counts (and keeps the start of) the request body on its way to the origin.

@@ -58,12 +58,8 @@ pub async fn handle(
     // This request's config to the end, whatever a reload does meanwhile.
     let live = state.live();
     let ray = state.rays.next_at(live.config.edge.colo, at);
-    let host = request_host(&request).into_owned();
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .to_owned();
+    let host: Arc<str> = Arc::from(request_host(&request));
+    let path: Arc<str> = Arc::from(request.uri().path_and_query().map_or("/", |pq| pq.as_str()));
     state.observers.metrics.request_started();
     // The scenario phase in force on arrival decides this request's fault and counts it,
     // whenever it ends.

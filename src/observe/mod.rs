@@ -110,7 +110,7 @@ impl Observers {
         if let Some(redaction) = &self.redaction
             && let std::borrow::Cow::Owned(path) = redaction.path(&finished.path)
         {
-            finished.path = path;
+            finished.path = Arc::from(path);
         }
         // The ring keeps the record. Its request headers own their bytes (`edge::detach`);
         // its response headers are slices of origin read buffers, so the last

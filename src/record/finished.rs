@@ -55,10 +55,10 @@ pub struct Finished {
     pub https: bool,
     /// The visitor's TLS version (`TLSv1.3`), when HTTPS.
     pub client_tls: Option<&'static str>,
-    /// The Host asked for, lowercase, without port.
-    pub host: String,
-    /// The path and query.
-    pub path: String,
+    /// The Host asked for, lowercase, without port (shared: every observer reads the same).
+    pub host: Arc<str>,
+    /// The path and query (shared, like `host`).
+    pub path: Arc<str>,
     /// The visitor's address.
     pub client: SocketAddr,
     /// The edge address the visitor connected to.
