@@ -49,13 +49,13 @@ mod tools;
 mod visitors;
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio::signal::unix::{SignalKind, signal};
 
 use args::{Options, USAGE};
-use figures::Bench;
+use figures::{Bench, Figures};
 use origins::OriginProcess;
 use processes::Pinning;
 use proxies::{Installed, Kind, Proxy};
@@ -173,19 +173,49 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
         wrk: tools.wrk.is_some(),
         ..Results::default()
     };
+    let installed = find_proxies(&options.proxies, &binary, &mut results)?;
+    note_missing_tools(&tools, &mut results);
+    let environment = environment(&options, &pinning, &tools, &installed, (fd_soft, fd_hard)).await;
+    println!("load: environment");
+    for line in &environment {
+        println!("  {line}");
+    }
+
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir)?;
+    let origins = start_origins(&pinning, &dir).await?;
+    let bench = Bench {
+        pinning,
+        tools,
+        origins,
+        options,
+        fd_hard,
+        dir: dir.clone(),
+    };
+    run_rounds(&bench, &installed, &mut results).await?;
+    edgecase_checks(&bench, &installed, &mut results).await?;
+    write_report(&environment, &results)?;
+    if bench.options.keep {
+        println!("load: files kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// Each proxy of `kinds` that is installed; one (empty) row per kind goes into `results`,
+/// and each one missing is noted as skipped. A missing edgecase is an error.
+fn find_proxies(
+    kinds: &[Kind],
+    binary: &Path,
+    results: &mut Results,
+) -> io::Result<Vec<Installed>> {
     let mut installed = Vec::new();
-    for kind in options.proxies.iter().copied() {
-        match Installed::find(kind, &binary) {
+    for kind in kinds.iter().copied() {
+        match Installed::find(kind, binary) {
             Some(found) => installed.push(found),
             None => {
-                let why = match kind {
-                    Kind::Edgecase => format!("edgecase: no binary at {}", binary.display()),
-                    Kind::Nginx => "nginx: not installed (apt-get install nginx-light)".to_owned(),
-                    Kind::Haproxy => "HAProxy: not installed (apt-get install haproxy)".to_owned(),
-                    Kind::Mitmproxy => {
-                        "mitmproxy: not installed (pip install mitmproxy)".to_owned()
-                    }
-                };
+                let why = not_installed(kind, binary);
                 if kind == Kind::Edgecase {
                     return Err(io::Error::other(why));
                 }
@@ -195,6 +225,21 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
         }
         results.proxies.push((kind, Vec::new()));
     }
+    Ok(installed)
+}
+
+/// Why `kind` was not found, and how to install it.
+fn not_installed(kind: Kind, binary: &Path) -> String {
+    match kind {
+        Kind::Edgecase => format!("edgecase: no binary at {}", binary.display()),
+        Kind::Nginx => "nginx: not installed (apt-get install nginx-light)".to_owned(),
+        Kind::Haproxy => "HAProxy: not installed (apt-get install haproxy)".to_owned(),
+        Kind::Mitmproxy => "mitmproxy: not installed (pip install mitmproxy)".to_owned(),
+    }
+}
+
+/// Notes in `results` each load generator that is missing, and whose figures are n/a.
+fn note_missing_tools(tools: &Tools, results: &mut Results) {
     for (tool, path, how) in [
         ("wrk", &tools.wrk, "apt-get install wrk"),
         ("oha", &tools.oha, "cargo install oha --locked"),
@@ -205,7 +250,17 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
             results.skipped.push(why);
         }
     }
+}
 
+/// The environment lines of the report: cores, pinning, fd limits (`fd`: soft and hard), how
+/// busy the machine was, the run's settings, and each proxy's and tool's version.
+async fn environment(
+    options: &Options,
+    pinning: &Pinning,
+    tools: &Tools,
+    installed: &[Installed],
+    (fd_soft, fd_hard): (u64, u64),
+) -> Vec<String> {
     let mut environment = vec![
         format!("cores: {}", pinning.cores),
         format!("pinning: {}", pinning.describe()),
@@ -226,7 +281,7 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
             if options.quick { " (--quick)" } else { "" }
         ),
     ];
-    for found in &installed {
+    for found in installed {
         environment.push(format!(
             "{}: {} ({})",
             found.kind.title(),
@@ -240,14 +295,13 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
     if let Some(oha) = &tools.oha {
         environment.push(format!("oha: {}", processes::version(oha, &["--version"])));
     }
-    println!("load: environment");
-    for line in &environment {
-        println!("  {line}");
-    }
+    environment
+}
 
-    let dir = temp_dir();
-    std::fs::create_dir_all(&dir)?;
-    let origins = OriginProcess::start(&pinning, &std::env::current_exe()?)?;
+/// Starts the origin process (this binary, re-executed) and checks that the fast origin
+/// answers with its body.
+async fn start_origins(pinning: &Pinning, dir: &Path) -> io::Result<OriginProcess> {
+    let origins = OriginProcess::start(pinning, &std::env::current_exe()?)?;
     let body = visitors::fetch(origins.ports.fast, "/").await?;
     if body.as_bytes() != origins::BODY {
         return Err(io::Error::other(format!(
@@ -263,75 +317,82 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
         origins.ports.never_reads,
         dir.display()
     );
-    let bench = Bench {
-        pinning,
-        tools,
-        origins,
-        options,
-        fd_hard,
-        dir: dir.clone(),
-    };
+    Ok(origins)
+}
 
-    // Rounds: direct and every proxy, the order rotated each round.
+/// Rounds: direct and every proxy, the order rotated each round; each one's figures go into
+/// `results`.
+async fn run_rounds(
+    bench: &Bench,
+    installed: &[Installed],
+    results: &mut Results,
+) -> io::Result<()> {
     let mut order: Vec<Option<&Installed>> = vec![None];
     order.extend(installed.iter().map(Some));
     for round in 0..bench.options.rounds {
         order.rotate_left(usize::from(round > 0));
         for target in &order {
-            let figures = match target {
-                None => {
-                    eprintln!("load: round {}/{}: direct", round + 1, bench.options.rounds);
-                    results.direct.push(figures::direct(&bench).await?);
-                    continue;
-                }
-                Some(found) => {
-                    eprintln!(
-                        "load: round {}/{}: {}",
-                        round + 1,
-                        bench.options.rounds,
-                        found.kind.title()
-                    );
-                    let mut proxy = Proxy::start(
-                        found,
-                        &bench.pinning,
-                        &dir,
-                        &bench.origins.ports,
-                        bench.fd_hard,
-                    )
-                    .await?;
-                    figures::proxy(&bench, &mut proxy, round + 1).await?
-                }
+            let Some(found) = target else {
+                eprintln!("load: round {}/{}: direct", round + 1, bench.options.rounds);
+                results.direct.push(figures::direct(bench).await?);
+                continue;
             };
-            if let Some((_, rounds)) = results
-                .proxies
-                .iter_mut()
-                .find(|(k, _)| Some(*k) == target.map(|t| t.kind))
-            {
+            let figures = proxy_round(bench, found, round).await?;
+            if let Some((_, rounds)) = results.proxies.iter_mut().find(|(k, _)| *k == found.kind) {
                 rounds.push(figures);
             }
         }
     }
+    Ok(())
+}
 
-    // edgecase's own checks, on a fresh process.
+/// One round of one proxy: started, measured, stopped.
+async fn proxy_round(bench: &Bench, found: &Installed, round: usize) -> io::Result<Figures> {
+    eprintln!(
+        "load: round {}/{}: {}",
+        round + 1,
+        bench.options.rounds,
+        found.kind.title()
+    );
+    let mut proxy = start_proxy(bench, found).await?;
+    figures::proxy(bench, &mut proxy, round + 1).await
+}
+
+/// Starts `found` with its generated config in front of the bench's origins.
+async fn start_proxy(bench: &Bench, found: &Installed) -> io::Result<Proxy> {
+    Proxy::start(
+        found,
+        &bench.pinning,
+        &bench.dir,
+        &bench.origins.ports,
+        bench.fd_hard,
+    )
+    .await
+}
+
+/// edgecase's own checks, on a fresh process: timer accuracy and requests held to the fd
+/// limit, into `results`.
+async fn edgecase_checks(
+    bench: &Bench,
+    installed: &[Installed],
+    results: &mut Results,
+) -> io::Result<()> {
     if let Some(edge) = installed.iter().find(|i| i.kind == Kind::Edgecase) {
         eprintln!("load: edgecase timer accuracy and requests held to the fd limit");
-        let mut proxy = Proxy::start(
-            edge,
-            &bench.pinning,
-            &dir,
-            &bench.origins.ports,
-            bench.fd_hard,
-        )
-        .await?;
-        results.timers = checks::timers(&bench, &mut proxy).await?;
-        results.fd = Some(checks::fd_limit(&bench, &mut proxy).await?);
+        let mut proxy = start_proxy(bench, edge).await?;
+        results.timers = checks::timers(bench, &mut proxy).await?;
+        results.fd = Some(checks::fd_limit(bench, &mut proxy).await?);
     }
+    Ok(())
+}
 
+/// Prints the environment and the tables, and writes them to `target/load-report.md`.
+fn write_report(environment: &[String], results: &Results) -> io::Result<()> {
     let mut text = String::from("Environment:\n\n");
-    for line in &environment {
+    for line in environment {
         text += &format!("- {line}\n");
     }
-    text += &format!("\n{}", report::render(&results));
+    text += &format!("\n{}", report::render(results));
     println!("\n{text}");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -340,10 +401,5 @@ async fn run(options: Options, pinning: Pinning) -> io::Result<()> {
     let report = target.join("load-report.md");
     std::fs::write(&report, format!("# Load benchmark\n\n{text}"))?;
     println!("load: written to {}", report.display());
-    if bench.options.keep {
-        println!("load: files kept in {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     Ok(())
 }

@@ -63,8 +63,9 @@ mod tls_origin;
 
 use std::collections::BTreeSet;
 use std::io;
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, ExitStatus};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,9 +74,11 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use args::{Options, USAGE};
 use edge::EdgeProcess;
+use faults::ChurnStats;
+use load::PacerStats;
 use origins::{ORIGIN_KEEP_ALIVE, Origins};
 use report::{Check, FD_SLACK, Phase, Sample};
-use tally::{Outcome, Tally, total};
+use tally::{Counts, Outcome, Tally, total};
 
 /// How often the process is sampled under load.
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -122,16 +125,7 @@ fn main() -> ExitCode {
 
 /// The whole run; `Ok(false)` when a check failed.
 async fn soak(options: Options) -> io::Result<bool> {
-    let binary = options
-        .edgecase
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_edgecase")));
-    if !binary.is_file() {
-        return Err(io::Error::other(format!(
-            "no edgecase binary at {}",
-            binary.display()
-        )));
-    }
+    let binary = edgecase_binary(&options)?;
     let duration = Duration::from_secs_f64(options.minutes * 60.0);
     let dir = std::env::temp_dir().join(format!("edgecase-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -143,32 +137,19 @@ async fn soak(options: Options) -> io::Result<bool> {
     let admin = edge::free_addr()?;
     let config = edge::config_text(listen, admin, &origins, &routes, options.seed);
     let mut edgecase = EdgeProcess::start(&binary, &dir, &config, admin).await?;
-    println!(
-        "soak: {} (pid {}) on {listen}, control API on {admin}, files in {}",
-        binary.display(),
-        edgecase.pid,
-        dir.display()
-    );
-    println!(
-        "soak: {:.1} min at {} req/s from {} visitor tasks, {} routes, timeouts connect {} \
-         read {}, seed {}",
-        options.minutes,
-        options.rate,
-        options.concurrency,
+    announce(
+        &options,
+        &binary,
+        &edgecase,
+        (listen, admin),
+        &dir,
         routes.len(),
-        edge::CONNECT_TIMEOUT,
-        edge::READ_TIMEOUT,
-        options.seed
     );
 
     // Let the process settle, then take the baseline.
     sleep(Duration::from_secs(1)).await;
     let tally = Arc::new(Tally::default());
-    let mut samples = vec![Sample {
-        phase: Phase::Before,
-        probe: probe::probe(edgecase.pid)?,
-        counts: tally.overall(),
-    }];
+    let mut samples = vec![sample(Phase::Before, edgecase.pid, &tally)?];
 
     let (stop_churn, churn_stopped) = watch::channel(false);
     let churn = tokio::spawn(faults::churn(admin, options.seed, churn_stopped));
@@ -183,27 +164,117 @@ async fn soak(options: Options) -> io::Result<bool> {
     let start = Instant::now();
     let (stop_load, load_stopped) = watch::channel(false);
     let load = tokio::spawn(load::run(plan, Arc::clone(&tally), load_stopped));
+    let mut died = sample_under_load(
+        &mut edgecase,
+        &tally,
+        (start, duration),
+        &stop_load,
+        &mut samples,
+    )
+    .await?;
+    let pacer = load.await.map_err(io::Error::other)?;
+    let _ = stop_churn.send(true);
+    let churn = churn.await.map_err(io::Error::other)?;
 
-    let mut checks = Vec::new();
+    let baseline_fds = samples.first().map_or(0, |s| s.probe.fds);
+    samples.extend(idle_sample(edgecase.pid, &tally, baseline_fds, &mut died).await);
+
+    let log_tail = edgecase.log_tail(15);
+    let stopped = match died {
+        Some(why) => Err(why),
+        None => edgecase.stop().await,
+    };
+
+    let checks = verdict(&tally, &pacer, &churn, (&samples, duration), &stopped);
+    print_report(&samples, &pacer, duration, &routes, &tally);
+    print_verdict(&checks);
+    let passed = checks.iter().all(|c| c.passed);
+    keep_or_remove_files(passed && !options.keep, &dir, &log_tail);
+    println!("\nsoak: {}", if passed { "passed" } else { "FAILED" });
+    drop(origins);
+    Ok(passed)
+}
+
+/// The edgecase binary to soak: `--edgecase`, or the one cargo built for the bench.
+fn edgecase_binary(options: &Options) -> io::Result<PathBuf> {
+    let binary = options
+        .edgecase
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_edgecase")));
+    if !binary.is_file() {
+        return Err(io::Error::other(format!(
+            "no edgecase binary at {}",
+            binary.display()
+        )));
+    }
+    Ok(binary)
+}
+
+/// Prints where edgecase runs (`addrs`: its listener and control API) and what the run will
+/// send it.
+fn announce(
+    options: &Options,
+    binary: &Path,
+    edgecase: &EdgeProcess,
+    (listen, admin): (SocketAddr, SocketAddr),
+    dir: &Path,
+    routes: usize,
+) {
+    println!(
+        "soak: {} (pid {}) on {listen}, control API on {admin}, files in {}",
+        binary.display(),
+        edgecase.pid,
+        dir.display()
+    );
+    println!(
+        "soak: {:.1} min at {} req/s from {} visitor tasks, {} routes, timeouts connect {} \
+         read {}, seed {}",
+        options.minutes,
+        options.rate,
+        options.concurrency,
+        routes,
+        edge::CONNECT_TIMEOUT,
+        edge::READ_TIMEOUT,
+        options.seed
+    );
+}
+
+/// One reading of edgecase's process, with the counts so far, for the table.
+fn sample(phase: Phase, pid: u32, tally: &Tally) -> io::Result<Sample> {
+    Ok(Sample {
+        phase,
+        probe: probe::probe(pid)?,
+        counts: tally.overall(),
+    })
+}
+
+/// The marks under load at which edgecase is sampled: every [`SAMPLE_EVERY`], and the end.
+fn sample_marks(duration: Duration) -> Vec<Duration> {
     let mut marks: Vec<Duration> = (1..)
         .map(|n| SAMPLE_EVERY * n)
         .take_while(|at| *at < duration)
         .collect();
     marks.push(duration);
-    let mut died = None;
-    for at in marks {
+    marks
+}
+
+/// Samples edgecase at each mark of the load (`run`: its start and length) into `samples`;
+/// if edgecase has died, stops the load and returns why.
+async fn sample_under_load(
+    edgecase: &mut EdgeProcess,
+    tally: &Tally,
+    (start, duration): (Instant, Duration),
+    stop_load: &watch::Sender<bool>,
+    samples: &mut Vec<Sample>,
+) -> io::Result<Option<String>> {
+    for at in sample_marks(duration) {
         sleep_until(start + at).await;
         if let Err(why) = edgecase.running() {
             eprintln!("soak: {why}; stopping the load");
             let _ = stop_load.send(true);
-            died = Some(why);
-            break;
+            return Ok(Some(why));
         }
-        let sample = Sample {
-            phase: Phase::Load(at),
-            probe: probe::probe(edgecase.pid)?,
-            counts: tally.overall(),
-        };
+        let sample = sample(Phase::Load(at), edgecase.pid, tally)?;
         eprintln!(
             "soak: {:>5.0}s  RSS {:>6} KiB  fds {:>4}  requests {:>7}",
             at.as_secs_f64(),
@@ -213,21 +284,27 @@ async fn soak(options: Options) -> io::Result<bool> {
         );
         samples.push(sample);
     }
-    let pacer = load.await.map_err(io::Error::other)?;
-    let _ = stop_churn.send(true);
-    let churn = churn.await.map_err(io::Error::other)?;
+    Ok(None)
+}
 
-    // Idle: the visitors are gone; the origins close edgecase's pooled connections after
-    // their keep-alive. Wait at least that long, then until the descriptors are back.
+/// Idle: the visitors are gone; the origins close edgecase's pooled connections after their
+/// keep-alive. Waits at least that long, then until the descriptors are back near
+/// `baseline_fds` (at most [`IDLE_WAIT`]), and returns the last reading. Nothing is read if
+/// edgecase had `died`; if it exits now, `died` says so.
+async fn idle_sample(
+    pid: u32,
+    tally: &Tally,
+    baseline_fds: usize,
+    died: &mut Option<String>,
+) -> Option<Sample> {
     let idle = Instant::now();
-    let baseline_fds = samples.first().map_or(0, |s| s.probe.fds);
     let mut after = None;
     while died.is_none() && idle.elapsed() < IDLE_WAIT {
         sleep(Duration::from_secs(1)).await;
-        match probe::probe(edgecase.pid) {
+        match probe::probe(pid) {
             Ok(probe) => after = Some(probe),
             Err(e) => {
-                died = Some(format!("edgecase exited after the load ({e})"));
+                *died = Some(format!("edgecase exited after the load ({e})"));
                 break;
             }
         }
@@ -236,41 +313,83 @@ async fn soak(options: Options) -> io::Result<bool> {
             break;
         }
     }
-    if let Some(probe) = after {
-        samples.push(Sample {
-            phase: Phase::After(Duration::from_secs(idle.elapsed().as_secs())),
-            probe,
-            counts: tally.overall(),
-        });
-    }
+    after.map(|probe| Sample {
+        phase: Phase::After(Duration::from_secs(idle.elapsed().as_secs())),
+        probe,
+        counts: tally.overall(),
+    })
+}
 
-    let log_tail = edgecase.log_tail(15);
-    let stopped = match died.clone() {
-        Some(why) => Err(why),
-        None => edgecase.stop().await,
-    };
-
-    // The verdict.
+/// Every check of the run, in the verdict's order (`run`: the samples and the load's length).
+fn verdict(
+    tally: &Tally,
+    pacer: &PacerStats,
+    churn: &ChurnStats,
+    (samples, duration): (&[Sample], Duration),
+    stopped: &Result<ExitStatus, String>,
+) -> Vec<Check> {
     let counts = tally.overall();
-    let count = |o: Outcome| counts.get(&o).copied().unwrap_or(0);
-    checks.push(Check::new(
+    vec![
+        ended_check(&counts, pacer),
+        connection_check(&counts),
+        report::rss_check(samples, duration),
+        report::fd_check(samples),
+        control_route_check(tally),
+        class_check(&counts),
+        churn_check(churn),
+        stop_check(stopped),
+    ]
+}
+
+/// How many requests ended in `outcome`.
+fn count(counts: &Counts, outcome: Outcome) -> u64 {
+    counts.get(&outcome).copied().unwrap_or(0)
+}
+
+/// Every request the pacer started ended, none left unanswered.
+fn ended_check(counts: &Counts, pacer: &PacerStats) -> Check {
+    Check::new(
         "every request ended",
-        count(Outcome::Unanswered) == 0 && total(&counts) == pacer.issued,
+        count(counts, Outcome::Unanswered) == 0 && total(counts) == pacer.issued,
         format!(
             "{} started, {} ended, {} unanswered within {:?}",
             pacer.issued,
-            total(&counts),
-            count(Outcome::Unanswered),
+            total(counts),
+            count(counts, Outcome::Unanswered),
             load::GUARD
         ),
-    ));
-    checks.push(Check::new(
+    )
+}
+
+/// No visitor failed to connect to the edge.
+fn connection_check(counts: &Counts) -> Check {
+    Check::new(
         "visitors always reached the edge",
-        count(Outcome::NoConnection) == 0,
-        format!("{} failed connections", count(Outcome::NoConnection)),
-    ));
-    checks.push(report::rss_check(&samples, duration));
-    checks.push(report::fd_check(&samples));
+        count(counts, Outcome::NoConnection) == 0,
+        format!(
+            "{} failed connections",
+            count(counts, Outcome::NoConnection)
+        ),
+    )
+}
+
+/// The route no fault rule touches was used and answered 200 (or the visitor gave up).
+fn control_route_check(tally: &Tally) -> Check {
+    let control = tally.by_route().remove(routes::CONTROL).unwrap_or_default();
+    let stray: u64 = control
+        .iter()
+        .filter(|(o, _)| !matches!(o, Outcome::Answered(200) | Outcome::GaveUp))
+        .map(|(_, n)| n)
+        .sum();
+    Check::new(
+        "the route no fault touches answered 200 only",
+        stray == 0 && total(&control) > 0,
+        format!("{} requests, {stray} ended otherwise", total(&control)),
+    )
+}
+
+/// Every status in [`CLASSES`] was answered at least once.
+fn class_check(counts: &Counts) -> Check {
     let seen: BTreeSet<u16> = counts
         .keys()
         .filter_map(|o| match o {
@@ -278,42 +397,48 @@ async fn soak(options: Options) -> io::Result<bool> {
             _ => None,
         })
         .collect();
-    let control = tally.by_route().remove(routes::CONTROL).unwrap_or_default();
-    let stray: u64 = control
-        .iter()
-        .filter(|(o, _)| !matches!(o, Outcome::Answered(200) | Outcome::GaveUp))
-        .map(|(_, n)| n)
-        .sum();
-    checks.push(Check::new(
-        "the route no fault touches answered 200 only",
-        stray == 0 && total(&control) > 0,
-        format!("{} requests, {stray} ended otherwise", total(&control)),
-    ));
     let missing: Vec<u16> = CLASSES.into_iter().filter(|s| !seen.contains(s)).collect();
-    checks.push(Check::new(
+    Check::new(
         "every failure class answered",
         missing.is_empty(),
         format!("statuses seen {seen:?}; missing {missing:?}"),
-    ));
-    checks.push(Check::new(
+    )
+}
+
+/// Fault rules were added, and no control call failed.
+fn churn_check(churn: &ChurnStats) -> Check {
+    Check::new(
         "fault rules changed through the control API",
         churn.failed == 0 && churn.added > 0,
         format!(
             "{} added, {} removed, {} had expired, {} clears, {} failed calls {:?}",
             churn.added, churn.removed, churn.expired, churn.cleared, churn.failed, churn.errors
         ),
-    ));
-    checks.push(Check::new(
+    )
+}
+
+/// edgecase lived through the run and exited successfully on SIGTERM.
+fn stop_check(stopped: &Result<ExitStatus, String>) -> Check {
+    Check::new(
         "edgecase ran throughout and stopped cleanly",
-        matches!(&stopped, Ok(status) if status.success()),
-        match &stopped {
+        matches!(stopped, Ok(status) if status.success()),
+        match stopped {
             Ok(status) => format!("SIGTERM -> {status}"),
             Err(why) => why.clone(),
         },
-    ));
+    )
+}
 
+/// Prints the sample table, the load achieved, the per-route table and the causes.
+fn print_report(
+    samples: &[Sample],
+    pacer: &PacerStats,
+    duration: Duration,
+    routes: &[routes::Route],
+    tally: &Tally,
+) {
     let elapsed = duration.as_secs_f64().max(1.0);
-    println!("\n{}", report::table(&samples));
+    println!("\n{}", report::table(samples));
     println!(
         "load: {} requests in {:.0} s ({:.0}/s achieved, {} tickets dropped with every task \
          busy)",
@@ -328,21 +453,26 @@ async fn soak(options: Options) -> io::Result<bool> {
     for ((status, cause), n) in tally.by_cause() {
         println!("  {status} {cause}: {n}");
     }
+}
+
+/// Prints each check, PASS or FAIL, with its detail.
+fn print_verdict(checks: &[Check]) {
     println!("\nverdict:");
-    for check in &checks {
+    for check in checks {
         let mark = if check.passed { "PASS" } else { "FAIL" };
         println!("  {mark}  {}: {}", check.name, check.detail);
     }
-    let passed = checks.iter().all(|c| c.passed);
-    if passed && !options.keep {
-        let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Removes the run's files when `remove`; otherwise says where they are and prints
+/// edgecase's last log lines.
+fn keep_or_remove_files(remove: bool, dir: &Path, log_tail: &str) {
+    if remove {
+        let _ = std::fs::remove_dir_all(dir);
     } else {
         println!(
             "\nfiles kept in {}; edgecase's last lines:\n{log_tail}",
             dir.display()
         );
     }
-    println!("\nsoak: {}", if passed { "passed" } else { "FAILED" });
-    drop(origins);
-    Ok(passed)
 }

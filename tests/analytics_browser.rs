@@ -13,6 +13,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -56,6 +57,11 @@ impl Origins {
             self.blackhole.addr(),
             self.silent.addr()
         )
+    }
+
+    /// The binary in front of these origins, its files under a directory named for `test`.
+    async fn edgecase(&self, test: &str) -> Edgecase {
+        Edgecase::start(test, self.ok.addr(), "", &self.config_tail()).await
     }
 }
 
@@ -168,19 +174,10 @@ fn colo_of(ray: &str) -> &str {
     ray.split_once('-').map_or("", |(_, colo)| colo)
 }
 
-#[tokio::test]
-async fn analytics_json_counts_a_known_sequence() {
-    let origins = Origins::start().await;
-    let edgecase = Edgecase::start(
-        "analytics_json",
-        origins.ok.addr(),
-        "",
-        &origins.config_tail(),
-    )
-    .await;
-    let seen = send_sequence(&edgecase).await;
-
-    let report = settled_report(&edgecase).await;
+/// Asserts the report's totals: range, sample, buckets, requests and errors, and the
+/// statuses table (count descending, with titles and shares).
+#[track_caller]
+fn assert_totals(report: &Value) {
     assert_eq!(report["range"], "5m", "{report}");
     assert_eq!(report["sample"], 1.0, "{report}");
     assert_eq!(report["bucket_seconds"], 10, "{report}");
@@ -205,7 +202,12 @@ async fn analytics_json_counts_a_known_sequence() {
     );
     assert_eq!(report["statuses"][1]["title"], "Web server is down");
     assert_eq!(report["statuses"][0]["share"], 0.4);
+}
 
+/// Asserts the report's series: thirty 10 s buckets adding up to every request, and to the
+/// errors by status.
+#[track_caller]
+fn assert_series(report: &Value) {
     let series = report["series"].as_array().expect("series is an array");
     assert_eq!(series.len(), 30, "five minutes of 10 s buckets");
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
@@ -222,8 +224,12 @@ async fn analytics_json_counts_a_known_sequence() {
         .map(|(status, count)| (status.to_owned(), count))
         .collect();
     assert_eq!(by_status, expected, "the series counts errors by status");
+}
 
-    let detail = report_for(&edgecase, 521).await;
+/// Asserts the 521's detail: its URLs grouped without their query, its origin IP and colo,
+/// each with the rays the visitor saw, newest first.
+#[track_caller]
+fn assert_521_detail(detail: &Value, seen: &Seen) {
     assert_eq!(detail["status"], 521, "{detail}");
     assert_eq!(detail["count"], 3, "{detail}");
     assert_eq!(
@@ -252,6 +258,20 @@ async fn analytics_json_counts_a_known_sequence() {
     let colo = colo_of(&all_521[0]).to_owned();
     assert_eq!(rows(&detail["colos"]), [(colo, 3)], "{detail}");
     assert_eq!(rays_of(&detail["colos"][0]), all_521);
+}
+
+#[tokio::test]
+async fn analytics_json_counts_a_known_sequence() {
+    let origins = Origins::start().await;
+    let edgecase = origins.edgecase("analytics_json").await;
+    let seen = send_sequence(&edgecase).await;
+
+    let report = settled_report(&edgecase).await;
+    assert_totals(&report);
+    assert_series(&report);
+
+    let detail = report_for(&edgecase, 521).await;
+    assert_521_detail(&detail, &seen);
 
     let detail = report_for(&edgecase, 522).await;
     assert_eq!(detail["count"], 2, "{detail}");
@@ -351,30 +371,19 @@ fn counts_by_status(tags: &[&str]) -> BTreeMap<u16, u64> {
     sums
 }
 
-#[tokio::test]
-async fn analytics_page_renders_in_chromium() {
-    let Some(browser) = chromium::find() else {
-        chromium::skip_notice();
-        return;
-    };
-    let origins = Origins::start().await;
-    let edgecase = Edgecase::start(
-        "analytics_page",
-        origins.ok.addr(),
-        "",
-        &origins.config_tail(),
-    )
-    .await;
-    let seen = send_sequence(&edgecase).await;
-    settled_report(&edgecase).await;
-
+/// The DOM of `/analytics?range=5m&status=521` as headless Chromium rendered it.
+async fn rendered_page(browser: PathBuf, edgecase: &Edgecase) -> String {
     let admin: SocketAddr = edgecase.admin;
     let url = format!("http://{admin}/analytics?range=5m&status=521");
     let dir = TempDir::new("analytics_chromium");
-    let dom = tokio::task::spawn_blocking(move || chromium::dump_dom(&browser, &url, &[], &dir))
+    tokio::task::spawn_blocking(move || chromium::dump_dom(&browser, &url, &[], &dir))
         .await
-        .expect("the browser thread did not panic");
+        .expect("the browser thread did not panic")
+}
 
+/// Asserts the page's head: its title, the sample rate, and the current range marked.
+#[track_caller]
+fn assert_page_head(dom: &str) {
     assert!(
         dom.contains("<title>Error Analytics · edgecase</title>"),
         "{dom}"
@@ -383,13 +392,17 @@ async fn analytics_page_renders_in_chromium() {
         dom.contains("Sampled at 100% of requests"),
         "the sample rate is shown"
     );
-    let five = tags(&dom, "a")
+    let five = tags(dom, "a")
         .into_iter()
         .find(|tag| attr(tag, "aria-current") == Some("page"))
         .expect("the current range is marked");
     assert_eq!(attr(five, "href"), Some("?range=5m&amp;status=521"));
+}
 
-    let chart = element(&dom, "svg", "errors-over-time");
+/// Asserts the chart: an image whose stacked bars add up to the errors sent.
+#[track_caller]
+fn assert_chart(dom: &str) {
+    let chart = element(dom, "svg", "errors-over-time");
     assert_eq!(attr(chart, "role"), Some("img"));
     let bars = counts_by_status(&tags(chart, "rect"));
     assert_eq!(
@@ -397,8 +410,12 @@ async fn analytics_page_renders_in_chromium() {
         BTreeMap::from([(521, 3), (522, 2), (524, 1)]),
         "the stacked bars add up to the errors sent: {chart}"
     );
+}
 
-    let by_status = element(&dom, "table", "by-status");
+/// Asserts the statuses table: every status counted, count descending, with titles.
+#[track_caller]
+fn assert_status_table(dom: &str) {
+    let by_status = element(dom, "table", "by-status");
     let rows: Vec<&str> = tags(by_status, "tr")
         .into_iter()
         .filter(|tag| attr(tag, "data-status").is_some())
@@ -417,8 +434,13 @@ async fn analytics_page_renders_in_chromium() {
         by_status.contains("Web server is down"),
         "titles: {by_status}"
     );
+}
 
-    let selected = element(&dom, "section", "selected");
+/// Asserts the selected 521's top URLs (with the rays the visitor saw), origin IPs and
+/// colos.
+#[track_caller]
+fn assert_selected_521(dom: &str, seen: &Seen) {
+    let selected = element(dom, "section", "selected");
     assert_eq!(attr(selected, "data-status"), Some("521"));
     let urls = element(selected, "table", "top-urls");
     let url_rows: Vec<&str> = urls
@@ -452,6 +474,24 @@ async fn analytics_page_renders_in_chromium() {
         colos.contains("data-count=\"3\"") && colos.contains(&colo),
         "{colos}"
     );
+}
+
+#[tokio::test]
+async fn analytics_page_renders_in_chromium() {
+    let Some(browser) = chromium::find() else {
+        chromium::skip_notice();
+        return;
+    };
+    let origins = Origins::start().await;
+    let edgecase = origins.edgecase("analytics_page").await;
+    let seen = send_sequence(&edgecase).await;
+    settled_report(&edgecase).await;
+
+    let dom = rendered_page(browser, &edgecase).await;
+    assert_page_head(&dom);
+    assert_chart(&dom);
+    assert_status_table(&dom);
+    assert_selected_521(&dom, &seen);
 
     edgecase.stop().await;
 }

@@ -18,7 +18,7 @@ use support::binary::{
 use support::https::{HttpsVisitor, certificate_from_pem};
 use support::origins::Origin;
 use support::pki::TempDir;
-use support::visitor::{get, within};
+use support::visitor::{Response, get, within};
 use support::{GUARD, assert_error_page, assert_ray_format};
 
 // ---------------------------------------------------------------------------------------------
@@ -507,12 +507,89 @@ fn demo_rows(lines: &[String]) -> Vec<DemoRow> {
         .collect()
 }
 
-#[tokio::test]
-async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
-    let certs = TempDir::new("demo-table");
-    let cert_dir = certs.path().display().to_string();
-    let mut demo = Running::spawn(&demo_args(&cert_dir));
-    let trace_line = demo.stdout_line_containing("/cdn-cgi/trace").await;
+/// The demo's table as printed (every stdout line up to "Try:"), with the base URL of its
+/// HTTP rows (`http://IP:PORT`) and those rows.
+struct DemoTable {
+    /// The lines, in order.
+    lines: Vec<String>,
+    /// The HTTP rows' base URL.
+    base: String,
+    /// The HTTP rows.
+    rows: Vec<DemoRow>,
+}
+
+impl DemoTable {
+    /// The table of `lines`, whose HTTP rows start with `base`.
+    fn new(lines: Vec<String>, base: String) -> DemoTable {
+        let rows = demo_rows(&lines);
+        DemoTable { lines, base, rows }
+    }
+
+    /// The whole table, for failure messages.
+    fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+
+    /// Whether some line contains `needle`.
+    fn mentions(&self, needle: &str) -> bool {
+        self.lines.iter().any(|line| line.contains(needle))
+    }
+
+    /// Whether some line contains every one of `needles`.
+    fn has_line_with(&self, needles: &[&str]) -> bool {
+        self.lines
+            .iter()
+            .any(|line| needles.iter().all(|needle| line.contains(needle)))
+    }
+
+    /// Whether the table has a row for `path` on the HTTP base.
+    fn lists(&self, path: &str) -> bool {
+        self.rows
+            .iter()
+            .any(|row| row.url == format!("{}{path}", self.base))
+    }
+
+    /// The status the table promises for `path` on the HTTP base (it must list it).
+    #[track_caller]
+    fn status_of(&self, path: &str) -> u16 {
+        let url = format!("{}{path}", self.base);
+        self.rows
+            .iter()
+            .find(|row| row.url == url)
+            .unwrap_or_else(|| panic!("the table lists {url}:\n{}", self.text()))
+            .status
+    }
+
+    /// The control API's address, from "The control API, on http://ADDR/:".
+    #[track_caller]
+    fn control_api(&self) -> SocketAddr {
+        self.lines
+            .iter()
+            .find_map(|line| line.strip_prefix("The control API, on http://"))
+            .and_then(|rest| rest.strip_suffix("/:"))
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("the table names the control API:\n{}", self.text()))
+    }
+
+    /// The HTTPS rows: `https://localhost:PORT/PATH` and the status, as (port, path, status).
+    fn https_rows(&self) -> Vec<(u16, String, u16)> {
+        self.lines
+            .iter()
+            .filter_map(|line| {
+                let mut columns = line.split_whitespace();
+                let rest = columns.next()?.strip_prefix("https://localhost:")?;
+                let (port, path) = rest.split_once('/')?;
+                let status = columns.next()?.parse().ok()?;
+                Some((port.parse().ok()?, format!("/{path}"), status))
+            })
+            .collect()
+    }
+}
+
+/// The base URL (`http://IP:PORT`) and address of the demo's HTTP rows, from its trace row;
+/// asserts the address is on loopback, on the port the kernel chose.
+#[track_caller]
+fn demo_base(trace_line: &str) -> (String, SocketAddr) {
     let trace_url = trace_line
         .split_whitespace()
         .next()
@@ -527,116 +604,136 @@ async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
         .unwrap_or_else(|| panic!("{base:?} is http://IP:PORT"));
     assert_eq!(addr.ip().to_string(), "127.0.0.1");
     assert_ne!(addr.port(), 0);
-    // The table ends with the "Try:" line, after the note on 523 if there is one.
-    demo.stdout_line_containing("Try:").await;
-    let table = demo.stdout_seen.clone();
-    let rows = demo_rows(&table);
-    let status_of = |path: &str| {
-        let url = format!("{base}{path}");
-        rows.iter()
-            .find(|row| row.url == url)
-            .unwrap_or_else(|| panic!("the table lists {url}:\n{}", table.join("\n")))
-            .status
-    };
+    (base, addr)
+}
 
+/// The fast HTTP routes the test visits, each with the status the table must promise for it.
+const FAST_ROUTES: [(&str, u16); 6] = [
+    ("/", 200),
+    ("/520/empty", 520),
+    ("/521/", 521),
+    ("/530/", 530),
+    ("/502", 502),
+    ("/cdn-cgi/trace", 200),
+];
+
+/// The HTTPS rows the table must show, in order: path and status.
+const HTTPS_ROUTES: [(&str, u16); 4] = [
+    ("/tls/", 200),
+    ("/525/", 525),
+    ("/526/", 526),
+    ("/cdn-cgi/trace", 200),
+];
+
+/// The path and status of each of `https_rows` (port, path, status).
+fn promised_paths(https_rows: &[(u16, String, u16)]) -> Vec<(&str, u16)> {
+    https_rows
+        .iter()
+        .map(|(_, p, s)| (p.as_str(), *s))
+        .collect()
+}
+
+/// A visitor trusting the certificate the demo wrote into `certs`, for `localhost`.
+fn demo_https_visitor(certs: &TempDir) -> HttpsVisitor {
+    let pem = std::fs::read_to_string(certs.path().join("cert.pem")).expect("the demo's cert");
+    HttpsVisitor::new(certificate_from_pem(&pem), "localhost")
+}
+
+/// Asserts the table lists a full URL on its HTTP base for each of the statuses it promises.
+#[track_caller]
+fn assert_lists_every_status(table: &DemoTable) {
     for status in [200, 520, 521, 522, 524, 530, 502, 504] {
         assert!(
-            rows.iter()
-                .any(|row| row.status == status && row.url.starts_with(&format!("{base}/"))),
+            table.rows.iter().any(|row| row.status == status
+                && row.url.starts_with(&format!("{}/", table.base))),
             "the table lists a full URL for {status}:\n{}",
-            table.join("\n")
+            table.text()
         );
     }
-    assert_eq!(status_of("/"), 200, "the passthrough row");
+}
 
-    for (path, expected) in [
-        ("/", 200),
-        ("/520/empty", 520),
-        ("/521/", 521),
-        ("/530/", 530),
-        ("/502", 502),
-        ("/cdn-cgi/trace", 200),
-    ] {
-        assert_eq!(status_of(path), expected, "the table's promise for {path}");
+/// Asserts `res` for `path` is what the table promised: `expected`, and for a 200 edgecase's
+/// identity headers, else its error page.
+#[track_caller]
+fn assert_answers_as_listed(res: &Response, path: &str, expected: u16) {
+    assert_eq!(res.status(), expected, "{path}: {}", res.text());
+    if expected == 200 {
+        assert_eq!(res.header("server"), Some("cloudflare"), "{path}");
+        assert_ray_format(res.header("cf-ray").expect("cf-ray"));
+    } else {
+        assert_error_page(res, expected);
+    }
+}
+
+/// Asserts the table shows each control API endpoint worth trying, on `admin`.
+#[track_caller]
+fn assert_shows_control_endpoints(table: &DemoTable, admin: SocketAddr) {
+    for endpoint in ["/requests", "/analytics", "/har", "/faults"] {
+        let url = format!("http://{admin}{endpoint}");
+        assert!(
+            table.mentions(&url),
+            "the table shows {endpoint}:\n{}",
+            table.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_prints_its_table_and_each_fast_route_answers_as_listed() {
+    let certs = TempDir::new("demo-table");
+    let cert_dir = certs.path().display().to_string();
+    let mut demo = Running::spawn(&demo_args(&cert_dir));
+    let trace_line = demo.stdout_line_containing("/cdn-cgi/trace").await;
+    let (base, addr) = demo_base(&trace_line);
+    // The table ends with the "Try:" line, after the note on 523 if there is one.
+    demo.stdout_line_containing("Try:").await;
+    let table = DemoTable::new(demo.stdout_seen.clone(), base);
+
+    assert_lists_every_status(&table);
+    assert_eq!(table.status_of("/"), 200, "the passthrough row");
+    for (path, expected) in FAST_ROUTES {
+        assert_eq!(
+            table.status_of(path),
+            expected,
+            "the table's promise for {path}"
+        );
         let res = within(GUARD, get(addr, path)).await;
-        assert_eq!(res.status(), expected, "{path}: {}", res.text());
-        if expected == 200 {
-            assert_eq!(res.header("server"), Some("cloudflare"), "{path}");
-            assert_ray_format(res.header("cf-ray").expect("cf-ray"));
-        } else {
-            assert_error_page(&res, expected);
-        }
+        assert_answers_as_listed(&res, path, expected);
     }
     let root = within(GUARD, get(addr, "/")).await;
     assert!(root.text().contains("demo origin"), "{}", root.text());
 
     // The control API: listed with what to try, and reachable from the machine even when the
     // demo's origin side runs in a private network namespace (bound before entering it).
-    let admin: SocketAddr = table
-        .iter()
-        .find_map(|line| line.strip_prefix("The control API, on http://"))
-        .and_then(|rest| rest.strip_suffix("/:"))
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("the table names the control API:\n{}", table.join("\n")));
-    for endpoint in ["/requests", "/analytics", "/har", "/faults"] {
-        let url = format!("http://{admin}{endpoint}");
-        assert!(
-            table.iter().any(|line| line.contains(&url)),
-            "the table shows {endpoint}:\n{}",
-            table.join("\n")
-        );
-    }
+    let admin = table.control_api();
+    assert_shows_control_endpoints(&table, admin);
     let requests = within(GUARD, get(admin, "/requests")).await;
     assert_eq!(requests.status(), 200, "{}", requests.text());
     assert!(requests.text().contains("\"ray\""), "{}", requests.text());
     let not_found = within(GUARD, get(addr, "/530/")).await;
     assert!(not_found.text().contains("1016"), "{}", not_found.text());
 
-    if rows.iter().any(|row| row.url == format!("{base}/523/")) {
-        assert_eq!(status_of("/523/"), 523);
+    if table.lists("/523/") {
+        assert_eq!(table.status_of("/523/"), 523);
         let unreachable = within(GUARD, get(addr, "/523/")).await;
         assert_error_page(&unreachable, 523);
     } else {
         assert!(
-            table.iter().any(|line| line.contains("523 is not shown")),
+            table.mentions("523 is not shown"),
             "without /523/ the table says why:\n{}",
-            table.join("\n")
+            table.text()
         );
     }
 
     // The HTTPS rows, through the certificate the demo wrote and names in its "Try:" line.
-    let pem = std::fs::read_to_string(certs.path().join("cert.pem")).expect("the demo's cert");
+    let https = demo_https_visitor(&certs);
     assert!(
-        table
-            .iter()
-            .any(|line| line.contains("--cacert") && line.contains(&cert_dir)),
+        table.has_line_with(&["--cacert", &cert_dir]),
         "the table shows how to trust the certificate:\n{}",
-        table.join("\n")
+        table.text()
     );
-    let https = HttpsVisitor::new(certificate_from_pem(&pem), "localhost");
-    let https_rows: Vec<(u16, String, u16)> = table
-        .iter()
-        .filter_map(|line| {
-            let mut columns = line.split_whitespace();
-            let rest = columns.next()?.strip_prefix("https://localhost:")?;
-            let (port, path) = rest.split_once('/')?;
-            let status = columns.next()?.parse().ok()?;
-            Some((port.parse().ok()?, format!("/{path}"), status))
-        })
-        .collect();
-    let promised: Vec<(&str, u16)> = https_rows
-        .iter()
-        .map(|(_, p, s)| (p.as_str(), *s))
-        .collect();
-    assert_eq!(
-        promised,
-        [
-            ("/tls/", 200),
-            ("/525/", 525),
-            ("/526/", 526),
-            ("/cdn-cgi/trace", 200)
-        ]
-    );
+    let https_rows = table.https_rows();
+    assert_eq!(promised_paths(&https_rows), HTTPS_ROUTES);
     for (port, path, expected) in &https_rows {
         let tls_addr = SocketAddr::from(([127, 0, 0, 1], *port));
         let res = within(GUARD, https.get(tls_addr, path)).await.response;

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bytes::Bytes;
+use edgecase::EdgeHandle;
 use http::{Request, header};
 use http_body_util::Empty;
 use serde_json::Value;
@@ -75,11 +76,20 @@ fn assert_no_token_left(page: &str) {
     }
 }
 
-#[tokio::test]
-async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_503() {
-    let ok = Origin::ok("fine").await;
-    let blackhole = Origin::blackhole().await;
-    let dir = TempDir::new("pages_serve");
+/// Asserts each of `parts` is in the page's `error_box`.
+#[track_caller]
+fn assert_box_contains(error_box: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(
+            error_box.contains(part),
+            "{part:?} in the box:\n{error_box}"
+        );
+    }
+}
+
+/// An edge in front of `ok` with both templates in `dir`, and routes to a 522 (`blackhole`),
+/// a 530 (`/nodns`), Cloudflare's own 503 (`/edge503`) and a 500 (`/status500`).
+async fn start_with_templates(ok: &Origin, blackhole: &Origin, dir: &TempDir) -> EdgeHandle {
     dir.write("500s.html", SERVER_ERRORS);
     dir.write("1000s.html", NUMBERED);
     let rest = format!(
@@ -91,11 +101,14 @@ async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_
         toml_path(dir.path()),
         blackhole.addr()
     );
-    let edge = start(&edge_toml(ok.addr(), 150, 2000, "access = \"off\"", &rest)).await;
+    start(&edge_toml(ok.addr(), 150, 2000, "access = \"off\"", &rest)).await
+}
 
-    // 522 for a browser: the template, with the box and every token filled in.
-    let res = visit(edge.addr(), "/blackhole/x", "text/html").await;
-    let ray = assert_error_page(&res, 522);
+/// Asserts the 522 `res` for a browser is `500s.html`, with the box and every token filled
+/// in and nothing else changed.
+#[track_caller]
+fn assert_templated_522(res: &Response) {
+    let ray = assert_error_page(res, 522);
     let hex = ray_hex(&ray);
     let page = res.text();
     assert_no_token_left(&page);
@@ -109,26 +122,26 @@ async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_
         "the template's end, tokens filled:\n{page}"
     );
     let error_box = &page[before.len()..page.len() - after.len()];
-    for part in [
-        "522",
-        "Connection timed out",
-        &format!("Ray ID: {hex}"),
-        "Your IP address: 127.0.0.1",
-        "Error reference number: 522",
-        "Cloudflare Location: Paris",
-    ] {
-        assert!(
-            error_box.contains(part),
-            "{part:?} in the box:\n{error_box}"
-        );
-    }
+    assert_box_contains(
+        error_box,
+        &[
+            "522",
+            "Connection timed out",
+            &format!("Ray ID: {hex}"),
+            "Your IP address: 127.0.0.1",
+            "Error reference number: 522",
+            "Cloudflare Location: Paris",
+        ],
+    );
     assert!(
         !page.contains("cf-host-status"),
         "not the built-in page with its diagram:\n{page}"
     );
+}
 
-    // The same failure asking for JSON: Cloudflare's structured error, no template.
-    let res = visit(edge.addr(), "/blackhole/y", "application/json").await;
+/// Asserts the 522 `res` for a JSON Accept is Cloudflare's structured error, no template.
+#[track_caller]
+fn assert_structured_522(res: &Response) {
     assert_eq!(res.status(), 522, "{}", res.text());
     assert!(
         res.header("content-type")
@@ -141,6 +154,46 @@ async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_
     assert_eq!(body["status"], 522, "{body}");
     assert_eq!(body["error_code"], 522, "{body}");
     assert!(!res.text().contains("ACME"), "{body}");
+}
+
+/// Asserts the 530 `res` is `1000s.html` with error 1016, its box and tokens filled in.
+#[track_caller]
+fn assert_templated_1016(res: &Response) {
+    let ray = assert_error_page(res, 530);
+    let hex = ray_hex(&ray);
+    let page = res.text();
+    assert_no_token_left(&page);
+    let (before, after) = expected_around_box(NUMBERED, "::CLOUDFLARE_ERROR_1000S_BOX::", hex);
+    assert!(page.starts_with(&before), "{page}");
+    assert!(page.ends_with(&after), "{page}");
+    let error_box = &page[before.len()..page.len() - after.len()];
+    assert_box_contains(
+        error_box,
+        &[
+            "Error reference number: 1016",
+            &format!("Ray ID: {hex}"),
+            "Your IP address: 127.0.0.1",
+            "Cloudflare Location: Paris",
+            HOST,
+        ],
+    );
+    assert!(!page.contains("ACME-500S"), "{page}");
+}
+
+#[tokio::test]
+async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_503() {
+    let ok = Origin::ok("fine").await;
+    let blackhole = Origin::blackhole().await;
+    let dir = TempDir::new("pages_serve");
+    let edge = start_with_templates(&ok, &blackhole, &dir).await;
+
+    // 522 for a browser: the template, with the box and every token filled in.
+    let res = visit(edge.addr(), "/blackhole/x", "text/html").await;
+    assert_templated_522(&res);
+
+    // The same failure asking for JSON: Cloudflare's structured error, no template.
+    let res = visit(edge.addr(), "/blackhole/y", "application/json").await;
+    assert_structured_522(&res);
 
     // Cloudflare's own 503: the unbranded built-in page.
     let res = visit(edge.addr(), "/edge503", "text/html").await;
@@ -162,27 +215,7 @@ async fn custom_templates_serve_522_and_530_and_built_in_pages_stay_for_500_and_
 
     // 530 (origin DNS error): 1000s.html with error 1016.
     let res = visit(edge.addr(), "/nodns", "text/html").await;
-    let ray = assert_error_page(&res, 530);
-    let hex = ray_hex(&ray);
-    let page = res.text();
-    assert_no_token_left(&page);
-    let (before, after) = expected_around_box(NUMBERED, "::CLOUDFLARE_ERROR_1000S_BOX::", hex);
-    assert!(page.starts_with(&before), "{page}");
-    assert!(page.ends_with(&after), "{page}");
-    let error_box = &page[before.len()..page.len() - after.len()];
-    for part in [
-        "Error reference number: 1016",
-        &format!("Ray ID: {hex}"),
-        "Your IP address: 127.0.0.1",
-        "Cloudflare Location: Paris",
-        HOST,
-    ] {
-        assert!(
-            error_box.contains(part),
-            "{part:?} in the box:\n{error_box}"
-        );
-    }
-    assert!(!page.contains("ACME-500S"), "{page}");
+    assert_templated_1016(&res);
 
     // And a request the origin answers is untouched.
     let res = visit(edge.addr(), "/", "text/html").await;

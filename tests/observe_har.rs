@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
+use edgecase::EdgeHandle;
 use http::{Method, Request, header};
 use http_body_util::Full;
 use serde_json::Value;
@@ -163,32 +164,129 @@ fn assert_entry_of(entry: &Value, res: &Response, case: &str, status: u16) {
     }
 }
 
-#[tokio::test]
-async fn har_file_holds_exactly_the_5xx_exchanges_with_rays_timings_and_bodies() {
-    let ok = Origin::ok("a fine page").await;
-    let blackhole = Origin::blackhole().await;
-    let silent = Origin::silent().await;
-    let busy = Origin::status(503, BUSY_BODY).await;
-    let dir = TempDir::new("har_capture");
-    let har = dir.path().join("failures.har");
+/// The origins of the capture test: one per captured failure, and one that answers 200.
+struct CaptureOrigins {
+    /// The default route's origin: a 200, not captured.
+    ok: Origin,
+    /// `/blackhole`: a 522.
+    blackhole: Origin,
+    /// `/silent`: a 524.
+    silent: Origin,
+    /// `/busy`: the origin's own 503 with [`BUSY_BODY`].
+    busy: Origin,
+}
+
+impl CaptureOrigins {
+    /// Starts the four origins.
+    async fn start() -> CaptureOrigins {
+        CaptureOrigins {
+            ok: Origin::ok("a fine page").await,
+            blackhole: Origin::blackhole().await,
+            silent: Origin::silent().await,
+            busy: Origin::status(503, BUSY_BODY).await,
+        }
+    }
+}
+
+/// An edge capturing its 5xx exchanges to `har`, bodies cut at [`BODY_BYTES`], with one route
+/// per origin of `origins` and no access log.
+async fn start_capturing(origins: &CaptureOrigins, har: &Path) -> EdgeHandle {
     let rest = format!(
         "[capture]\nhar = {}\nstatuses = [\"5xx\"]\nbody_bytes = {BODY_BYTES}\n\
          [[route]]\npath_prefix = \"/blackhole\"\norigin = \"{}\"\n\
          [[route]]\npath_prefix = \"/silent\"\norigin = \"{}\"\n\
          [[route]]\npath_prefix = \"/busy\"\norigin = \"{}\"\n",
-        toml_path(&har),
-        blackhole.addr(),
-        silent.addr(),
-        busy.addr()
+        toml_path(har),
+        origins.blackhole.addr(),
+        origins.silent.addr(),
+        origins.busy.addr()
     );
-    let edge = start(&edge_toml(
-        ok.addr(),
+    start(&edge_toml(
+        origins.ok.addr(),
         CONNECT_MS,
         READ_MS,
         "access = \"off\"",
         &rest,
     ))
-    .await;
+    .await
+}
+
+/// The rays of `entries`, in order.
+fn rays(entries: &[Value]) -> Vec<&str> {
+    entries
+        .iter()
+        .map(|e| e["_cfRay"].as_str().unwrap_or_default())
+        .collect()
+}
+
+/// The entries of the HAR document a `GET /har` answered with.
+#[track_caller]
+fn listed(res: &Response) -> Vec<Value> {
+    entries(&json_body(res))
+}
+
+/// Asserts the entry of the 522 `res`: connect took the connect timeout, nothing waited, and
+/// the error page is kept from its start.
+#[track_caller]
+fn assert_connect_timeout_entry(entry: &Value, res: &Response) {
+    assert_entry_of(entry, res, "522", 522);
+    assert_took(timing(entry, "connect"), ms(CONNECT_MS), SLACK);
+    assert!(
+        timing(entry, "wait") < ms(CONNECT_MS),
+        "nothing was sent, so nothing waited: {entry:#}"
+    );
+    assert_eq!(entry["_edgecaseCause"], "connect_timeout");
+    assert!(
+        res.body.len() > BODY_BYTES,
+        "the page is longer than body_bytes, so the entry keeps its start"
+    );
+    assert!(
+        entry["response"]["content"]["text"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("<!DOCTYPE html>")),
+        "the error page: {entry:#}"
+    );
+}
+
+/// Asserts the entry of the 524 `res`: wait took the read timeout, connect was quick.
+#[track_caller]
+fn assert_read_timeout_entry(entry: &Value, res: &Response) {
+    assert_entry_of(entry, res, "524", 524);
+    assert_took(timing(entry, "wait"), ms(READ_MS), SLACK);
+    assert!(
+        timing(entry, "connect") < ms(CONNECT_MS),
+        "the silent origin accepts at once: {entry:#}"
+    );
+    assert_eq!(entry["_edgecaseCause"], "read_timeout");
+}
+
+/// Asserts the entry of the origin's own 503 `res` to the POST: the body cut at
+/// [`BODY_BYTES`], the origin's status, and the request's method, body and query.
+#[track_caller]
+fn assert_origin_503_entry(entry: &Value, res: &Response) {
+    assert_entry_of(entry, res, "503", 503);
+    assert_eq!(
+        entry["response"]["content"]["text"],
+        &BUSY_BODY[..BODY_BYTES],
+        "the origin's body cut at body_bytes"
+    );
+    assert_eq!(entry["_originStatus"], 503, "{entry:#}");
+    assert_eq!(entry["request"]["method"], "POST");
+    assert_eq!(entry["request"]["bodySize"], POST_BODY.len());
+    assert_eq!(entry["request"]["postData"]["text"], POST_BODY);
+    assert_eq!(entry["request"]["postData"]["mimeType"], "text/plain");
+    assert_eq!(
+        entry["request"]["queryString"],
+        serde_json::json!([{"name": "tab", "value": "2"}])
+    );
+}
+
+#[tokio::test]
+async fn har_file_holds_exactly_the_5xx_exchanges_with_rays_timings_and_bodies() {
+    let origins = CaptureOrigins::start().await;
+    let dir = TempDir::new("har_capture");
+    let har = dir.path().join("failures.har");
+    let edge = start_capturing(&origins, &har).await;
     assert!(
         entries_in_file(&har, 0).await.is_empty(),
         "an empty HAR document at start"
@@ -198,38 +296,14 @@ async fn har_file_holds_exactly_the_5xx_exchanges_with_rays_timings_and_bodies()
     let timed_out = visit(edge.addr(), Method::GET, "/blackhole/a", "522", None).await;
     assert_eq!(timed_out.status(), 522, "{}", timed_out.text());
     let found = entries_in_file(&har, 1).await;
-    let entry = &found[0];
-    assert_entry_of(entry, &timed_out, "522", 522);
-    assert_took(timing(entry, "connect"), ms(CONNECT_MS), SLACK);
-    assert!(
-        timing(entry, "wait") < ms(CONNECT_MS),
-        "nothing was sent, so nothing waited: {entry:#}"
-    );
-    assert_eq!(entry["_edgecaseCause"], "connect_timeout");
-    assert!(
-        timed_out.body.len() > BODY_BYTES,
-        "the page is longer than body_bytes, so the entry keeps its start"
-    );
-    assert!(
-        entry["response"]["content"]["text"]
-            .as_str()
-            .is_some_and(|text| text.starts_with("<!DOCTYPE html>")),
-        "the error page: {entry:#}"
-    );
+    assert_connect_timeout_entry(&found[0], &timed_out);
 
     // 524: wait is the read timeout.
     let silent_res = visit(edge.addr(), Method::GET, "/silent/b", "524", None).await;
     assert_eq!(silent_res.status(), 524, "{}", silent_res.text());
     let found = entries_in_file(&har, 2).await;
     assert_entry_of(&found[0], &timed_out, "522", 522);
-    let entry = &found[1];
-    assert_entry_of(entry, &silent_res, "524", 524);
-    assert_took(timing(entry, "wait"), ms(READ_MS), SLACK);
-    assert!(
-        timing(entry, "connect") < ms(CONNECT_MS),
-        "the silent origin accepts at once: {entry:#}"
-    );
-    assert_eq!(entry["_edgecaseCause"], "read_timeout");
+    assert_read_timeout_entry(&found[1], &silent_res);
 
     // A 200 is not captured; the origin's own 503, with a POST body, is.
     let fine = visit(edge.addr(), Method::GET, "/", "200", None).await;
@@ -249,50 +323,29 @@ async fn har_file_holds_exactly_the_5xx_exchanges_with_rays_timings_and_bodies()
         "the origin's body passes through"
     );
     let found = entries_in_file(&har, 3).await;
-    let rays: Vec<&str> = found
-        .iter()
-        .map(|e| e["_cfRay"].as_str().unwrap_or_default())
-        .collect();
     assert_eq!(
-        rays,
+        rays(&found),
         [ray_of(&timed_out), ray_of(&silent_res), ray_of(&busy_res)],
         "the 5xx exchanges in order, and nothing else"
     );
-    let entry = &found[2];
-    assert_entry_of(entry, &busy_res, "503", 503);
-    assert_eq!(
-        entry["response"]["content"]["text"],
-        &BUSY_BODY[..BODY_BYTES],
-        "the origin's body cut at body_bytes"
-    );
-    assert_eq!(entry["_originStatus"], 503, "{entry:#}");
-    assert_eq!(entry["request"]["method"], "POST");
-    assert_eq!(entry["request"]["bodySize"], POST_BODY.len());
-    assert_eq!(entry["request"]["postData"]["text"], POST_BODY);
-    assert_eq!(entry["request"]["postData"]["mimeType"], "text/plain");
-    assert_eq!(
-        entry["request"]["queryString"],
-        serde_json::json!([{"name": "tab", "value": "2"}])
-    );
+    assert_origin_503_entry(&found[2], &busy_res);
 
     // GET /har from the recent requests: filters, newest two 5xx oldest first, one ray.
     let res = admin_get(&edge, "/har?status=5xx&limit=2").await;
     assert_eq!(res.status(), 200, "{}", res.text());
-    let listed = entries(&json_body(&res));
-    let listed_rays: Vec<&str> = listed
-        .iter()
-        .map(|e| e["_cfRay"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(listed_rays, [ray_of(&silent_res), ray_of(&busy_res)]);
+    assert_eq!(
+        rays(&listed(&res)),
+        [ray_of(&silent_res), ray_of(&busy_res)]
+    );
 
     let res = admin_get(&edge, &format!("/har?ray={}", ray_of(&timed_out))).await;
     assert_eq!(res.status(), 200, "{}", res.text());
-    let one = entries(&json_body(&res));
+    let one = listed(&res);
     assert_eq!(one.len(), 1, "{one:#?}");
     assert_entry_of(&one[0], &timed_out, "522", 522);
 
     let res = admin_get(&edge, "/har?status=2xx").await;
-    let ok_only = entries(&json_body(&res));
+    let ok_only = listed(&res);
     assert_eq!(
         ok_only.len(),
         1,

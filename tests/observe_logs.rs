@@ -15,17 +15,18 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use edgecase::EdgeHandle;
 use http::{Method, Request, header};
 use http_body_util::Empty;
 use serde_json::Value;
 
 use support::binary::{EXIT_BAD_CONFIG, assert_exit_code, assert_no_panic, path_arg, run};
 use support::observe::{
-    edge_toml, log_lines_for, poll_file, ray_hex, ray_of, scrape, start, toml_path,
+    Exposition, edge_toml, log_lines_for, poll_file, ray_hex, ray_of, scrape, start, toml_path,
 };
 use support::origins::Origin;
 use support::pki::{TempDir, self_signed};
@@ -610,19 +611,13 @@ fn a_blocked_log_writer_drops_and_counts_lines_without_stalling_requests() {
     }
 }
 
+/// A blocked writer fills the pipe and drops lines, and every request still gets its 521;
+/// each line the pipe held is written whole, and written and dropped lines add up to the
+/// requests.
 async fn blocked_writer_scenario() {
     let refusing = Origin::refusing().await;
     let dir = TempDir::new("log_fifo");
-    let fifo = dir.path().join("access.fifo");
-    mkfifo(&fifo);
-    // The read end first, without blocking: the edge's open for writing then finds a reader
-    // and returns at once. Nothing is read until every request is done, so the pipe (64 KiB)
-    // fills and the writer thread blocks in write(2).
-    let reader = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .expect("open the FIFO's read end");
+    let (fifo, reader) = unread_fifo(dir.path());
     let log = format!(
         "format = \"json\"\naccess = {}\nqueue = 16\n",
         toml_path(&fifo)
@@ -631,37 +626,65 @@ async fn blocked_writer_scenario() {
 
     // Long paths fill the pipe and the writer's buffer after a few dozen lines.
     let long = "a".repeat(2000);
-    let addr = edge.addr();
-    let flood = async {
-        let mut visitors = tokio::task::JoinSet::new();
-        for visitor in 0..FLOOD_VISITORS {
-            let long = long.clone();
-            visitors.spawn(async move {
-                for n in (visitor..FLOOD).step_by(FLOOD_VISITORS) {
-                    let res = visit(addr, Method::GET, &format!("/{long}/{n}")).await;
-                    assert_eq!(res.status(), 521, "request {n}: {}", res.text());
-                }
-            });
-        }
-        while let Some(done) = visitors.join_next().await {
-            done.expect("a visitor task did not panic");
-        }
-    };
     // A writer that held requests up would hang them for good; 20 s is far beyond what 2000
     // refused requests take.
-    within(Duration::from_secs(20), flood).await;
+    within(Duration::from_secs(20), flood(edge.addr(), &long)).await;
 
-    // Every request is counted once its record is handed over; then the drop count is final.
-    let metrics = within(GUARD, async {
-        loop {
-            let metrics = scrape(&edge).await;
-            if metrics.sum("edgecase_requests_total") >= FLOOD as f64 {
-                return metrics;
+    let metrics = within(GUARD, metrics_counting_the_flood(&edge)).await;
+    let dropped = assert_dropped_lines_counted(&metrics);
+
+    let bytes = drain_after_shutdown(edge, reader).await;
+    assert_written_lines(bytes, &long, dropped);
+}
+
+/// A FIFO in `dir`, and its read end opened without blocking: the edge's open for writing
+/// then finds a reader and returns at once. Nothing is read until every request is done, so
+/// the pipe (64 KiB) fills and the writer thread blocks in write(2).
+fn unread_fifo(dir: &Path) -> (PathBuf, File) {
+    let fifo = dir.join("access.fifo");
+    mkfifo(&fifo);
+    let reader = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .expect("open the FIFO's read end");
+    (fifo, reader)
+}
+
+/// Sends [`FLOOD`] requests for `/{long}/N` from [`FLOOD_VISITORS`] visitors at once, each
+/// answered 521 by the refusing origin.
+async fn flood(addr: SocketAddr, long: &str) {
+    let mut visitors = tokio::task::JoinSet::new();
+    for visitor in 0..FLOOD_VISITORS {
+        let long = long.to_owned();
+        visitors.spawn(async move {
+            for n in (visitor..FLOOD).step_by(FLOOD_VISITORS) {
+                let res = visit(addr, Method::GET, &format!("/{long}/{n}")).await;
+                assert_eq!(res.status(), 521, "request {n}: {}", res.text());
             }
-            tokio::time::sleep(ms(5)).await;
+        });
+    }
+    while let Some(done) = visitors.join_next().await {
+        done.expect("a visitor task did not panic");
+    }
+}
+
+/// The metrics once every request of the flood is counted: a request is counted once its
+/// record is handed over, so the drop count is then final.
+async fn metrics_counting_the_flood(edge: &EdgeHandle) -> Exposition {
+    loop {
+        let metrics = scrape(edge).await;
+        if metrics.sum("edgecase_requests_total") >= FLOOD as f64 {
+            return metrics;
         }
-    })
-    .await;
+        tokio::time::sleep(ms(5)).await;
+    }
+}
+
+/// Asserts every request of the flood is counted as a 521 and some lines as dropped (a
+/// counter); returns how many were dropped.
+#[track_caller]
+fn assert_dropped_lines_counted(metrics: &Exposition) -> f64 {
     assert_eq!(
         metrics.value(
             "edgecase_requests_total",
@@ -682,9 +705,12 @@ async fn blocked_writer_scenario() {
             .map(String::as_str),
         Some("counter")
     );
+    dropped
+}
 
-    // Read everything the writer still has, then let the edge stop: its writer drains into
-    // the reader, closes the FIFO, and the read ends.
+/// Reads everything the writer still has, then lets the edge stop: its writer drains into
+/// the reader, closes the FIFO, and the read ends. Returns what was read.
+async fn drain_after_shutdown(edge: EdgeHandle, reader: File) -> Vec<u8> {
     set_blocking(&reader);
     let reading = std::thread::spawn(move || {
         let mut reader = reader;
@@ -694,12 +720,17 @@ async fn blocked_writer_scenario() {
     within(GUARD, edge.shutdown())
         .await
         .expect("the edge shuts down cleanly");
-    let bytes = within(GUARD, tokio::task::spawn_blocking(move || reading.join()))
+    within(GUARD, tokio::task::spawn_blocking(move || reading.join()))
         .await
         .expect("the join task ran")
         .expect("the reader thread did not panic")
-        .expect("the FIFO reads to EOF");
+        .expect("the FIFO reads to EOF")
+}
 
+/// Asserts the log `bytes` hold whole JSON lines only, each a 521 for `/{long}/N`, and that
+/// they and the `dropped` lines add up to the flood.
+#[track_caller]
+fn assert_written_lines(bytes: Vec<u8>, long: &str, dropped: f64) {
     let text = String::from_utf8(bytes).expect("the log is UTF-8");
     assert!(
         text.is_empty() || text.ends_with('\n'),

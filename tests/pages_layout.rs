@@ -300,36 +300,8 @@ fn check_common(page: &str, width: u32, at: &Value) {
 /// The branded 522 and 525: band, hops, badges, labels, pill and headings.
 fn check_branded(page: &str, width: u32, at: &Value) {
     let ctx = format!("{page} at {width} px: {at}");
-    let num = |v: &Value, key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key}: {ctx}"));
-    let colour = |v: &Value| -> [u64; 3] {
-        let parts: Vec<u64> = v
-            .as_array()
-            .unwrap_or_else(|| panic!("a colour: {ctx}"))
-            .iter()
-            .map(|c| c.as_u64().expect("a channel"))
-            .collect();
-        [parts[0], parts[1], parts[2]]
-    };
-
-    let band = &at["band"];
-    assert_eq!(colour(&band["color"]), BAND, "the hops' band: {ctx}");
-    assert!(
-        num(&band["box"], "left") <= 0.5 && num(&band["box"], "right") >= f64::from(width) - 0.5,
-        "the band spans the window: {ctx}"
-    );
-
-    let pill = &at["code_label"];
-    assert_eq!(pill["text"], format!("Error code {page}"), "{ctx}");
-    let [r, g, b] = colour(&pill["background"]);
-    assert!(
-        r == g && g == b && (200..250).contains(&r),
-        "a grey pill: {ctx}"
-    );
-    assert!(num(pill, "radius") > 0.0, "rounded: {ctx}");
-    assert!(
-        num(pill, "font_px") <= num(at, "h1_px") / 2.0,
-        "small next to the title: {ctx}"
-    );
+    check_band(&at["band"], width, &ctx);
+    check_pill(page, at, &ctx);
     if width == DESKTOP.0 {
         let headings = at["h2_px"].as_array().expect("headings");
         assert_eq!(headings.len(), 2, "{ctx}");
@@ -343,96 +315,159 @@ fn check_branded(page: &str, width: u32, at: &Value) {
     for (i, hop) in hops.iter().enumerate() {
         let id = hop["id"].as_str().expect("an id");
         let ctx = format!("{id} of {ctx}");
-        let failing = id == "cf-host-status";
-        assert_eq!(hop["failing"], failing, "{ctx}");
-        assert_eq!(hop["badge"]["error"], failing, "{ctx}");
-        let badge_image = if failing { "error.svg" } else { "ok.svg" };
-        assert!(
-            hop["badge"]["image"]
-                .as_str()
-                .is_some_and(|i| i.contains(&format!("/cdn-cgi/images/{badge_image}"))),
-            "{ctx}"
-        );
-        assert_eq!(hop["badge"]["shown"], true, "{ctx}");
-        let (state, green_or_red) = if failing {
-            ("Error", 0)
-        } else {
-            ("Working", 1)
-        };
-        assert_eq!(hop["state"]["text"], state, "{ctx}");
-        let [r, g, _] = colour(&hop["state"]["color"]);
-        assert_eq!(
-            usize::from(g > r),
-            green_or_red,
-            "Working green, Error red: {ctx}"
-        );
-
-        let label = &hop["label"];
-        if id == "cf-cloudflare-status" {
-            assert_eq!(label["text"], "Cloudflare", "{ctx}");
-            let [r, _, b] = colour(&label["link_color"]);
-            assert!(b > r + 60, "a blue link: {ctx}");
-        } else {
-            assert!(label["link_color"].is_null(), "not a link: {ctx}");
-            let [r, g, b] = colour(&label["color"]);
-            assert!(
-                r == g && g == b && (130..200).contains(&r),
-                "light grey: {ctx}"
-            );
-        }
-
-        let badge = &hop["badge"]["box"];
-        let icon = &hop["icon"]["box"];
-        let frame = &hop["box"];
+        check_hop_state(id, hop, &ctx);
+        check_hop_label(id, &hop["label"], &ctx);
+        let before = i.checked_sub(1).map(|before| &hops[before]["box"]);
         if width == DESKTOP.0 {
-            assert_eq!(hop["icon"]["shown"], true, "{ctx}");
-            assert!(num(icon, "height") >= 60.0, "a big icon: {ctx}");
-            assert!(num(badge, "width") >= 40.0, "a large badge: {ctx}");
-            let icon_centre = (num(icon, "left") + num(icon, "right")) / 2.0;
-            let badge_centre = (num(badge, "left") + num(badge, "right")) / 2.0;
-            assert!(
-                (icon_centre - badge_centre).abs() < 1.0,
-                "badge centred: {ctx}"
-            );
-            assert!(
-                num(badge, "top") >= num(icon, "top") + num(icon, "height") / 2.0
-                    && num(badge, "bottom") > num(icon, "bottom"),
-                "badge under the icon: {ctx}"
-            );
-            if i > 0 {
-                let before = &hops[i - 1]["box"];
-                assert!(
-                    (num(frame, "top") - num(before, "top")).abs() < 1.0
-                        && num(frame, "left") >= num(before, "right") - 0.5,
-                    "side by side: {ctx}"
-                );
-            }
+            check_desktop_hop(hop, before, &ctx);
         } else {
-            assert_eq!(hop["icon"]["shown"], false, "no big icons: {ctx}");
-            assert!(
-                (num(badge, "right") - num(frame, "right")).abs() < 1.0,
-                "badge at the row's right: {ctx}"
-            );
-            let badge_middle = (num(badge, "top") + num(badge, "bottom")) / 2.0;
-            let row_middle = (num(frame, "top") + num(frame, "bottom")) / 2.0;
-            assert!(
-                (badge_middle - row_middle).abs() < 2.0,
-                "badge level with its row: {ctx}"
-            );
-            assert!(
-                num(hop, "text_right") <= num(badge, "left"),
-                "the text stays clear of the badge: {ctx}"
-            );
-            if i > 0 {
-                let before = &hops[i - 1]["box"];
-                assert!(
-                    num(frame, "top") >= num(before, "bottom") - 0.5
-                        && (num(frame, "left") - num(before, "left")).abs() < 0.5
-                        && (num(frame, "width") - num(before, "width")).abs() < 0.5,
-                    "one row each: {ctx}"
-                );
-            }
+            check_phone_hop(hop, before, &ctx);
         }
+    }
+}
+
+/// The number `key` of the measured object `v`; `ctx` says where, if it is missing.
+fn num(v: &Value, key: &str, ctx: &str) -> f64 {
+    v[key].as_f64().unwrap_or_else(|| panic!("{key}: {ctx}"))
+}
+
+/// A measured colour `[r, g, b]`; `ctx` says where, if it is not one.
+fn colour(v: &Value, ctx: &str) -> [u64; 3] {
+    let parts: Vec<u64> = v
+        .as_array()
+        .unwrap_or_else(|| panic!("a colour: {ctx}"))
+        .iter()
+        .map(|c| c.as_u64().expect("a channel"))
+        .collect();
+    [parts[0], parts[1], parts[2]]
+}
+
+/// The hops' band: its light grey, across the whole window.
+fn check_band(band: &Value, width: u32, ctx: &str) {
+    assert_eq!(colour(&band["color"], ctx), BAND, "the hops' band: {ctx}");
+    assert!(
+        num(&band["box"], "left", ctx) <= 0.5
+            && num(&band["box"], "right", ctx) >= f64::from(width) - 0.5,
+        "the band spans the window: {ctx}"
+    );
+}
+
+/// "Error code NNN": a small, rounded, grey pill.
+fn check_pill(page: &str, at: &Value, ctx: &str) {
+    let pill = &at["code_label"];
+    assert_eq!(pill["text"], format!("Error code {page}"), "{ctx}");
+    let [r, g, b] = colour(&pill["background"], ctx);
+    assert!(
+        r == g && g == b && (200..250).contains(&r),
+        "a grey pill: {ctx}"
+    );
+    assert!(num(pill, "radius", ctx) > 0.0, "rounded: {ctx}");
+    assert!(
+        num(pill, "font_px", ctx) <= num(at, "h1_px", ctx) / 2.0,
+        "small next to the title: {ctx}"
+    );
+}
+
+/// The hop `id`: failing only for the Host, with the matching badge and a green "Working" or
+/// a red "Error".
+fn check_hop_state(id: &str, hop: &Value, ctx: &str) {
+    let failing = id == "cf-host-status";
+    assert_eq!(hop["failing"], failing, "{ctx}");
+    assert_eq!(hop["badge"]["error"], failing, "{ctx}");
+    let badge_image = if failing { "error.svg" } else { "ok.svg" };
+    assert!(
+        hop["badge"]["image"]
+            .as_str()
+            .is_some_and(|i| i.contains(&format!("/cdn-cgi/images/{badge_image}"))),
+        "{ctx}"
+    );
+    assert_eq!(hop["badge"]["shown"], true, "{ctx}");
+    let (state, green_or_red) = if failing {
+        ("Error", 0)
+    } else {
+        ("Working", 1)
+    };
+    assert_eq!(hop["state"]["text"], state, "{ctx}");
+    let [r, g, _] = colour(&hop["state"]["color"], ctx);
+    assert_eq!(
+        usize::from(g > r),
+        green_or_red,
+        "Working green, Error red: {ctx}"
+    );
+}
+
+/// The label of hop `id`: "Cloudflare" a blue link, the others light grey text.
+fn check_hop_label(id: &str, label: &Value, ctx: &str) {
+    if id == "cf-cloudflare-status" {
+        assert_eq!(label["text"], "Cloudflare", "{ctx}");
+        let [r, _, b] = colour(&label["link_color"], ctx);
+        assert!(b > r + 60, "a blue link: {ctx}");
+    } else {
+        assert!(label["link_color"].is_null(), "not a link: {ctx}");
+        let [r, g, b] = colour(&label["color"], ctx);
+        assert!(
+            r == g && g == b && (130..200).contains(&r),
+            "light grey: {ctx}"
+        );
+    }
+}
+
+/// A hop on the desktop: a big icon with a large badge centred under it, beside the hop
+/// `before` (the box of the previous one, if any).
+fn check_desktop_hop(hop: &Value, before: Option<&Value>, ctx: &str) {
+    let badge = &hop["badge"]["box"];
+    let icon = &hop["icon"]["box"];
+    let frame = &hop["box"];
+    assert_eq!(hop["icon"]["shown"], true, "{ctx}");
+    assert!(num(icon, "height", ctx) >= 60.0, "a big icon: {ctx}");
+    assert!(num(badge, "width", ctx) >= 40.0, "a large badge: {ctx}");
+    let icon_centre = (num(icon, "left", ctx) + num(icon, "right", ctx)) / 2.0;
+    let badge_centre = (num(badge, "left", ctx) + num(badge, "right", ctx)) / 2.0;
+    assert!(
+        (icon_centre - badge_centre).abs() < 1.0,
+        "badge centred: {ctx}"
+    );
+    assert!(
+        num(badge, "top", ctx) >= num(icon, "top", ctx) + num(icon, "height", ctx) / 2.0
+            && num(badge, "bottom", ctx) > num(icon, "bottom", ctx),
+        "badge under the icon: {ctx}"
+    );
+    if let Some(before) = before {
+        assert!(
+            (num(frame, "top", ctx) - num(before, "top", ctx)).abs() < 1.0
+                && num(frame, "left", ctx) >= num(before, "right", ctx) - 0.5,
+            "side by side: {ctx}"
+        );
+    }
+}
+
+/// A hop on the phone: no big icon, a row of its own under the hop `before` (the box of the
+/// previous one, if any), its badge at the right, level with the row and clear of the text.
+fn check_phone_hop(hop: &Value, before: Option<&Value>, ctx: &str) {
+    let badge = &hop["badge"]["box"];
+    let frame = &hop["box"];
+    assert_eq!(hop["icon"]["shown"], false, "no big icons: {ctx}");
+    assert!(
+        (num(badge, "right", ctx) - num(frame, "right", ctx)).abs() < 1.0,
+        "badge at the row's right: {ctx}"
+    );
+    let badge_middle = (num(badge, "top", ctx) + num(badge, "bottom", ctx)) / 2.0;
+    let row_middle = (num(frame, "top", ctx) + num(frame, "bottom", ctx)) / 2.0;
+    assert!(
+        (badge_middle - row_middle).abs() < 2.0,
+        "badge level with its row: {ctx}"
+    );
+    assert!(
+        num(hop, "text_right", ctx) <= num(badge, "left", ctx),
+        "the text stays clear of the badge: {ctx}"
+    );
+    if let Some(before) = before {
+        assert!(
+            num(frame, "top", ctx) >= num(before, "bottom", ctx) - 0.5
+                && (num(frame, "left", ctx) - num(before, "left", ctx)).abs() < 0.5
+                && (num(frame, "width", ctx) - num(before, "width", ctx)).abs() < 0.5,
+            "one row each: {ctx}"
+        );
     }
 }
 

@@ -20,7 +20,7 @@ use admin::{Edgecase, array_of, error_of, json_of};
 use support::binary::{EXIT_BAD_CONFIG, Running, assert_exit_code, assert_no_panic, path_arg, run};
 use support::origins::Origin;
 use support::pki::TempDir;
-use support::visitor::{get, send, within};
+use support::visitor::{Response, get, send, within};
 use support::{GUARD, ms};
 
 /// A three-phase incident of one second each: healthy, half 524s, refused.
@@ -305,18 +305,72 @@ faults = [ { refuse = true } ]
     edgecase.stop().await;
 }
 
-#[tokio::test]
-async fn the_control_api_adds_lists_starts_one_at_a_time_and_stops() {
-    let origin = Origin::ok("origin").await;
-    let edgecase = Edgecase::start("scenario_api", origin.addr(), "", "").await;
-    let body = json!({
+/// `outage`: healthy for 200 ms, then 522s for 300 ms, round and round (`repeat = 0`).
+fn outage() -> Value {
+    json!({
         "name": "outage",
         "repeat": 0,
         "phase": [
             {"name": "healthy", "for": "200ms"},
             {"name": "down", "for": "300ms", "faults": [{"status": 522, "delay": "0ms"}]}
         ]
-    });
+    })
+}
+
+/// A scenario with three mistakes: a phase of no length, a fault answering 200, and a phase
+/// without a name.
+fn bad_scenario() -> Value {
+    json!({
+        "name": "bad",
+        "phase": [{"name": "p", "for": "0s", "faults": [{"status": 200}]}, {"for": "1s"}]
+    })
+}
+
+/// A scenario whose fault misspells `status`.
+fn typo_scenario() -> Value {
+    json!({"name": "t", "phase": [{"name": "p", "for": "1s", "faults": [{"statuss": 522}]}]})
+}
+
+/// The names `GET /scenarios` lists, in order.
+async fn scenario_names(edgecase: &Edgecase) -> Vec<Value> {
+    array_of(&edgecase.get("/scenarios").await)
+        .iter()
+        .map(|s| s["name"].clone())
+        .collect()
+}
+
+/// `POST path` on the control API `admin` as a web page at `https://evil.example` sends it.
+async fn post_from_a_web_page(admin: SocketAddr, path: &str) -> Response {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("origin", "https://evil.example")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("a request");
+    within(GUARD, send(admin, request)).await
+}
+
+/// Asserts `GET /scenarios` (`listed`) shows `outage` running round and round, at least in
+/// its second run and within its last phase's length, and `other` idle.
+#[track_caller]
+fn assert_outage_going_round(listed: &[Value]) {
+    assert_eq!(listed[0]["state"], "running", "{listed:?}");
+    assert!(
+        listed[0]["run"].as_u64().is_some_and(|r| r >= 2),
+        "{listed:?}"
+    );
+    assert!(
+        listed[0]["left_ms"].as_u64().is_some_and(|l| l <= 300),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1]["state"], "idle");
+}
+
+#[tokio::test]
+async fn the_control_api_adds_lists_starts_one_at_a_time_and_stops() {
+    let origin = Origin::ok("origin").await;
+    let edgecase = Edgecase::start("scenario_api", origin.addr(), "", "").await;
+    let body = outage();
     let added = edgecase.post("/scenarios", &body.to_string()).await;
     assert_eq!(added.status(), 201, "{}", added.text());
     assert_eq!(
@@ -334,24 +388,16 @@ async fn the_control_api_adds_lists_starts_one_at_a_time_and_stops() {
         201
     );
 
-    let bad = json!({
-        "name": "bad",
-        "phase": [{"name": "p", "for": "0s", "faults": [{"status": 200}]}, {"for": "1s"}]
-    });
+    let bad = bad_scenario();
     let why = error_of(&edgecase.post("/scenarios", &bad.to_string()).await, 400);
     for key in ["phase[0].for", "phase[0].faults[0].status", "phase[1].name"] {
         assert!(why.contains(key), "{key} in {why}");
     }
-    let typo =
-        json!({"name": "t", "phase": [{"name": "p", "for": "1s", "faults": [{"statuss": 522}]}]});
+    let typo = typo_scenario();
     let why = error_of(&edgecase.post("/scenarios", &typo.to_string()).await, 400);
     assert!(why.contains("statuss"), "{why}");
-    let names: Vec<Value> = array_of(&edgecase.get("/scenarios").await)
-        .iter()
-        .map(|s| s["name"].clone())
-        .collect();
     assert_eq!(
-        names,
+        scenario_names(&edgecase).await,
         [json!("outage"), json!("other")],
         "nothing bad was added"
     );
@@ -364,17 +410,7 @@ async fn the_control_api_adds_lists_starts_one_at_a_time_and_stops() {
     );
     // `repeat = 0`: round and round until stopped.
     tokio::time::sleep(ms(1100)).await;
-    let listed = array_of(&edgecase.get("/scenarios").await);
-    assert_eq!(listed[0]["state"], "running", "{listed:?}");
-    assert!(
-        listed[0]["run"].as_u64().is_some_and(|r| r >= 2),
-        "{listed:?}"
-    );
-    assert!(
-        listed[0]["left_ms"].as_u64().is_some_and(|l| l <= 300),
-        "{listed:?}"
-    );
-    assert_eq!(listed[1]["state"], "idle");
+    assert_outage_going_round(&array_of(&edgecase.get("/scenarios").await));
     let stopped = json_of(&edgecase.post("/scenarios/outage/stop", "").await);
     assert_eq!(stopped["state"], "done");
     assert!(stopped.get("phase").is_none(), "{stopped}");
@@ -400,13 +436,7 @@ async fn the_control_api_adds_lists_starts_one_at_a_time_and_stops() {
     assert_eq!(edgecase.get("/scenarios/outage/start").await.status(), 405);
 
     // A web page the developer opens must not start one.
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri("/scenarios/other/start")
-        .header("origin", "https://evil.example")
-        .body(http_body_util::Full::new(bytes::Bytes::new()))
-        .expect("a request");
-    let refused = within(GUARD, send(edgecase.admin, request)).await;
+    let refused = post_from_a_web_page(edgecase.admin, "/scenarios/other/start").await;
     assert_eq!(refused.status(), 403, "{}", refused.text());
     assert_eq!(
         array_of(&edgecase.get("/scenarios").await)[1]["state"],

@@ -126,7 +126,53 @@ impl Summary {
 /// The comparison table, the targets table and the notes, as markdown.
 pub fn render(results: &Results) -> String {
     let direct = Summary::of(&results.direct, &results.direct);
-    let columns: Vec<(Kind, Option<Summary>)> = results
+    let columns = columns(results);
+    let mut out = comparison_table(&columns, &rows(results, &direct));
+    let _ = writeln!(out, "\n{}", targets_table(&columns, results));
+    if !results.skipped.is_empty() {
+        let _ = writeln!(out, "Skipped:");
+        for why in &results.skipped {
+            let _ = writeln!(out, "- {why}");
+        }
+    }
+    out
+}
+
+/// One proxy column of the comparison table: its summary, `None` when it was skipped.
+type Column = (Kind, Option<Summary>);
+
+/// How a proxy column's cell reads its summary.
+type Cell = Box<dyn Fn(&Summary) -> String>;
+
+/// One row of the comparison table: the figure, the direct column, and the proxies' cell.
+type Row = (String, String, Cell);
+
+/// What a cell says for a figure its tool was not there to measure.
+#[derive(Clone, Copy)]
+struct NotMeasured {
+    /// For a wrk figure.
+    wrk: &'static str,
+    /// For an oha figure.
+    oha: &'static str,
+}
+
+impl NotMeasured {
+    /// Plain "n/a" for a tool that was there, else why not.
+    fn of(results: &Results) -> NotMeasured {
+        NotMeasured {
+            wrk: if results.wrk { "n/a" } else { "n/a (no wrk)" },
+            oha: if results.oha {
+                "n/a"
+            } else {
+                "n/a (cargo install oha)"
+            },
+        }
+    }
+}
+
+/// Each proxy asked for, with the summary of its rounds (none when it was skipped).
+fn columns(results: &Results) -> Vec<Column> {
+    results
         .proxies
         .iter()
         .map(|(kind, rounds)| {
@@ -135,59 +181,34 @@ pub fn render(results: &Results) -> String {
                 (!rounds.is_empty()).then(|| Summary::of(rounds, &results.direct)),
             )
         })
-        .collect();
-    let no_wrk = if results.wrk { "n/a" } else { "n/a (no wrk)" };
-    let no_oha = if results.oha {
-        "n/a"
-    } else {
-        "n/a (cargo install oha)"
-    };
-    let rate = |r: Option<f64>| r.map(|r| format!("{} req/s", thousands(r)));
-    let latency = |s: &Summary| {
-        s.p50_ms
-            .zip(s.p99_ms)
-            .map_or(no_oha.to_owned(), |(p50, p99)| {
-                format!("{p50:.3} / {p99:.3} ms")
-            })
-    };
+        .collect()
+}
+
+/// The comparison table's rows, figures 1-6 and the foreign-CPU warning; `direct` is the
+/// direct column's summary.
+fn rows(results: &Results, direct: &Summary) -> Vec<Row> {
+    let na = NotMeasured::of(results);
     let dash = "—".to_owned();
-    type Cell<'a> = Box<dyn Fn(&Summary) -> String + 'a>;
-    let rows: Vec<(String, String, Cell)> = vec![
+    vec![
         (
             "proxy CPU per keep-alive request (64 connections, wrk)".to_owned(),
             dash.clone(),
-            Box::new(|s| {
-                s.keep_alive_cpu_us
-                    .map_or(no_wrk.to_owned(), |us| format!("{us:.1} µs"))
-            }),
+            Box::new(move |s| keep_alive_cpu(s, na)),
         ),
         (
             "keep-alive throughput as a ratio of direct-to-origin".to_owned(),
-            rate(direct.keep_alive_rate).map_or(no_wrk.to_owned(), |r| format!("1 ({r})")),
-            Box::new(|s| match (s.keep_alive_ratio, rate(s.keep_alive_rate)) {
-                (Some(ratio), Some(r)) => format!("{ratio:.3} ({r})"),
-                _ => no_wrk.to_owned(),
-            }),
+            rate(direct.keep_alive_rate).map_or(na.wrk.to_owned(), |r| format!("1 ({r})")),
+            Box::new(move |s| keep_alive_ratio(s, na)),
         ),
         (
             "p50 / p99 latency at a fixed 10 k req/s (oha, latency-corrected)".to_owned(),
-            latency(&direct),
-            Box::new(latency),
+            latency(direct, na),
+            Box::new(move |s| latency(s, na)),
         ),
         (
             "proxy CPU per request, new connection per request".to_owned(),
-            rate(direct.close_rate).map_or(no_wrk.to_owned(), |r| format!("— ({r})")),
-            Box::new(|s| match (s.close_cpu_us, rate(s.close_rate)) {
-                (Some(us), Some(r)) => format!(
-                    "{us:.1} µs ({r}){}",
-                    if s.kept_open {
-                        " ⚠ kept connections open"
-                    } else {
-                        ""
-                    }
-                ),
-                _ => no_wrk.to_owned(),
-            }),
+            rate(direct.close_rate).map_or(na.wrk.to_owned(), |r| format!("— ({r})")),
+            Box::new(move |s| close_cpu(s, na)),
         ),
         (
             format!(
@@ -195,26 +216,13 @@ pub fn render(results: &Results) -> String {
                 thousands(results.held as f64)
             ),
             dash.clone(),
-            Box::new(|s| match (s.held_kib, s.short) {
-                (Some(kib), None) => format!("{kib:.1} KiB"),
-                (Some(kib), Some((reached, asked))) => {
-                    format!("{kib:.1} KiB (only {reached} of {asked} reached the origin)")
-                }
-                (None, _) => "n/a".to_owned(),
-            }),
+            Box::new(held_memory),
         ),
         (
             "read-timeout accuracy (200 concurrent, 1 s timeout): median / max time-to-error"
                 .to_owned(),
             dash.clone(),
-            Box::new(|s| match s.read_timeout_s {
-                Some((median, max)) if s.read_timeout_wrong > 0 => format!(
-                    "{median:.3} / {max:.3} s ({} other answers)",
-                    s.read_timeout_wrong
-                ),
-                Some((median, max)) => format!("{median:.3} / {max:.3} s"),
-                None => "n/a".to_owned(),
-            }),
+            Box::new(read_timeout),
         ),
         (
             format!("abandoned requests close the origin request (within {RELEASE_WAIT:?}; time)"),
@@ -224,54 +232,124 @@ pub fn render(results: &Results) -> String {
         (
             "RSS after the held requests are released, % of idle".to_owned(),
             dash,
-            Box::new(|s| s.after_pct.map_or("n/a".to_owned(), |p| format!("{p:.0}%"))),
+            Box::new(after_release),
         ),
         (
             "other processes' CPU during a wrk/oha run, worst run (cores; above 0.05 moves \
              the figures)"
                 .to_owned(),
-            foreign(&direct),
+            foreign(direct),
             Box::new(foreign),
         ),
-    ];
+    ]
+}
 
+/// A rate, "45,123 req/s".
+fn rate(rate: Option<f64>) -> Option<String> {
+    rate.map(|r| format!("{} req/s", thousands(r)))
+}
+
+/// Figure 1: CPU per keep-alive request.
+fn keep_alive_cpu(s: &Summary, na: NotMeasured) -> String {
+    s.keep_alive_cpu_us
+        .map_or(na.wrk.to_owned(), |us| format!("{us:.1} µs"))
+}
+
+/// Figure 2: keep-alive throughput over direct's, with the rate.
+fn keep_alive_ratio(s: &Summary, na: NotMeasured) -> String {
+    match (s.keep_alive_ratio, rate(s.keep_alive_rate)) {
+        (Some(ratio), Some(r)) => format!("{ratio:.3} ({r})"),
+        _ => na.wrk.to_owned(),
+    }
+}
+
+/// Figure 3: p50 / p99 latency.
+fn latency(s: &Summary, na: NotMeasured) -> String {
+    s.p50_ms
+        .zip(s.p99_ms)
+        .map_or(na.oha.to_owned(), |(p50, p99)| {
+            format!("{p50:.3} / {p99:.3} ms")
+        })
+}
+
+/// Figure 4: CPU per request with a new connection each, the rate, and a warning when the
+/// proxy kept connections open.
+fn close_cpu(s: &Summary, na: NotMeasured) -> String {
+    match (s.close_cpu_us, rate(s.close_rate)) {
+        (Some(us), Some(r)) => format!(
+            "{us:.1} µs ({r}){}",
+            if s.kept_open {
+                " ⚠ kept connections open"
+            } else {
+                ""
+            }
+        ),
+        _ => na.wrk.to_owned(),
+    }
+}
+
+/// Figure 5: memory per held request, and how many fell short of the origin.
+fn held_memory(s: &Summary) -> String {
+    match (s.held_kib, s.short) {
+        (Some(kib), None) => format!("{kib:.1} KiB"),
+        (Some(kib), Some((reached, asked))) => {
+            format!("{kib:.1} KiB (only {reached} of {asked} reached the origin)")
+        }
+        (None, _) => "n/a".to_owned(),
+    }
+}
+
+/// Figure 6: median / max time-to-error, and the other answers.
+fn read_timeout(s: &Summary) -> String {
+    match s.read_timeout_s {
+        Some((median, max)) if s.read_timeout_wrong > 0 => format!(
+            "{median:.3} / {max:.3} s ({} other answers)",
+            s.read_timeout_wrong
+        ),
+        Some((median, max)) => format!("{median:.3} / {max:.3} s"),
+        None => "n/a".to_owned(),
+    }
+}
+
+/// RSS after the held requests are released, % of idle.
+fn after_release(s: &Summary) -> String {
+    s.after_pct.map_or("n/a".to_owned(), |p| format!("{p:.0}%"))
+}
+
+/// The comparison table: one line per row, one cell per column ("skipped" for a skipped
+/// proxy).
+fn comparison_table(columns: &[Column], rows: &[Row]) -> String {
     let mut out = String::from("| figure | direct |");
-    for (kind, _) in &columns {
+    for (kind, _) in columns {
         out += &format!(" {} |", kind.title());
     }
     out += &format!("\n|---|---|{}\n", "---|".repeat(columns.len()));
-    for (name, direct_cell, cell) in &rows {
+    for (name, direct_cell, cell) in rows {
         let _ = write!(out, "| {name} | {direct_cell} |");
-        for (_, summary) in &columns {
+        for (_, summary) in columns {
             let text = summary.as_ref().map_or("skipped".to_owned(), cell);
             let _ = write!(out, " {text} |");
         }
         out.push('\n');
     }
+    out
+}
+
+/// The targets table, from edgecase's, nginx's and HAProxy's columns and edgecase's checks.
+fn targets_table(columns: &[Column], results: &Results) -> String {
     let summary = |kind: Kind| {
         columns
             .iter()
             .find(|(k, _)| *k == kind)
             .and_then(|(_, s)| s.clone())
     };
-    let _ = writeln!(
-        out,
-        "\n{}",
-        targets::table(
-            summary(Kind::Edgecase).as_ref(),
-            summary(Kind::Nginx).as_ref(),
-            summary(Kind::Haproxy).as_ref(),
-            &results.timers,
-            results.fd.as_ref(),
-        )
-    );
-    if !results.skipped.is_empty() {
-        let _ = writeln!(out, "Skipped:");
-        for why in &results.skipped {
-            let _ = writeln!(out, "- {why}");
-        }
-    }
-    out
+    targets::table(
+        summary(Kind::Edgecase).as_ref(),
+        summary(Kind::Nginx).as_ref(),
+        summary(Kind::Haproxy).as_ref(),
+        &results.timers,
+        results.fd.as_ref(),
+    )
 }
 
 /// The worst share of other processes' CPU, flagged when it matters.

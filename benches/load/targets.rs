@@ -30,6 +30,121 @@ enum Bound {
 /// A figure of a [`Summary`], with its unit.
 type Pick = (fn(&Summary) -> Option<f64>, &'static str);
 
+/// Figure 1, CPU per keep-alive request.
+const KEEP_ALIVE_CPU: Pick = (|s| s.keep_alive_cpu_us, "µs");
+/// Figure 4, CPU per request with a new connection each.
+const CLOSE_CPU: Pick = (|s| s.close_cpu_us, "µs");
+/// Keep-alive throughput.
+const RATE: Pick = (|s| s.keep_alive_rate, "req/s");
+/// Figure 3's p99 latency.
+const P99: Pick = (|s| s.p99_ms, "ms");
+/// Figure 5, memory per held request.
+const MEMORY: Pick = (|s| s.held_kib, "KiB");
+
+/// The proxy a target compares edgecase to.
+#[derive(Clone, Copy)]
+enum Versus {
+    /// nginx.
+    Nginx,
+    /// HAProxy.
+    Haproxy,
+}
+
+/// A target met by the ratio of one of edgecase's figures to the same figure of another
+/// proxy: the target, the figure, the proxy, and the bound on the ratio.
+type Comparison = (&'static str, Pick, Versus, Bound);
+
+/// The targets judged by comparison, in table order.
+const COMPARISONS: [Comparison; 7] = [
+    (
+        "CPU per keep-alive request ≤ 0.8× nginx",
+        KEEP_ALIVE_CPU,
+        Versus::Nginx,
+        Bound::AtMost(KEEP_ALIVE_CPU_SHARE),
+    ),
+    (
+        "CPU per request, new connection per request ≤ nginx",
+        CLOSE_CPU,
+        Versus::Nginx,
+        Bound::AtMost(1.0),
+    ),
+    (
+        "keep-alive throughput ≥ nginx",
+        RATE,
+        Versus::Nginx,
+        Bound::AtLeast(1.0),
+    ),
+    (
+        "p99 latency at 10 k req/s ≤ nginx",
+        P99,
+        Versus::Nginx,
+        Bound::AtMost(1.0),
+    ),
+    (
+        "p99 latency at 10 k req/s ≤ HAProxy",
+        P99,
+        Versus::Haproxy,
+        Bound::AtMost(1.0),
+    ),
+    (
+        "memory per held request ≤ nginx",
+        MEMORY,
+        Versus::Nginx,
+        Bound::AtMost(1.0),
+    ),
+    (
+        "memory per held request ≤ HAProxy (aim)",
+        MEMORY,
+        Versus::Haproxy,
+        Bound::AtMost(1.0),
+    ),
+];
+
+/// One row of the table: the target, edgecase's figure, the figure it is compared to, the
+/// ratio, and whether the target is met (`None`: it could not be judged).
+struct Row {
+    /// The target.
+    target: String,
+    /// edgecase's figure.
+    mine: String,
+    /// What it is compared to.
+    theirs: String,
+    /// edgecase's over theirs.
+    ratio: String,
+    /// Whether the target is met.
+    met: Option<bool>,
+}
+
+impl Row {
+    /// A row with no comparison: "—" for the figure compared to and the ratio.
+    fn alone(target: String, mine: String, met: Option<bool>) -> Row {
+        Row {
+            target,
+            mine,
+            theirs: "—".to_owned(),
+            ratio: "—".to_owned(),
+            met,
+        }
+    }
+
+    /// The row as one markdown line, with ✓, ✗ or – for met.
+    fn markdown(&self) -> String {
+        let mark = match self.met {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "–",
+        };
+        let Row {
+            target,
+            mine,
+            theirs,
+            ratio,
+            ..
+        } = self;
+        format!("| {target} | {mine} | {theirs} | {ratio} | {mark} |")
+    }
+}
+
 /// The table, as markdown.
 pub fn table(
     edge: Option<&Summary>,
@@ -43,169 +158,158 @@ pub fn table(
     let Some(edge) = edge else {
         return out + "| (edgecase not measured) | | | | |\n";
     };
-    let mut row = |target: &str, mine: String, theirs: String, ratio: String, met: Option<bool>| {
-        let mark = match met {
-            Some(true) => "✓",
-            Some(false) => "✗",
-            None => "–",
-        };
-        let _ = writeln!(out, "| {target} | {mine} | {theirs} | {ratio} | {mark} |");
-    };
+    let mut rows: Vec<Row> = COMPARISONS
+        .iter()
+        .map(|comparison| {
+            let other = match comparison.2 {
+                Versus::Nginx => nginx,
+                Versus::Haproxy => haproxy,
+            };
+            compared_row(comparison, edge, other)
+        })
+        .collect();
+    if let Some(fd) = fd {
+        rows.extend([fd_hold_row(fd), fd_healthy_row(fd)]);
+    }
+    rows.push(abandoned_row(edge, nginx));
+    rows.extend(timers.iter().map(timer_row));
+    rows.push(rss_row(edge, nginx));
+    for row in rows {
+        let _ = writeln!(out, "{}", row.markdown());
+    }
+    out
+}
 
-    let ka_cpu: Pick = (|s| s.keep_alive_cpu_us, "µs");
-    let close_cpu: Pick = (|s| s.close_cpu_us, "µs");
-    let rate: Pick = (|s| s.keep_alive_rate, "req/s");
-    let p99: Pick = (|s| s.p99_ms, "ms");
-    let memory: Pick = (|s| s.held_kib, "KiB");
-    let compared = [
-        (
-            "CPU per keep-alive request ≤ 0.8× nginx",
-            ka_cpu,
-            ("nginx", nginx),
-            Bound::AtMost(KEEP_ALIVE_CPU_SHARE),
-        ),
-        (
-            "CPU per request, new connection per request ≤ nginx",
-            close_cpu,
-            ("nginx", nginx),
-            Bound::AtMost(1.0),
-        ),
-        (
-            "keep-alive throughput ≥ nginx",
-            rate,
-            ("nginx", nginx),
-            Bound::AtLeast(1.0),
-        ),
-        (
-            "p99 latency at 10 k req/s ≤ nginx",
-            p99,
-            ("nginx", nginx),
-            Bound::AtMost(1.0),
-        ),
-        (
-            "p99 latency at 10 k req/s ≤ HAProxy",
-            p99,
-            ("HAProxy", haproxy),
-            Bound::AtMost(1.0),
-        ),
-        (
-            "memory per held request ≤ nginx",
-            memory,
-            ("nginx", nginx),
-            Bound::AtMost(1.0),
-        ),
-        (
-            "memory per held request ≤ HAProxy (aim)",
-            memory,
-            ("HAProxy", haproxy),
-            Bound::AtMost(1.0),
-        ),
-    ];
-    for (target, (pick, unit), (name, other), bound) in compared {
-        let show = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| number(v, unit));
-        let mine = pick(edge);
-        let theirs = other.and_then(pick);
-        let ratio = mine.zip(theirs).map(|(m, t)| m / t);
-        let met = ratio.map(|r| match bound {
-            Bound::AtMost(limit) => r <= limit,
-            Bound::AtLeast(limit) => r >= limit,
-        });
-        let theirs_text = match other {
+/// The row of one comparison: edgecase's figure, `other`'s (the proxy compared to, `None`
+/// when it was not measured), the ratio and whether it is within the bound.
+fn compared_row(
+    (target, (pick, unit), versus, bound): &Comparison,
+    edge: &Summary,
+    other: Option<&Summary>,
+) -> Row {
+    let name = match versus {
+        Versus::Nginx => "nginx",
+        Versus::Haproxy => "HAProxy",
+    };
+    let show = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| number(v, unit));
+    let mine = pick(edge);
+    let theirs = other.and_then(pick);
+    let ratio = mine.zip(theirs).map(|(m, t)| m / t);
+    let met = ratio.map(|r| match bound {
+        Bound::AtMost(limit) => r <= *limit,
+        Bound::AtLeast(limit) => r >= *limit,
+    });
+    Row {
+        target: (*target).to_owned(),
+        mine: show(mine),
+        theirs: match other {
             Some(_) => format!("{name} {}", show(theirs)),
             None => format!("{name} not measured"),
-        };
-        let ratio_text = ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}"));
-        row(target, show(mine), theirs_text, ratio_text, met);
+        },
+        ratio: ratio.map_or("n/a".to_owned(), |r| format!("{r:.2}")),
+        met,
     }
+}
 
-    if let Some(fd) = fd {
-        let within = fd.error_ms.is_some_and(|[_, _, max]| max <= HOLD_ERROR_MS);
-        let others = if fd.others.is_empty() {
-            String::new()
-        } else {
-            format!(", others {:?}", fd.others)
-        };
-        row(
-            "requests held to the fd limit, every one 524 within 20 ms of its 5 s timeout",
-            format!(
-                "{} held (edgecase's soft fd limit {}), {} × 524, \\|t − 5 s\\| p50 / p99 / max \
-                 {}{others}",
-                thousands(fd.n as f64),
-                fd.limit,
-                thousands(fd.answered_524 as f64),
-                fd.error_ms.map_or("n/a".to_owned(), |[p50, p99, max]| {
-                    format!("{p50:.1} / {p99:.1} / {max:.1} ms")
-                }),
-            ),
-            "—".to_owned(),
-            "—".to_owned(),
-            Some(fd.answered_524 == fd.n && within),
-        );
-        let share = fd.healthy.map(|(before, during)| during / before);
-        row(
-            "healthy keep-alive throughput during that hold ≥ 0.90 of just before",
-            match (fd.healthy, fd.busy) {
-                (Some((before, during)), Some((busy_before, busy_during))) => format!(
-                    "{} req/s, edgecase's core {:.0}% busy (before: {} req/s, {:.0}%)",
-                    thousands(during),
-                    busy_during * 100.0,
-                    thousands(before),
-                    busy_before * 100.0
-                ),
-                _ => "n/a (no wrk)".to_owned(),
-            },
-            "—".to_owned(),
-            share.map_or("n/a".to_owned(), |s| format!("{s:.3}")),
-            share.map(|s| s >= HEALTHY_SHARE),
-        );
+/// ", others [...]" when `others` holds answers besides the expected one, else nothing.
+fn others_text(others: &[(String, usize)]) -> String {
+    if others.is_empty() {
+        String::new()
+    } else {
+        format!(", others {others:?}")
     }
-    row(
-        "an abandoned request closes its origin request (as nginx does)",
-        edge.abandoned(),
+}
+
+/// Requests held to the fd limit: every one a 524 within [`HOLD_ERROR_MS`] of its timeout.
+fn fd_hold_row(fd: &FdCheck) -> Row {
+    let within = fd.error_ms.is_some_and(|[_, _, max]| max <= HOLD_ERROR_MS);
+    let others = others_text(&fd.others);
+    Row::alone(
+        "requests held to the fd limit, every one 524 within 20 ms of its 5 s timeout".to_owned(),
         format!(
+            "{} held (edgecase's soft fd limit {}), {} × 524, \\|t − 5 s\\| p50 / p99 / max \
+             {}{others}",
+            thousands(fd.n as f64),
+            fd.limit,
+            thousands(fd.answered_524 as f64),
+            fd.error_ms.map_or("n/a".to_owned(), |[p50, p99, max]| {
+                format!("{p50:.1} / {p99:.1} / {max:.1} ms")
+            }),
+        ),
+        Some(fd.answered_524 == fd.n && within),
+    )
+}
+
+/// Healthy keep-alive throughput during the fd hold, as a share of just before.
+fn fd_healthy_row(fd: &FdCheck) -> Row {
+    let share = fd.healthy.map(|(before, during)| during / before);
+    Row {
+        target: "healthy keep-alive throughput during that hold ≥ 0.90 of just before".to_owned(),
+        mine: match (fd.healthy, fd.busy) {
+            (Some((before, during)), Some((busy_before, busy_during))) => format!(
+                "{} req/s, edgecase's core {:.0}% busy (before: {} req/s, {:.0}%)",
+                thousands(during),
+                busy_during * 100.0,
+                thousands(before),
+                busy_before * 100.0
+            ),
+            _ => "n/a (no wrk)".to_owned(),
+        },
+        theirs: "—".to_owned(),
+        ratio: share.map_or("n/a".to_owned(), |s| format!("{s:.3}")),
+        met: share.map(|s| s >= HEALTHY_SHARE),
+    }
+}
+
+/// An abandoned request closes its origin request, beside nginx's figure.
+fn abandoned_row(edge: &Summary, nginx: Option<&Summary>) -> Row {
+    Row {
+        target: "an abandoned request closes its origin request (as nginx does)".to_owned(),
+        mine: edge.abandoned(),
+        theirs: format!(
             "nginx {}",
             nginx.map_or("not measured".to_owned(), Summary::abandoned)
         ),
-        "—".to_owned(),
-        edge.released.map(|(closed, rounds, _)| closed == rounds),
-    );
-    for timer in timers {
-        let others = if timer.others.is_empty() {
-            String::new()
-        } else {
-            format!(", others {:?}", timer.others)
-        };
-        row(
-            &format!(
-                "{} timer: p99 \\|time-to-error − 1 s\\| ≤ 5 ms, {} in flight",
-                timer.timer,
-                thousands(timer.n as f64)
-            ),
-            timer.error_ms.map_or("n/a".to_owned(), |[p50, p99, max]| {
-                format!("p50 {p50:.1} / p99 {p99:.1} / max {max:.1} ms")
-            }) + &others,
-            "—".to_owned(),
-            "—".to_owned(),
-            Some(
-                timer
-                    .error_ms
-                    .is_some_and(|[_, p99, _]| p99 <= TIMER_P99_MS)
-                    && others.is_empty(),
-            ),
-        );
+        ratio: "—".to_owned(),
+        met: edge.released.map(|(closed, rounds, _)| closed == rounds),
     }
+}
+
+/// One timer's accuracy: p99 of |time-to-error − 1 s| within [`TIMER_P99_MS`], no other
+/// answers.
+fn timer_row(timer: &TimerCheck) -> Row {
+    let others = others_text(&timer.others);
+    Row::alone(
+        format!(
+            "{} timer: p99 \\|time-to-error − 1 s\\| ≤ 5 ms, {} in flight",
+            timer.timer,
+            thousands(timer.n as f64)
+        ),
+        timer.error_ms.map_or("n/a".to_owned(), |[p50, p99, max]| {
+            format!("p50 {p50:.1} / p99 {p99:.1} / max {max:.1} ms")
+        }) + &others,
+        Some(
+            timer
+                .error_ms
+                .is_some_and(|[_, p99, _]| p99 <= TIMER_P99_MS)
+                && others.is_empty(),
+        ),
+    )
+}
+
+/// RSS back near idle after the held requests are released, beside nginx's figure.
+fn rss_row(edge: &Summary, nginx: Option<&Summary>) -> Row {
     let pct = |s: &Summary| {
         s.after_pct
             .map_or("n/a".to_owned(), |p| format!("{p:.0}% of idle"))
     };
-    row(
-        "RSS back within 10% of idle after the held requests are released",
-        pct(edge),
-        format!("nginx {}", nginx.map_or("not measured".to_owned(), pct)),
-        "—".to_owned(),
-        edge.after_pct.map(|p| p <= RSS_AFTER_PCT),
-    );
-    out
+    Row {
+        target: "RSS back within 10% of idle after the held requests are released".to_owned(),
+        mine: pct(edge),
+        theirs: format!("nginx {}", nginx.map_or("not measured".to_owned(), pct)),
+        ratio: "—".to_owned(),
+        met: edge.after_pct.map(|p| p <= RSS_AFTER_PCT),
+    }
 }
 
 /// `value` with `unit`, with as many decimals as the unit wants.
