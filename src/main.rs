@@ -351,6 +351,13 @@ fn run(
     reload: Option<edgecase::edge::reload::Source>,
     launch: Option<Launch>,
 ) -> anyhow::Result<()> {
+    // Two descriptors a held request: the default soft limit (often 1,024) would stop a load
+    // test at about 500.
+    match edgecase::base::fd_limit::raise_to_hard() {
+        Ok(Some((from, to))) => tracing::info!("open-file limit raised from {from} to {to}"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     // `[edge] workers = 1` keeps every request on this one thread (no work stealing), so the
     // proxy can be measured pinned to one core; more threads is tokio's multi-thread runtime.
     let runtime = match config.edge.workers {
