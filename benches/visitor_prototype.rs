@@ -182,15 +182,7 @@ fn rewrite_request<'c>(
     let route = config.routes.iter().find(|r| path.starts_with(&r.prefix))?;
     let mut out = Vec::with_capacity(head.len() + 40);
     out.extend_from_slice(format!("{method} {path} HTTP/1.1\r\n").as_bytes());
-    for header in request.headers.iter() {
-        if is_hop_by_hop(header.name) {
-            continue;
-        }
-        out.extend_from_slice(header.name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(header.value);
-        out.extend_from_slice(b"\r\n");
-    }
+    forward_headers(&mut out, request.headers);
     out.extend_from_slice(format!("x-forwarded-for: {}\r\n\r\n", peer.ip()).as_bytes());
     Some((out, route))
 }
@@ -211,16 +203,20 @@ fn rewrite_response(head: &[u8], ray: &str) -> Option<(Vec<u8>, u64)> {
         if header.name.eq_ignore_ascii_case("content-length") {
             length = std::str::from_utf8(header.value).ok()?.trim().parse().ok();
         }
-        if is_hop_by_hop(header.name) {
-            continue;
-        }
+    }
+    forward_headers(&mut out, response.headers);
+    out.extend_from_slice(format!("cf-ray: {ray}\r\n\r\n").as_bytes());
+    Some((out, length?))
+}
+
+/// Appends `headers` to a head being written, leaving out the hop-by-hop ones.
+fn forward_headers(out: &mut Vec<u8>, headers: &[httparse::Header<'_>]) {
+    for header in headers.iter().filter(|h| !is_hop_by_hop(h.name)) {
         out.extend_from_slice(header.name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(header.value);
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("cf-ray: {ray}\r\n\r\n").as_bytes());
-    Some((out, length?))
 }
 
 /// Whether `name` is a hop-by-hop header (RFC 9110 §7.6.1), which a proxy does not forward.

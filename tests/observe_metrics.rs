@@ -83,6 +83,48 @@ fn assert_fresh(metrics: &Exposition) {
     );
 }
 
+/// The counters after the sequence: 3 × 200, 2 × 521, 1 × 522 by fault rule `rule`, 1 × 524,
+/// and nothing else; nothing in flight.
+#[track_caller]
+fn assert_counters_after_the_sequence(metrics: &Exposition, rule: &str) {
+    let requests = |status: &str, cause: &str| {
+        metrics.value(
+            "edgecase_requests_total",
+            &[("status", status), ("cause", cause), ("proxy", "edgecase")],
+        )
+    };
+    assert_eq!(requests("200", "none"), Some(3.0));
+    assert_eq!(requests("521", "refused"), Some(2.0));
+    assert_eq!(requests("524", "read_timeout"), Some(1.0));
+    assert_eq!(requests("522", "connect_timeout"), Some(1.0));
+    assert_eq!(
+        metrics.sum("edgecase_requests_total"),
+        7.0,
+        "no other series: {:#?}",
+        metrics.names()
+    );
+    assert_eq!(
+        metrics.all("edgecase_fault_rules_applied_total").len(),
+        1,
+        "one rule applied"
+    );
+    assert_eq!(
+        metrics.value("edgecase_fault_rules_applied_total", &[("rule", rule)]),
+        Some(1.0)
+    );
+    assert_eq!(metrics.scalar("edgecase_requests_in_flight"), 0.0);
+    for name in [
+        "edgecase_requests_total",
+        "edgecase_fault_rules_applied_total",
+    ] {
+        assert_eq!(
+            metrics.types.get(name).map(String::as_str),
+            Some("counter"),
+            "# TYPE of {name}"
+        );
+    }
+}
+
 /// The histograms after the sequence of 7 requests, `new_connections` of them opened (the
 /// refused attempts included).
 #[track_caller]
@@ -203,42 +245,7 @@ async fn metrics_count_a_known_sequence_of_requests_by_status_cause_and_rule() {
     assert_error_page(&res, 524);
 
     let metrics = counted(&edge, 7).await;
-    let requests = |status: &str, cause: &str| {
-        metrics.value(
-            "edgecase_requests_total",
-            &[("status", status), ("cause", cause), ("proxy", "edgecase")],
-        )
-    };
-    assert_eq!(requests("200", "none"), Some(3.0));
-    assert_eq!(requests("521", "refused"), Some(2.0));
-    assert_eq!(requests("524", "read_timeout"), Some(1.0));
-    assert_eq!(requests("522", "connect_timeout"), Some(1.0));
-    assert_eq!(
-        metrics.sum("edgecase_requests_total"),
-        7.0,
-        "no other series: {:#?}",
-        metrics.names()
-    );
-    assert_eq!(
-        metrics.all("edgecase_fault_rules_applied_total").len(),
-        1,
-        "one rule applied"
-    );
-    assert_eq!(
-        metrics.value("edgecase_fault_rules_applied_total", &[("rule", &rule)]),
-        Some(1.0)
-    );
-    assert_eq!(metrics.scalar("edgecase_requests_in_flight"), 0.0);
-    for name in [
-        "edgecase_requests_total",
-        "edgecase_fault_rules_applied_total",
-    ] {
-        assert_eq!(
-            metrics.types.get(name).map(String::as_str),
-            Some("counter"),
-            "# TYPE of {name}"
-        );
-    }
+    assert_counters_after_the_sequence(&metrics, &rule);
 
     let new_connections = ok.connections() + 2 + silent.connections();
     assert_histograms(&metrics, new_connections as f64);

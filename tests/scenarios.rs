@@ -131,28 +131,7 @@ async fn each_phase_answers_as_written_and_the_report_counts_what_the_client_saw
     // The report's counts are the client's, phase by phase.
     for phase in phases {
         let name = phase["name"].as_str().expect("a name");
-        let client = statuses(name);
-        let reported: BTreeMap<String, u64> =
-            serde_json::from_value(phase["statuses"].clone()).expect("statuses by code");
-        assert_eq!(reported, client, "phase {name}: {phase}");
-        let total: u64 = client.values().sum();
-        assert_eq!(phase["requests"], total, "{phase}");
-        assert!(
-            total >= 40,
-            "a steady client sent many requests in {name}: {total}"
-        );
-        assert!(
-            phase["max_in_flight"].as_u64().is_some_and(|n| n >= 1),
-            "{phase}"
-        );
-        let time = &phase["time_ms"];
-        for key in ["p50", "p95", "p99", "max"] {
-            assert!(
-                time[key].as_f64().is_some_and(|t| t > 0.0),
-                "{key}: {phase}"
-            );
-        }
-        assert!(time["p50"].as_f64() <= time["max"].as_f64(), "{phase}");
+        assert_phase_report(phase, &statuses(name));
     }
     let flaky = &phases[1];
     assert_eq!(
@@ -187,6 +166,34 @@ async fn each_phase_answers_as_written_and_the_report_counts_what_the_client_saw
         assert!(page.text().contains(name), "{name} on the page");
     }
     edgecase.stop().await;
+}
+
+/// One phase of the report: its counts by status are the client's (`client`), it saw many
+/// requests and at least one in flight, and its times are positive and ordered.
+#[track_caller]
+fn assert_phase_report(phase: &Value, client: &BTreeMap<String, u64>) {
+    let name = phase["name"].as_str().expect("a name");
+    let reported: BTreeMap<String, u64> =
+        serde_json::from_value(phase["statuses"].clone()).expect("statuses by code");
+    assert_eq!(&reported, client, "phase {name}: {phase}");
+    let total: u64 = client.values().sum();
+    assert_eq!(phase["requests"], total, "{phase}");
+    assert!(
+        total >= 40,
+        "a steady client sent many requests in {name}: {total}"
+    );
+    assert!(
+        phase["max_in_flight"].as_u64().is_some_and(|n| n >= 1),
+        "{phase}"
+    );
+    let time = &phase["time_ms"];
+    for key in ["p50", "p95", "p99", "max"] {
+        assert!(
+            time[key].as_f64().is_some_and(|t| t > 0.0),
+            "{key}: {phase}"
+        );
+    }
+    assert!(time["p50"].as_f64() <= time["max"].as_f64(), "{phase}");
 }
 
 /// Sends `GET /` to `edge` every 10 ms for `how_long`: each answer's ray and status, in order.
