@@ -64,6 +64,31 @@ async fn a_204_has_no_body_whatever_it_announces() {
 }
 
 #[tokio::test]
+async fn blank_lines_before_the_status_line_are_skipped() {
+    let res = through(b"\r\n\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+    assert_eq!(res.status(), 200, "body: {}", res.text());
+    assert_eq!(res.text(), "ok");
+}
+
+/// Found by the `origin_response` fuzz target: blank lines and a hang-up once sent the head
+/// search round the same blank line for ever, one core at 100%, the visitor never answered.
+#[tokio::test]
+async fn blank_lines_then_a_hang_up_are_a_520() {
+    for bytes in [&b"\n\n"[..], b"\r\n\r\n", b"\n\r\n\n"] {
+        let res = through(bytes).await;
+        assert_520(&res, "closed_mid_head");
+    }
+}
+
+/// Skipped blank lines still count toward the 16 KB head limit: an origin that sends nothing
+/// else cannot keep the edge reading for ever.
+#[tokio::test]
+async fn endless_blank_lines_hit_the_head_limit() {
+    let res = through(&b"\r\n".repeat(9 * 1024)).await;
+    assert_520(&res, "headers_too_large");
+}
+
+#[tokio::test]
 async fn an_interim_100_is_skipped_for_the_real_head() {
     let res =
         through(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")

@@ -151,8 +151,15 @@ impl Connection {
                         self.reusable = false;
                         return Poll::Ready(Err(HeadFailure::Head(e)));
                     }
-                    // Blank lines before the status line, which httparse skips: read on.
-                    Ok(None) => self.scanned = end,
+                    // Blank lines before the status line, which `parse` took off: they count
+                    // toward the head's bytes, and the search starts again at the status line.
+                    // Should nothing have been taken off, search on past this blank line, so
+                    // the loop always moves on (a hostile origin must not make it spin).
+                    Ok(None) => {
+                        let dropped = before - self.buf.len();
+                        self.head_bytes += dropped;
+                        self.scanned = if dropped == 0 { end + 2 } else { 0 };
+                    }
                     Ok(Some(head)) => {
                         self.head_bytes += before - self.buf.len();
                         self.scanned = 0;

@@ -84,8 +84,10 @@ pub fn head_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Parses the head at the start of `buf` (known to hold a blank line), splitting it off: the
-/// bytes after it stay in `buf`. `None` when `httparse` still wants more (a head that began
-/// with blank lines, which it skips).
+/// bytes after it stay in `buf`. `None` when `httparse` still wants more: the blank line found
+/// was one of the empty lines before the status line, which `httparse` skips (RFC 9112 §2.2
+/// lets a recipient ignore them). Those lines are taken off `buf` then, so the caller searches
+/// for the head's end again from the status line and never finds the same blank line twice.
 ///
 /// Header values are slices of the head's own bytes, not copies: one allocation per head.
 pub fn parse(buf: &mut BytesMut, max_headers: usize) -> Result<Option<ResponseHead>, HeadError> {
@@ -99,7 +101,10 @@ pub fn parse(buf: &mut BytesMut, max_headers: usize) -> Result<Option<ResponseHe
     );
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
+        Ok(httparse::Status::Partial) => {
+            let _ = buf.split_to(leading_blank_lines(buf));
+            return Ok(None);
+        }
         Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
         Err(e) => return Err(HeadError::Malformed(syntax(e))),
     };
@@ -139,6 +144,18 @@ pub fn parse(buf: &mut BytesMut, max_headers: usize) -> Result<Option<ResponseHe
         version,
         headers,
     }))
+}
+
+/// How many bytes of empty lines (CRLF or bare LF) `buf` starts with.
+fn leading_blank_lines(buf: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        match &buf[at..] {
+            [b'\r', b'\n', ..] => at += 2,
+            [b'\n', ..] => at += 1,
+            _ => return at,
+        }
+    }
 }
 
 /// `httparse`'s complaint in words.
