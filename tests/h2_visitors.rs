@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http::{Request, Version};
 use http_body_util::Empty;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -130,6 +130,32 @@ async fn advertised_max_streams(edge: SocketAddr) -> usize {
 // ---------------------------------------------------------------------------------------------
 // Concurrent streams
 // ---------------------------------------------------------------------------------------------
+
+/// Found by the `visitor_request` fuzz target: a visitor that sends a prefix of the h2 preface
+/// ("P") and closes its side was kept until the header timeout, as if more could come.
+#[tokio::test]
+async fn a_visitor_that_closes_after_a_prefix_of_the_preface_is_not_kept_waiting() {
+    let origin = Origin::ok(ORIGIN_BODY).await;
+    let mut config = test_config(origin.addr());
+    config.visitor.client_header_timeout = Duration::from_secs(30);
+    let edge = spawn_edge(config).await;
+    for prefix in [&b"P"[..], b"PR", b"PRI"] {
+        let mut visitor = TcpStream::connect(edge.addr()).await.expect("connects");
+        visitor.write_all(prefix).await.expect("sends");
+        visitor.shutdown().await.expect("half-closes");
+        let started = Instant::now();
+        let mut answer = Vec::new();
+        within(GUARD, visitor.read_to_end(&mut answer))
+            .await
+            .expect("the edge closes the connection");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{prefix:?}: closed after {:?}, not at once",
+            started.elapsed()
+        );
+        assert_eq!(origin.requests().len(), 0, "nothing reached the origin");
+    }
+}
 
 #[tokio::test]
 async fn a_hundred_concurrent_h2c_streams_are_all_answered_each_with_its_own_ray() {

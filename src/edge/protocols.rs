@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -23,9 +24,12 @@ use crate::config::VisitorLimits;
 
 /// The client connection preface every h2 connection starts with (RFC 9113 §3.4).
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-/// How long to wait for more of a preface that arrived in pieces (rare: clients send it in
-/// one write).
+/// How long to wait first for more of a preface that arrived in pieces (rare: clients send it
+/// in one write); each wait doubles, up to [`PREFACE_PIECES_MAX_WAIT`].
 const PREFACE_PIECES_WAIT: Duration = Duration::from_millis(1);
+/// The longest wait between two looks at a preface still in pieces: a visitor that sends "PR"
+/// and stops costs a few wake-ups a second until `client_header_timeout`, not a thousand.
+const PREFACE_PIECES_MAX_WAIT: Duration = Duration::from_millis(100);
 
 /// The two protocols a visitor connection may speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +56,7 @@ impl Protocol {
     /// consuming anything. `Ok(None)`: the visitor closed without sending a byte.
     pub async fn sniff(stream: &TcpStream) -> io::Result<Option<Protocol>> {
         let mut first = [0u8; 24];
+        let mut wait = PREFACE_PIECES_WAIT;
         loop {
             let n = stream.peek(&mut first).await?;
             if n == 0 {
@@ -60,8 +65,15 @@ impl Protocol {
             if let Some(protocol) = Protocol::of_first_bytes(&first[..n]) {
                 return Ok(Some(protocol));
             }
+            // A visitor that closed its side after a prefix of the preface sends no more, so it
+            // is not h2: HTTP/1.1 reads what came, as it would any request cut short. (Found by
+            // the `visitor_request` fuzz target: "P" and a FIN waited out the header timeout.)
+            if stream.ready(Interest::READABLE).await?.is_read_closed() {
+                return Ok(Some(Protocol::Http1));
+            }
             // The same bytes would be peeked again at once: give the rest time to arrive.
-            tokio::time::sleep(PREFACE_PIECES_WAIT).await;
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(PREFACE_PIECES_MAX_WAIT);
         }
     }
 }
