@@ -2,7 +2,8 @@
 //! Fuzz target `visitor_request`: the input is everything a visitor sends on one connection
 //! to an in-process edge in front of an origin that answers `200 OK`. The visitor reads for
 //! as long as answers keep coming, shuts its writing side, and reads until the edge closes.
-//! The edge must answer (HTTP/1.1, or HTTP/2 frames after the h2 preface) or close, within
+//! The edge must answer (HTTP/1.1, or HTTP/2 frames after `PRI `, the start of the h2 preface)
+//! or close, within
 //! [`edgecase_fuzz::rig::HANG`], never panic, and keep serving: a plain `GET` on a new
 //! connection afterwards still gets the origin's `200` with `cf-ray`.
 //!
@@ -90,7 +91,9 @@ fn outcome(data: &[u8], answer: &[u8], ending: Ending, lenient: bool) -> String 
     if answer.is_empty() {
         return format!("no answer ({ending:?})");
     }
-    if data.starts_with(H2_PREFACE) {
+    // The edge's own rule (docs/protocol.md): the first four bytes of the preface, `PRI `,
+    // make the connection h2, so a preface cut short is answered with h2 frames too.
+    if data.starts_with(&H2_PREFACE[..4]) {
         return format!("h2 frames ({ending:?})");
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
