@@ -1,7 +1,7 @@
 //! The edge's log output, captured in a test to check what a line says.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -13,6 +13,15 @@ pub struct CapturedLog(Arc<Mutex<Vec<u8>>>);
 impl CapturedLog {
     /// Captures every event logged on this thread until the guard is dropped.
     pub fn install() -> (Self, tracing::subscriber::DefaultGuard) {
+        // tracing caches each callsite's interest for the whole process, computed against the
+        // thread that reaches it first while only one subscriber exists (tokio-rs/tracing#3611):
+        // a sibling test's thread with no subscriber would cache "never" for the access line,
+        // and this capture would miss it (seen once under load). A global subscriber that keeps
+        // nothing makes every interest "sometimes", decided per thread.
+        static GLOBAL: Once = Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let log = CapturedLog::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(log.clone())
