@@ -94,6 +94,7 @@ impl<T: Send + 'static> Sink<T> {
             streak: Streak::default(),
             overflow: Overflow::default(),
             pause,
+            capacity: capacity.max(1),
         };
         thread::Builder::new()
             .name(name.to_string())
@@ -185,8 +186,10 @@ struct Writer {
     failures: u64,
     streak: Streak,
     overflow: Overflow,
-    /// The rest after each batch ([`BATCH_PAUSE`]).
+    /// The longest rest after each batch ([`BATCH_PAUSE`]).
     pause: Duration,
+    /// The queue's bound: a rest never lasts long enough to fill half of it.
+    capacity: usize,
 }
 
 impl Writer {
@@ -199,6 +202,9 @@ impl Writer {
         F: FnMut() -> io::Result<()>,
     {
         let mut unflushed = false;
+        // Items written since the writer last woke, and when that was: the rate they came in.
+        let mut batch: u32 = 0;
+        let mut woke = Instant::now();
         loop {
             let item = match items.try_recv() {
                 Ok(item) => item,
@@ -208,16 +214,25 @@ impl Writer {
                         unflushed = false;
                         self.flushed(flush());
                         // Busy: let the next items gather rather than be woken for each.
-                        thread::sleep(self.pause);
-                        continue;
+                        let rest = self.rest(batch, woke.elapsed());
+                        batch = 0;
+                        if !rest.is_zero() {
+                            thread::sleep(rest);
+                            woke = Instant::now();
+                            continue;
+                        }
                     }
                     match items.recv() {
-                        Ok(item) => item,
+                        Ok(item) => {
+                            woke = Instant::now();
+                            item
+                        }
                         Err(mpsc::RecvError) => break,
                     }
                 }
             };
             unflushed = true;
+            batch = batch.saturating_add(1);
             if let Err(error) = write(item) {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 self.failures += 1;
@@ -234,6 +249,18 @@ impl Writer {
             self.flushed(flush());
         }
         self.report_overflow();
+    }
+
+    /// How long to rest after a batch of `batch` items that came in over `took`: at most the
+    /// pause, and never longer than half the queue takes to fill at that rate, so a small
+    /// `[log] queue` is not overrun while the writer sleeps (with room for one item, it never
+    /// rests).
+    fn rest(&self, batch: u32, took: Duration) -> Duration {
+        let half = u32::try_from(self.capacity / 2).unwrap_or(u32::MAX);
+        match batch {
+            0 => Duration::ZERO,
+            n => (took / n).saturating_mul(half).min(self.pause),
+        }
     }
 
     /// Notes a flush's outcome: a success ends a failure streak, a failure may start one.

@@ -29,13 +29,15 @@ fn writes(log: &Events) -> Vec<u32> {
 
 /// A sink whose writer records into the returned log and fails on items `fails` picks.
 fn recording_sink(capacity: usize, fails: fn(u32) -> bool) -> (Sink<u32>, Events) {
-    recording_sink_pacing(capacity, BATCH_PAUSE, fails)
+    recording_sink_pacing(capacity, BATCH_PAUSE, Duration::ZERO, fails)
 }
 
-/// [`recording_sink`] with the writer resting `pause` after each batch.
+/// [`recording_sink`] with the writer resting up to `pause` after each batch and taking
+/// `write_time` over each item.
 fn recording_sink_pacing(
     capacity: usize,
     pause: Duration,
+    write_time: Duration,
     fails: fn(u32) -> bool,
 ) -> (Sink<u32>, Events) {
     let log = Events::default();
@@ -46,6 +48,7 @@ fn recording_sink_pacing(
         capacity,
         pause,
         move |item| {
+            thread::sleep(write_time);
             if fails(item) {
                 return Err(io::Error::other("disk on fire"));
             }
@@ -146,8 +149,14 @@ fn flush_follows_each_time_the_queue_runs_empty() {
 
 #[test]
 fn items_sent_while_the_writer_rests_go_out_as_one_batch() {
-    // A long rest, so the test's sends surely land inside it on a busy machine.
-    let (sink, log) = recording_sink_pacing(64, Duration::from_millis(300), |_| false);
+    // A long rest, so the test's sends surely land inside it on a busy machine; writes of
+    // 20 ms, so half the queue (32 items) would take longer than the rest to fill.
+    let (sink, log) = recording_sink_pacing(
+        64,
+        Duration::from_millis(300),
+        Duration::from_millis(20),
+        |_| false,
+    );
     assert!(sink.send(1));
     let deadline = Instant::now() + PATIENCE;
     while events(&log) != [Event::Write(1), Event::Flush] {
@@ -181,6 +190,41 @@ fn items_sent_while_the_writer_rests_go_out_as_one_batch() {
             Event::Flush
         ],
         "one flush for the batch"
+    );
+}
+
+#[test]
+fn a_rest_never_lasts_long_enough_to_fill_half_the_queue() {
+    let writer = |capacity| Writer {
+        name: Arc::from("test"),
+        dropped: Arc::default(),
+        failures: 0,
+        streak: Streak::default(),
+        overflow: Overflow::default(),
+        pause: BATCH_PAUSE,
+        capacity,
+    };
+    let ms = Duration::from_millis;
+    // 200 lines in 10 ms: 50 µs a line.
+    assert_eq!(
+        writer(16_384).rest(200, ms(10)),
+        BATCH_PAUSE,
+        "a large queue: the whole pause"
+    );
+    assert_eq!(
+        writer(100).rest(200, ms(10)),
+        Duration::from_micros(2_500),
+        "50 lines' time"
+    );
+    assert_eq!(
+        writer(1).rest(200, ms(10)),
+        Duration::ZERO,
+        "room for one: no rest"
+    );
+    assert_eq!(
+        writer(16_384).rest(0, ms(10)),
+        Duration::ZERO,
+        "nothing written"
     );
 }
 
