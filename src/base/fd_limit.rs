@@ -13,18 +13,8 @@ const UNLIMITED_CAP: u64 = 1 << 20;
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit. `Some((from, to))` when it changed,
 /// `None` when it already was the hard limit.
 pub fn raise_to_hard() -> io::Result<Option<(u64, u64)>> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let hard = match limit.rlim_max {
-        libc::RLIM_INFINITY => UNLIMITED_CAP,
-        hard => hard,
-    };
+    let mut limit = current()?;
+    let hard = reachable(limit.rlim_max);
     if limit.rlim_cur >= hard {
         return Ok(None);
     }
@@ -37,37 +27,45 @@ pub fn raise_to_hard() -> io::Result<Option<(u64, u64)>> {
     Ok(Some((from, hard)))
 }
 
+/// The process's `RLIMIT_NOFILE`, soft and hard.
+fn current() -> io::Result<libc::rlimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(limit)
+}
+
+/// The highest soft limit a hard limit of `hard` allows: itself, or [`UNLIMITED_CAP`] when
+/// unlimited.
+fn reachable(hard: u64) -> u64 {
+    match hard {
+        libc::RLIM_INFINITY => UNLIMITED_CAP,
+        hard => hard,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn current() -> libc::rlimit {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: as in `raise_to_hard`.
-        assert_eq!(
-            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-            0
-        );
-        limit
-    }
-
     #[test]
     fn the_soft_limit_ends_at_the_hard_one_and_a_second_call_changes_nothing() {
-        let before = current();
+        let before = current().expect("the limit can be read");
         let raised = raise_to_hard().expect("raising to the hard limit is always allowed");
-        let after = current();
+        let after = current().expect("the limit can be read");
         assert_eq!(
             after.rlim_max, before.rlim_max,
             "the hard limit is left alone"
         );
-        let hard = match before.rlim_max {
-            libc::RLIM_INFINITY => UNLIMITED_CAP,
-            hard => hard,
-        };
-        assert_eq!(after.rlim_cur, before.rlim_cur.max(hard));
+        assert_eq!(
+            after.rlim_cur,
+            before.rlim_cur.max(reachable(before.rlim_max))
+        );
         if let Some((from, to)) = raised {
             assert_eq!((from, to), (before.rlim_cur, after.rlim_cur));
         }
